@@ -1,0 +1,79 @@
+/* The relay's configuration: built-in defaults, strict YAML loading and
+ * printing of the effective settings. */
+#ifndef WSRELAY_CONFIG_H
+#define WSRELAY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+
+/* One "host:port" listener, already split and checked. host is an IP literal
+ * without brackets ("0.0.0.0", "::1"); ipv6 tells which family it is. */
+struct listen_addr {
+	char host[64];
+	uint16_t port; /* 0 only when the config asked for an ephemeral port */
+	bool ipv6;
+};
+
+struct tls_config {
+	bool enabled;
+	char *certificate; /* absolute path or "" */
+	char *private_key; /* absolute path or "" */
+};
+
+struct config {
+	char *source; /* the config file's path, or NULL for built-in defaults */
+
+	struct {
+		struct listen_addr *listen;
+		size_t listen_count;
+		char *websocket_path;
+		char *document_root; /* absolute path, or "" when static files are off */
+		uint32_t max_connections;
+		uint64_t max_message_bytes;
+		char **allowed_origins;
+		size_t allowed_origins_count;
+		struct tls_config tls;
+	} server;
+
+	struct {
+		bool echo_to_sender;
+	} relay;
+
+	struct {
+		bool enabled;
+		struct listen_addr listen;
+		char *path;
+	} metrics;
+
+	struct {
+		uint32_t timeout_seconds;
+	} shutdown;
+
+	struct {
+		enum log_level level;
+	} logging;
+};
+
+/* Fills cfg with the built-in defaults (equal to conf/wsrelay.yaml). Relative
+ * paths resolve against the current directory. Returns 0, or -1 on allocation
+ * failure. */
+int config_set_defaults(struct config *cfg);
+
+/* Loads path over the defaults. On error returns -1 and writes one line,
+ * "path:line:column: message" (1-based), into err; cfg is then left empty
+ * (safe to config_free). Relative paths in the file resolve against the
+ * file's folder. */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* Prints the effective configuration as YAML that config_load accepts. */
+void config_print(const struct config *cfg, FILE *out);
+
+const char *log_level_name(enum log_level level);
+
+#endif

@@ -1,0 +1,191 @@
+/* wsrelay: command line, start-up checks and the signal-driven lifecycle. */
+#include <civetweb.h>
+#include <getopt.h>
+#include <openssl/opensslv.h>
+#include <signal.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "resource_limits.h"
+#include "server.h"
+
+#ifndef WSRELAY_VERSION
+#define WSRELAY_VERSION "unknown"
+#endif
+
+enum exit_code { EXIT_OK = 0, EXIT_STARTUP = 1, EXIT_USAGE = 2 };
+
+/* Descriptors a worker may hold besides its client socket: static files,
+ * listeners, the log. */
+#define FD_RESERVE 64UL
+#define THREAD_RESERVE 32UL
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: wsrelay [--config-file PATH] [--check-config] [--version] [--help]\n"
+		"\n"
+		"WebSocket broadcast relay: every message a client sends goes to every\n"
+		"connected client.\n"
+		"\n"
+		"  --config-file PATH  YAML configuration (default: built-in defaults,\n"
+		"                      as documented in conf/wsrelay.yaml)\n"
+		"  --check-config      validate the configuration, print the effective\n"
+		"                      settings and exit (0 valid, 2 invalid)\n"
+		"  --version           print the version and exit\n"
+		"  --help              print this help and exit\n"
+		"\n"
+		"Exit status: 0 after a clean stop, 1 when the server cannot start,\n"
+		"2 for a usage or configuration error.\n");
+}
+
+struct options {
+	const char *config_file;
+	bool check_config;
+};
+
+/* Returns -1 to go on, or the exit status to leave with. */
+static int parse_args(int argc, char **argv, struct options *opts)
+{
+	static const struct option long_opts[] = {
+		{"config-file", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'k'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts->config_file = optarg;
+			break;
+		case 'k':
+			opts->check_config = true;
+			break;
+		case 'V':
+			printf("wsrelay %s (CivetWeb %s, %s)\n", WSRELAY_VERSION, mg_version(),
+			       OPENSSL_VERSION_TEXT);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case ':':
+			fprintf(stderr, "wsrelay: option %s needs a value\n", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "wsrelay: unknown option %s\n", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wsrelay: unexpected argument %s\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
+}
+
+/* The drain after SIGINT/SIGTERM: close 1001 to everyone, then wait for
+ * their close replies until the timeout or another signal. */
+static void drain(struct server *srv, const struct config *cfg, const sigset_t *signals)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	size_t total = server_begin_drain(srv);
+	log_info("shutting down: sent close 1001 to %zu clients, waiting up to %u s", total,
+		 cfg->shutdown.timeout_seconds);
+
+	long limit_ms = (long)cfg->shutdown.timeout_seconds * 1000L;
+	size_t left = server_client_count(srv);
+	while (left > 0 && elapsed_ms(&start) < limit_ms) {
+		struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
+		if (sigtimedwait(signals, NULL, &tick) > 0) {
+			log_warn("second signal: not waiting for the remaining clients");
+			break;
+		}
+		left = server_client_count(srv);
+	}
+	if (left > 0)
+		server_abort_clients(srv);
+	log_info("shutdown: %zu clients closed cleanly, %zu cut off, after %ld ms", total - left,
+		 left, elapsed_ms(&start));
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts = {0};
+	int early = parse_args(argc, argv, &opts);
+	if (early >= 0)
+		return early;
+
+	struct config cfg;
+	char err[1024];
+	int rc = opts.config_file ? config_load(&cfg, opts.config_file, err, sizeof(err))
+				  : config_set_defaults(&cfg);
+	if (rc != 0) {
+		fprintf(stderr, "wsrelay: %s\n", opts.config_file ? err : "out of memory");
+		return EXIT_USAGE;
+	}
+	if (opts.check_config) {
+		config_print(&cfg, stdout);
+		config_free(&cfg);
+		return EXIT_OK;
+	}
+	log_set_level(cfg.logging.level);
+
+	unsigned long clients = cfg.server.max_connections;
+	if (resource_limits_check(clients + THREAD_RESERVE, clients + FD_RESERVE, err,
+				  sizeof(err)) != 0) {
+		fprintf(stderr, "wsrelay: %s\n", err);
+		config_free(&cfg);
+		return EXIT_STARTUP;
+	}
+
+	/* Blocked before any thread exists, so every CivetWeb thread inherits the
+	 * mask and the signals reach only sigtimedwait below. */
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cfg.server.allowed_origins_count == 0)
+		log_warn("server.allowed_origins is empty: pages from any web site may connect");
+
+	mg_init_library(MG_FEATURES_TLS | MG_FEATURES_WEBSOCKET | MG_FEATURES_IPV6);
+	struct server *srv = server_start(&cfg, err, sizeof(err));
+	if (!srv) {
+		fprintf(stderr, "wsrelay: %s\n", err);
+		mg_exit_library();
+		config_free(&cfg);
+		return EXIT_STARTUP;
+	}
+
+	int sig;
+	while (sigwait(&signals, &sig) != 0)
+		;
+	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	drain(srv, &cfg, &signals);
+	server_stop(srv);
+	mg_exit_library();
+	config_free(&cfg);
+	log_info("stopped");
+	return EXIT_OK;
+}
