@@ -6,10 +6,10 @@
 
 struct hub_client {
 	void *endpoint;
-	size_t index;	/* position in hub->members while a member */
+	size_t index; /* position in hub->members while a member */
 	bool member;
-	bool leaving;	/* its reader is waiting for refs to drop to 0 */
-	unsigned refs;	/* broadcasts that may still write to it */
+	bool leaving;  /* its reader is waiting for refs to drop to 0 */
+	unsigned refs; /* broadcasts that may still write to it */
 	enum disconnect_reason reason;
 
 	/* Only touched by this client's own reader thread (as a sender). */
@@ -28,14 +28,14 @@ struct hub {
 };
 
 static const char *const reason_names[DISCONNECT_REASON_COUNT] = {
-	[DISCONNECT_NONE] = "none",
-	[DISCONNECT_CLIENT_CLOSE] = "client_close",
-	[DISCONNECT_WRITE_ERROR] = "write_error",
-	[DISCONNECT_SLOW_CONSUMER] = "slow_consumer",
-	[DISCONNECT_PROTOCOL_ERROR] = "protocol_error",
-	[DISCONNECT_MESSAGE_TOO_BIG] = "message_too_big",
-	[DISCONNECT_TIMEOUT] = "timeout",
-	[DISCONNECT_SHUTDOWN] = "shutdown",
+    [DISCONNECT_NONE] = "none",
+    [DISCONNECT_CLIENT_CLOSE] = "client_close",
+    [DISCONNECT_WRITE_ERROR] = "write_error",
+    [DISCONNECT_SLOW_CONSUMER] = "slow_consumer",
+    [DISCONNECT_PROTOCOL_ERROR] = "protocol_error",
+    [DISCONNECT_MESSAGE_TOO_BIG] = "message_too_big",
+    [DISCONNECT_TIMEOUT] = "timeout",
+    [DISCONNECT_SHUTDOWN] = "shutdown",
 };
 
 const char *disconnect_reason_name(enum disconnect_reason reason)
@@ -112,7 +112,7 @@ static void set_reason_locked(struct hub_client *client, enum disconnect_reason 
 
 /* Caller holds the lock. */
 static void remove_and_wait(struct hub *hub, struct hub_client *client,
-			    enum disconnect_reason reason)
+                            enum disconnect_reason reason)
 {
 	remove_member(hub, client);
 	set_reason_locked(client, reason);
@@ -129,7 +129,7 @@ void hub_remove(struct hub *hub, struct hub_client *client, enum disconnect_reas
 }
 
 enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
-				 enum disconnect_reason fallback)
+                                 enum disconnect_reason fallback)
 {
 	pthread_mutex_lock(&hub->lock);
 	remove_and_wait(hub, client, fallback);
@@ -155,7 +155,7 @@ static void drop_refs(struct hub *hub, struct hub_client **clients, size_t n)
 /* Copies the members (all but skip) into *snap with a reference on each.
  * Grows the snapshot outside the lock, so allocation never stalls others. */
 static size_t take_snapshot(struct hub *hub, struct hub_client ***snap, size_t *cap,
-			    const struct hub_client *skip)
+                            const struct hub_client *skip)
 {
 	for (;;) {
 		pthread_mutex_lock(&hub->lock);
@@ -188,7 +188,7 @@ static size_t take_snapshot(struct hub *hub, struct hub_client ***snap, size_t *
 }
 
 static size_t write_to_snapshot(struct hub *hub, struct hub_client **snap, size_t n,
-				const void *frame, size_t len)
+                                const void *frame, size_t len)
 {
 	size_t written = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -210,10 +210,10 @@ static size_t write_to_snapshot(struct hub *hub, struct hub_client **snap, size_
 }
 
 size_t hub_broadcast(struct hub *hub, struct hub_client *sender, bool echo, const void *frame,
-		     size_t len)
+                     size_t len)
 {
-	size_t n = take_snapshot(hub, &sender->snapshot, &sender->snapshot_cap,
-				 echo ? NULL : sender);
+	size_t n =
+	    take_snapshot(hub, &sender->snapshot, &sender->snapshot_cap, echo ? NULL : sender);
 	return write_to_snapshot(hub, sender->snapshot, n, frame, len);
 }
 
@@ -223,7 +223,7 @@ size_t hub_broadcast(struct hub *hub, struct hub_client *sender, bool echo, cons
  * out after the close frames that follow: data after a close frame would
  * break the protocol. */
 static struct hub_client **snapshot_all(struct hub *hub, size_t *n, enum disconnect_reason reason,
-					bool close)
+                                        bool close)
 {
 	pthread_mutex_lock(&hub->lock);
 	*n = hub->member_count;

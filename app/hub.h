@@ -57,7 +57,7 @@ void hub_remove(struct hub *hub, struct hub_client *client, enum disconnect_reas
 /* hub_remove, then frees the client and its slot. Returns the reason recorded
  * first. */
 enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
-				 enum disconnect_reason fallback);
+                                 enum disconnect_reason fallback);
 
 /* Writes one encoded frame to every member (the sender too when echo is
  * true). Must be called from the sender's own reader
@@ -65,7 +65,7 @@ enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
  * whose write fails are removed (reason write_error) and aborted. Returns the
  * number of receivers written to. */
 size_t hub_broadcast(struct hub *hub, struct hub_client *sender, bool echo, const void *frame,
-		     size_t len);
+                     size_t len);
 
 /* Stops all relaying, then writes frame (a close frame) to every member and
  * records reason for each. Later joins are refused. Returns how many

@@ -8,6 +8,13 @@
 
 static atomic_int current_level = LOG_LEVEL_INFO;
 
+static const char *const level_tags[] = {
+    [LOG_LEVEL_DEBUG] = "DEBUG",
+    [LOG_LEVEL_INFO] = "INFO",
+    [LOG_LEVEL_WARN] = "WARN",
+    [LOG_LEVEL_ERROR] = "ERROR",
+};
+
 void log_set_level(enum log_level level)
 {
 	atomic_store(&current_level, (int)level);
@@ -32,8 +39,8 @@ void log_write(enum log_level level, const char *fmt, ...)
 	 * interleave mid-line. */
 	char line[1024];
 	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, now.tv_nsec / 1000000L, log_level_name(level));
+	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	                 tm.tm_sec, now.tv_nsec / 1000000L, level_tags[level]);
 	if (n < 0)
 		return;
 	va_list ap;

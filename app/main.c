@@ -22,26 +22,25 @@ enum exit_code { EXIT_OK = 0, EXIT_STARTUP = 1, EXIT_USAGE = 2 };
 
 /* Descriptors a worker may hold besides its client socket: static files,
  * listeners, the log. */
-#define FD_RESERVE 64UL
+#define FD_RESERVE     64UL
 #define THREAD_RESERVE 32UL
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: wsrelay [--config-file PATH] [--check-config] [--version] [--help]\n"
-		"\n"
-		"WebSocket broadcast relay: every message a client sends goes to every\n"
-		"connected client.\n"
-		"\n"
-		"  --config-file PATH  YAML configuration (default: built-in defaults,\n"
-		"                      as documented in conf/wsrelay.yaml)\n"
-		"  --check-config      validate the configuration, print the effective\n"
-		"                      settings and exit (0 valid, 2 invalid)\n"
-		"  --version           print the version and exit\n"
-		"  --help              print this help and exit\n"
-		"\n"
-		"Exit status: 0 after a clean stop, 1 when the server cannot start,\n"
-		"2 for a usage or configuration error.\n");
+	fprintf(out, "usage: wsrelay [--config-file PATH] [--check-config] [--version] [--help]\n"
+	             "\n"
+	             "WebSocket broadcast relay: every message a client sends goes to every\n"
+	             "connected client.\n"
+	             "\n"
+	             "  --config-file PATH  YAML configuration (default: built-in defaults,\n"
+	             "                      as documented in conf/wsrelay.yaml)\n"
+	             "  --check-config      validate the configuration, print the effective\n"
+	             "                      settings and exit (0 valid, 2 invalid)\n"
+	             "  --version           print the version and exit\n"
+	             "  --help              print this help and exit\n"
+	             "\n"
+	             "Exit status: 0 after a clean stop, 1 when the server cannot start,\n"
+	             "2 for a usage or configuration error.\n");
 }
 
 struct options {
@@ -53,11 +52,11 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *opts)
 {
 	static const struct option long_opts[] = {
-		{"config-file", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'k'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config-file", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'k'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	opterr = 0;
 	int ch;
@@ -109,7 +108,7 @@ static void drain(struct server *srv, const struct config *cfg, const sigset_t *
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	size_t total = server_begin_drain(srv);
 	log_info("shutting down: sent close 1001 to %zu clients, waiting up to %u s", total,
-		 cfg->shutdown.timeout_seconds);
+	         cfg->shutdown.timeout_seconds);
 
 	long limit_ms = (long)cfg->shutdown.timeout_seconds * 1000L;
 	size_t left = server_client_count(srv);
@@ -124,7 +123,7 @@ static void drain(struct server *srv, const struct config *cfg, const sigset_t *
 	if (left > 0)
 		server_abort_clients(srv);
 	log_info("shutdown: %zu clients closed cleanly, %zu cut off, after %ld ms", total - left,
-		 left, elapsed_ms(&start));
+	         left, elapsed_ms(&start));
 }
 
 int main(int argc, char **argv)
@@ -137,7 +136,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	char err[1024];
 	int rc = opts.config_file ? config_load(&cfg, opts.config_file, err, sizeof(err))
-				  : config_set_defaults(&cfg);
+	                          : config_set_defaults(&cfg);
 	if (rc != 0) {
 		fprintf(stderr, "wsrelay: %s\n", opts.config_file ? err : "out of memory");
 		return EXIT_USAGE;
@@ -151,7 +150,7 @@ int main(int argc, char **argv)
 
 	unsigned long clients = cfg.server.max_connections;
 	if (resource_limits_check(clients + THREAD_RESERVE, clients + FD_RESERVE, err,
-				  sizeof(err)) != 0) {
+	                          sizeof(err)) != 0) {
 		fprintf(stderr, "wsrelay: %s\n", err);
 		config_free(&cfg);
 		return EXIT_STARTUP;

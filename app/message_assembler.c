@@ -50,7 +50,7 @@ static void shrink_if_large(struct assembler *as)
 }
 
 enum assemble_status assembler_add(struct assembler *as, uint8_t first_byte, const void *data,
-				   size_t len, struct message *out)
+                                   size_t len, struct message *out)
 {
 	uint8_t opcode = first_byte & WS_OPCODE_MASK;
 	bool fin = (first_byte & WS_FIN) != 0;

@@ -14,9 +14,9 @@
 
 struct assembler {
 	uint8_t *buf;
-	size_t cap;	 /* bytes allocated, headroom included */
-	size_t len;	 /* payload bytes gathered so far */
-	uint8_t opcode;	 /* of the message in progress; 0 when none */
+	size_t cap;     /* bytes allocated, headroom included */
+	size_t len;     /* payload bytes gathered so far */
+	uint8_t opcode; /* of the message in progress; 0 when none */
 	uint64_t max_len;
 };
 
@@ -31,11 +31,11 @@ struct message {
 };
 
 enum assemble_status {
-	ASSEMBLE_INCOMPLETE,	/* a fragment was stored; no message yet */
-	ASSEMBLE_MESSAGE,	/* *out holds a complete message */
+	ASSEMBLE_INCOMPLETE,     /* a fragment was stored; no message yet */
+	ASSEMBLE_MESSAGE,        /* *out holds a complete message */
 	ASSEMBLE_PROTOCOL_ERROR, /* continuation without a start, or a new start mid-message */
-	ASSEMBLE_TOO_BIG,	/* the message would exceed max_len */
-	ASSEMBLE_INVALID_UTF8,	/* a text message that is not UTF-8 */
+	ASSEMBLE_TOO_BIG,        /* the message would exceed max_len */
+	ASSEMBLE_INVALID_UTF8,   /* a text message that is not UTF-8 */
 	ASSEMBLE_NO_MEMORY,
 };
 
@@ -45,6 +45,6 @@ void assembler_free(struct assembler *as);
 /* Adds one data frame (opcode text, binary or continuation; first_byte is the
  * frame's first header byte, FIN included). */
 enum assemble_status assembler_add(struct assembler *as, uint8_t first_byte, const void *data,
-				   size_t len, struct message *out);
+                                   size_t len, struct message *out);
 
 #endif

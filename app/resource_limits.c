@@ -6,7 +6,7 @@
 /* Headroom left for the rest of the machine: running the PID space dry
  * breaks fork() for every process, not just ours. */
 #define SPARE_TASKS 1024UL
-#define SPARE_MAPS 4096UL
+#define SPARE_MAPS  4096UL
 
 static long read_long(const char *path)
 {
@@ -45,10 +45,10 @@ static int check_threads(unsigned long threads, char *err, size_t errlen)
 		long room = pid_max - in_use - (long)SPARE_TASKS;
 		if (room < 0 || (unsigned long)room < threads) {
 			snprintf(err, errlen,
-				 "need %lu threads (one per WebSocket client: lower "
-				 "server.max_connections), but the machine has room for %ld "
-				 "(kernel limit %ld, %ld in use, %lu kept spare)",
-				 threads, room < 0 ? 0 : room, pid_max, in_use, SPARE_TASKS);
+			         "need %lu threads (one per WebSocket client: lower "
+			         "server.max_connections), but the machine has room for %ld "
+			         "(kernel limit %ld, %ld in use, %lu kept spare)",
+			         threads, room < 0 ? 0 : room, pid_max, in_use, SPARE_TASKS);
 			return -1;
 		}
 	}
@@ -57,9 +57,9 @@ static int check_threads(unsigned long threads, char *err, size_t errlen)
 	if (getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY &&
 	    nproc.rlim_cur < threads + SPARE_TASKS / 8) {
 		snprintf(err, errlen,
-			 "need %lu threads but RLIMIT_NPROC is %llu: raise it (ulimit -u) or lower "
-			 "server.max_connections",
-			 threads, (unsigned long long)nproc.rlim_cur);
+		         "need %lu threads but RLIMIT_NPROC is %llu: raise it (ulimit -u) or lower "
+		         "server.max_connections",
+		         threads, (unsigned long long)nproc.rlim_cur);
 		return -1;
 	}
 
@@ -67,8 +67,8 @@ static int check_threads(unsigned long threads, char *err, size_t errlen)
 	long max_maps = read_long("/proc/sys/vm/max_map_count");
 	if (max_maps > 0 && (unsigned long)max_maps < 2 * threads + SPARE_MAPS) {
 		snprintf(err, errlen,
-			 "need about %lu memory maps for %lu threads but vm.max_map_count is %ld",
-			 2 * threads + SPARE_MAPS, threads, max_maps);
+		         "need about %lu memory maps for %lu threads but vm.max_map_count is %ld",
+		         2 * threads + SPARE_MAPS, threads, max_maps);
 		return -1;
 	}
 	return 0;
@@ -81,10 +81,11 @@ static int check_fds(unsigned long fds, char *err, size_t errlen)
 		return 0;
 	if (nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur < fds) {
 		if (nofile.rlim_max != RLIM_INFINITY && nofile.rlim_max < fds) {
-			snprintf(err, errlen,
-				 "need %lu file descriptors but the hard RLIMIT_NOFILE is %llu: "
-				 "raise it (ulimit -Hn, LimitNOFILE=) or lower server.max_connections",
-				 fds, (unsigned long long)nofile.rlim_max);
+			snprintf(
+			    err, errlen,
+			    "need %lu file descriptors but the hard RLIMIT_NOFILE is %llu: "
+			    "raise it (ulimit -Hn, LimitNOFILE=) or lower server.max_connections",
+			    fds, (unsigned long long)nofile.rlim_max);
 			return -1;
 		}
 		nofile.rlim_cur = fds;

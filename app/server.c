@@ -22,7 +22,7 @@
 /* Write timeout for a receiver (CivetWeb rounds it up to 2 s slices), and the
  * idle time after which a client is pinged; an unanswered client is dropped
  * after five pings. */
-#define REQUEST_TIMEOUT_MS "5000"
+#define REQUEST_TIMEOUT_MS   "5000"
 #define WEBSOCKET_TIMEOUT_MS "30000"
 
 struct server {
@@ -63,8 +63,8 @@ static void endpoint_abort(void *endpoint)
 }
 
 static const struct hub_endpoint_ops endpoint_ops = {
-	.write = endpoint_write,
-	.abort = endpoint_abort,
+    .write = endpoint_write,
+    .abort = endpoint_abort,
 };
 
 /* ---- HTTP side: refusals that must happen before the upgrade ---- */
@@ -89,18 +89,18 @@ static const char *status_text(int status)
  * an upgrade request as a WebSocket connection, and its response-header
  * functions refuse those. */
 static void reply(struct mg_connection *conn, int status, const char *header, const char *value,
-		  const char *body)
+                  const char *body)
 {
 	char extra[128] = "";
 	if (header)
 		snprintf(extra, sizeof(extra), "%s: %s\r\n", header, value);
 	mg_printf(conn,
-		  "HTTP/1.1 %d %s\r\n"
-		  "Content-Type: text/plain; charset=utf-8\r\n"
-		  "Content-Length: %zu\r\n"
-		  "Connection: close\r\n"
-		  "%s\r\n%s",
-		  status, status_text(status), strlen(body), extra, body);
+	          "HTTP/1.1 %d %s\r\n"
+	          "Content-Type: text/plain; charset=utf-8\r\n"
+	          "Content-Length: %zu\r\n"
+	          "Connection: close\r\n"
+	          "%s\r\n%s",
+	          status, status_text(status), strlen(body), extra, body);
 }
 
 static bool header_has_token(const struct mg_connection *conn, const char *name, const char *token)
@@ -147,7 +147,8 @@ static int on_begin_request(struct mg_connection *conn)
 	}
 	const char *origin = mg_get_header(conn, "Origin");
 	if (!origin_allowed(srv->cfg, origin)) {
-		log_info("refused handshake from %s: origin %s not allowed", ri->remote_addr, origin);
+		log_info("refused handshake from %s: origin %s not allowed", ri->remote_addr,
+		         origin);
 		reply(conn, 403, NULL, NULL, "Origin not allowed.\n");
 		return 403;
 	}
@@ -157,7 +158,7 @@ static int on_begin_request(struct mg_connection *conn)
 	}
 	if (hub_member_count(srv->hub) >= srv->cfg->server.max_connections) {
 		log_warn("refused handshake from %s: %u clients connected (server.max_connections)",
-			 ri->remote_addr, srv->cfg->server.max_connections);
+		         ri->remote_addr, srv->cfg->server.max_connections);
 		reply(conn, 503, "Retry-After", "1", "Too many clients.\n");
 		return 503;
 	}
@@ -182,7 +183,7 @@ static int on_ws_connect(const struct mg_connection *conn, void *cbdata)
 	 * once the handshake completes. */
 	c->conn = (struct mg_connection *)(uintptr_t)conn;
 	snprintf(c->peer, sizeof(c->peer), "%s%s%s:%d", strchr(ri->remote_addr, ':') ? "[" : "",
-		 ri->remote_addr, strchr(ri->remote_addr, ':') ? "]" : "", ri->remote_port);
+	         ri->remote_addr, strchr(ri->remote_addr, ':') ? "]" : "", ri->remote_port);
 	assembler_init(&c->assembler, srv->cfg->server.max_message_bytes);
 
 	/* Joined before the 101 goes out, so the client misses no message sent
@@ -216,7 +217,7 @@ static void on_ws_ready(struct mg_connection *conn, void *cbdata)
 /* Ends a client for a protocol violation: leave the hub first, so no relayed
  * frame can follow our close frame, then send it. */
 static int fail_connection(struct connection *c, enum disconnect_reason reason, uint16_t code,
-			   const char *why)
+                           const char *why)
 {
 	hub_remove(c->srv->hub, c->client, reason);
 	log_debug("closing %s: %s", c->peer, why);
@@ -251,11 +252,11 @@ static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
 }
 
 static int on_control_frame(struct connection *c, uint8_t first_byte, const uint8_t *data,
-			    size_t len)
+                            size_t len)
 {
 	if (!(first_byte & WS_FIN) || len > WS_CONTROL_PAYLOAD_MAX)
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
-				       "fragmented or oversize control frame");
+		                       "fragmented or oversize control frame");
 	switch (first_byte & WS_OPCODE_MASK) {
 	case WS_OPCODE_CLOSE:
 		return on_close_frame(c, data, len);
@@ -271,7 +272,7 @@ static int on_control_frame(struct connection *c, uint8_t first_byte, const uint
 		return 1;
 	default:
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
-				       "unknown opcode");
+		                       "unknown opcode");
 	}
 }
 
@@ -284,12 +285,12 @@ static int on_ws_data(struct mg_connection *conn, int bits, char *data, size_t l
 
 	if (first_byte & WS_RSV_MASK)
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
-				       "reserved bits set");
+		                       "reserved bits set");
 	if (opcode >= WS_OPCODE_CLOSE)
 		return on_control_frame(c, first_byte, (const uint8_t *)data, len);
 	if (opcode > WS_OPCODE_BINARY)
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
-				       "unknown opcode");
+		                       "unknown opcode");
 
 	struct message msg;
 	switch (assembler_add(&c->assembler, first_byte, data, len, &msg)) {
@@ -297,17 +298,17 @@ static int on_ws_data(struct mg_connection *conn, int bits, char *data, size_t l
 		return 1;
 	case ASSEMBLE_MESSAGE:
 		hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender, msg.frame,
-			      msg.frame_len);
+		              msg.frame_len);
 		return 1;
 	case ASSEMBLE_PROTOCOL_ERROR:
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
-				       "unexpected continuation frame");
+		                       "unexpected continuation frame");
 	case ASSEMBLE_TOO_BIG:
 		return fail_connection(c, DISCONNECT_MESSAGE_TOO_BIG, WS_CLOSE_TOO_BIG,
-				       "message too big");
+		                       "message too big");
 	case ASSEMBLE_INVALID_UTF8:
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_INVALID_DATA,
-				       "text message is not UTF-8");
+		                       "text message is not UTF-8");
 	case ASSEMBLE_NO_MEMORY:
 		break;
 	}
@@ -322,9 +323,8 @@ static void on_ws_close(const struct mg_connection *conn, void *cbdata)
 	struct connection *c = mg_get_user_connection_data(conn);
 	/* A reader that ends without a reason of ours lost its peer: a TCP close
 	 * or reset without a close frame, or an unanswered ping. */
-	enum disconnect_reason fallback = mg_websocket_frame_too_big(conn)
-						  ? DISCONNECT_MESSAGE_TOO_BIG
-						  : DISCONNECT_CLIENT_CLOSE;
+	enum disconnect_reason fallback =
+	    mg_websocket_frame_too_big(conn) ? DISCONNECT_MESSAGE_TOO_BIG : DISCONNECT_CLIENT_CLOSE;
 	enum disconnect_reason reason = hub_leave(srv->hub, c->client, fallback);
 	log_info("client disconnected: %s (%s)", c->peer, disconnect_reason_name(reason));
 	mg_set_user_connection_data(conn, NULL);
@@ -338,8 +338,9 @@ static void on_init_context(const struct mg_context *ctx)
 {
 	struct server *srv = mg_get_user_data(ctx);
 	mg_set_websocket_max_frame_size(ctx, srv->cfg->server.max_message_bytes);
-	mg_set_websocket_handler((struct mg_context *)(uintptr_t)ctx, srv->cfg->server.websocket_path,
-				 on_ws_connect, on_ws_ready, on_ws_data, on_ws_close, srv);
+	mg_set_websocket_handler((struct mg_context *)(uintptr_t)ctx,
+	                         srv->cfg->server.websocket_path, on_ws_connect, on_ws_ready,
+	                         on_ws_data, on_ws_close, srv);
 }
 
 static int on_log_message(const struct mg_connection *conn, const char *message)
@@ -358,7 +359,7 @@ static void format_listeners(const struct config *cfg, char *out, size_t cap)
 	for (size_t i = 0; i < cfg->server.listen_count && used < cap; i++) {
 		const struct listen_addr *a = &cfg->server.listen[i];
 		int n = snprintf(out + used, cap - used, "%s%s%s%s:%u", i ? "," : "",
-				 a->ipv6 ? "[" : "", a->host, a->ipv6 ? "]" : "", a->port);
+		                 a->ipv6 ? "[" : "", a->host, a->ipv6 ? "]" : "", a->port);
 		if (n < 0)
 			break;
 		used += (size_t)n;
@@ -419,17 +420,17 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	char mg_err[256] = "";
 	struct mg_error_data error = {.text = mg_err, .text_buffer_size = sizeof(mg_err)};
 	struct mg_init_data init = {
-		.callbacks = &callbacks, .user_data = srv, .configuration_options = options};
+	    .callbacks = &callbacks, .user_data = srv, .configuration_options = options};
 	srv->ctx = mg_start2(&init, &error);
 	if (!srv->ctx) {
 		snprintf(err, errlen, "cannot start the listener on %s: %s", ports,
-			 mg_err[0] ? mg_err : "unknown error");
+		         mg_err[0] ? mg_err : "unknown error");
 		hub_destroy(srv->hub);
 		free(srv);
 		return NULL;
 	}
 	log_info("listening on %s, WebSocket path %s, up to %u clients", ports,
-		 cfg->server.websocket_path, cfg->server.max_connections);
+	         cfg->server.websocket_path, cfg->server.max_connections);
 	return srv;
 }
 

@@ -16,10 +16,10 @@ enum ws_opcode {
 	WS_OPCODE_PONG = 0xA,
 };
 
-#define WS_FIN 0x80u
-#define WS_RSV_MASK 0x70u
-#define WS_OPCODE_MASK 0x0Fu
-#define WS_FRAME_HEADER_MAX 10
+#define WS_FIN                 0x80u
+#define WS_RSV_MASK            0x70u
+#define WS_OPCODE_MASK         0x0Fu
+#define WS_FRAME_HEADER_MAX    10
 #define WS_CONTROL_PAYLOAD_MAX 125
 
 enum ws_close_code {

@@ -71,7 +71,7 @@ static void test_check_config_of_shipped_file(void **state)
 {
 	(void)state;
 	char *argv[] = {"wsrelay", "--config-file", WSRELAY_SOURCE_DIR "/conf/wsrelay.yaml",
-			"--check-config", NULL};
+	                "--check-config", NULL};
 	assert_int_equal(run(argv), 0);
 	assert_non_null(strstr(out, "websocket_path: \"/ws\""));
 	assert_non_null(strstr(out, "max_connections: 4096"));
@@ -122,7 +122,8 @@ static void test_port_in_use_exits_1(void **state)
 {
 	(void)state;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	assert_int_equal(listen(fd, 1), 0);
 	socklen_t len = sizeof(addr);
@@ -131,9 +132,9 @@ static void test_port_in_use_exits_1(void **state)
 
 	char yaml[512], path[4096];
 	snprintf(yaml, sizeof(yaml),
-		 "server:\n  listen: \"127.0.0.1:%u\"\n  max_connections: 8\n"
-		 "  document_root: \"\"\nmetrics:\n  enabled: false\n",
-		 port);
+	         "server:\n  listen: \"127.0.0.1:%u\"\n  max_connections: 8\n"
+	         "  document_root: \"\"\nmetrics:\n  enabled: false\n",
+	         port);
 	temp_config(path, sizeof(path), yaml);
 	char *argv[] = {"wsrelay", "--config-file", path, NULL};
 	assert_int_equal(run(argv), 1);
@@ -145,33 +146,71 @@ static void test_port_in_use_exits_1(void **state)
 	remove_temp_config(path);
 }
 
+/* Runs a 1000-client server under prlimit (util-linux) with limit, too small
+ * for that many clients: it must refuse to start, naming what is short,
+ * rather than fail later under load. */
+static void expect_start_refused_under(const char *limit, const char *needle)
+{
+	char path[4096];
+	temp_config(path, sizeof(path),
+	            "server:\n  listen: \"127.0.0.1:0\"\n  max_connections: 1000\n"
+	            "  document_root: \"\"\nmetrics:\n  enabled: false\n");
+	char limit_arg[64];
+	snprintf(limit_arg, sizeof(limit_arg), "%s", limit);
+	char *argv[] = {"prlimit", limit_arg, WSRELAY_BIN, "--config-file", path, NULL};
+	int rc = relay_run("/usr/bin/prlimit", argv, out, sizeof(out), 20000);
+	assert_int_equal(rc, 1);
+	if (!strstr(out, needle))
+		fail_msg("expected '%s' in: %s", needle, out);
+	remove_temp_config(path);
+}
+
 static void test_too_few_descriptors_exits_1(void **state)
 {
 	(void)state;
-	char path[4096];
-	temp_config(path, sizeof(path),
-		    "server:\n  listen: \"127.0.0.1:0\"\n  max_connections: 1000\n"
-		    "  document_root: \"\"\nmetrics:\n  enabled: false\n");
-	/* prlimit (util-linux) caps the child's descriptors below what 1000
-	 * clients need; the server must refuse to start rather than fail later. */
-	char *argv[] = {"prlimit", "--nofile=200:200", WSRELAY_BIN, "--config-file", path, NULL};
-	int rc = relay_run("/usr/bin/prlimit", argv, out, sizeof(out), 20000);
-	assert_int_equal(rc, 1);
-	assert_non_null(strstr(out, "file descriptors"));
-	remove_temp_config(path);
+	expect_start_refused_under("--nofile=200:200", "file descriptors");
+}
+
+static void test_too_few_threads_exits_1(void **state)
+{
+	(void)state;
+	expect_start_refused_under("--nproc=500:500", "threads");
+}
+
+/* At level warn, the per-connection info lines are gone but warnings stay. */
+static void test_log_level_filters(void **state)
+{
+	(void)state;
+	static const char warn_config[] =
+	    "server:\n  listen: \"127.0.0.1:@PORT@\"\n  max_connections: 8\n"
+	    "  document_root: \"\"\nmetrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+	    "logging:\n  level: \"warn\"\n";
+	struct relay_process rp;
+	assert_int_equal(relay_start(&rp, WSRELAY_BIN, warn_config), 0);
+	struct ws_raw c;
+	int status = 0;
+	ws_raw_init(&c);
+	assert_int_equal(ws_raw_connect(&c, rp.port, "/ws", NULL, &status, WAIT_MS), 0);
+	assert_int_equal(ws_raw_send_close(&c, 1000, NULL), 0);
+	assert_int_equal(ws_raw_expect_eof(&c, WAIT_MS), 0);
+	ws_raw_close(&c);
+	char err[OUT_CAP];
+	assert_int_equal(relay_stop_capture(&rp, SIGTERM, 15000, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "WARN  server.allowed_origins is empty"));
+	assert_null(strstr(err, "client connected"));
+	assert_null(strstr(err, "INFO"));
 }
 
 /* ---- lifecycle ---- */
 
-static const char lifecycle_config[] =
-	"server:\n"
-	"  listen: \"127.0.0.1:@PORT@\"\n"
-	"  max_connections: 16\n"
-	"  document_root: \"\"\n"
-	"metrics:\n"
-	"  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-	"shutdown:\n"
-	"  timeout_seconds: 2\n";
+static const char lifecycle_config[] = "server:\n"
+                                       "  listen: \"127.0.0.1:@PORT@\"\n"
+                                       "  max_connections: 16\n"
+                                       "  document_root: \"\"\n"
+                                       "metrics:\n"
+                                       "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+                                       "shutdown:\n"
+                                       "  timeout_seconds: 2\n";
 
 static void connect_client(const struct relay_process *rp, struct ws_raw *c)
 {
@@ -266,9 +305,9 @@ static void test_second_signal_ends_the_wait(void **state)
 {
 	(void)state;
 	static const char long_timeout[] =
-		"server:\n  listen: \"127.0.0.1:@PORT@\"\n  max_connections: 16\n"
-		"  document_root: \"\"\nmetrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-		"shutdown:\n  timeout_seconds: 600\n";
+	    "server:\n  listen: \"127.0.0.1:@PORT@\"\n  max_connections: 16\n"
+	    "  document_root: \"\"\nmetrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+	    "shutdown:\n  timeout_seconds: 600\n";
 	struct relay_process rp;
 	assert_int_equal(relay_start(&rp, WSRELAY_BIN, long_timeout), 0);
 	struct ws_raw quiet;
@@ -283,19 +322,21 @@ static void test_second_signal_ends_the_wait(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_help_and_version),
-		cmocka_unit_test(test_usage_errors_exit_2),
-		cmocka_unit_test(test_check_config_of_shipped_file),
-		cmocka_unit_test(test_check_config_defaults),
-		cmocka_unit_test(test_bad_config_names_file_line_column),
-		cmocka_unit_test(test_missing_config_file_exits_2),
-		cmocka_unit_test(test_port_in_use_exits_1),
-		cmocka_unit_test(test_too_few_descriptors_exits_1),
-		cmocka_unit_test(test_sigterm_sends_1001_and_exits_0),
-		cmocka_unit_test(test_sigint_without_clients_exits_0),
-		cmocka_unit_test(test_silent_client_cut_at_timeout),
-		cmocka_unit_test(test_handshake_refused_while_draining),
-		cmocka_unit_test(test_second_signal_ends_the_wait),
+	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_usage_errors_exit_2),
+	    cmocka_unit_test(test_check_config_of_shipped_file),
+	    cmocka_unit_test(test_check_config_defaults),
+	    cmocka_unit_test(test_bad_config_names_file_line_column),
+	    cmocka_unit_test(test_missing_config_file_exits_2),
+	    cmocka_unit_test(test_port_in_use_exits_1),
+	    cmocka_unit_test(test_too_few_descriptors_exits_1),
+	    cmocka_unit_test(test_too_few_threads_exits_1),
+	    cmocka_unit_test(test_log_level_filters),
+	    cmocka_unit_test(test_sigterm_sends_1001_and_exits_0),
+	    cmocka_unit_test(test_sigint_without_clients_exits_0),
+	    cmocka_unit_test(test_silent_client_cut_at_timeout),
+	    cmocka_unit_test(test_handshake_refused_while_draining),
+	    cmocka_unit_test(test_second_signal_ends_the_wait),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

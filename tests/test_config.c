@@ -115,7 +115,7 @@ static void check_errors(const struct error_case *cases, size_t count)
 		    !strstr(err + strlen(prefix), c->message) || strchr(err, '\n') ||
 		    !all_zero(&cfg)) {
 			print_error("case %zu:\n%s\nwant: %s...%s\ngot:  %s (rc %d)\n", i, c->yaml,
-				    prefix, c->message, err, rc);
+			            prefix, c->message, err, rc);
 			fail();
 		}
 		config_free(&cfg);
@@ -123,7 +123,7 @@ static void check_errors(const struct error_case *cases, size_t count)
 }
 
 static void assert_listen(const struct listen_addr *addr, const char *host, unsigned port,
-			  bool ipv6)
+                          bool ipv6)
 {
 	assert_string_equal(addr->host, host);
 	assert_int_equal(addr->port, port);
@@ -136,7 +136,7 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_int_equal(a->server.listen_count, b->server.listen_count);
 	for (size_t i = 0; i < a->server.listen_count; i++)
 		assert_listen(&a->server.listen[i], b->server.listen[i].host,
-			      b->server.listen[i].port, b->server.listen[i].ipv6);
+		              b->server.listen[i].port, b->server.listen[i].ipv6);
 	assert_string_equal(a->server.websocket_path, b->server.websocket_path);
 	assert_string_equal(a->server.document_root, b->server.document_root);
 	assert_int_equal(a->server.max_connections, b->server.max_connections);
@@ -150,7 +150,7 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_int_equal(a->relay.echo_to_sender, b->relay.echo_to_sender);
 	assert_int_equal(a->metrics.enabled, b->metrics.enabled);
 	assert_listen(&a->metrics.listen, b->metrics.listen.host, b->metrics.listen.port,
-		      b->metrics.listen.ipv6);
+	              b->metrics.listen.ipv6);
 	assert_string_equal(a->metrics.path, b->metrics.path);
 	assert_int_equal(a->shutdown.timeout_seconds, b->shutdown.timeout_seconds);
 	assert_int_equal(a->logging.level, b->logging.level);
@@ -214,8 +214,8 @@ static void test_set_defaults(void **state)
  * document_root then resolves against the file's folder, not the cwd. */
 static void test_empty_documents_give_defaults(void **state)
 {
-	static const char *const empty[] = { "", "\n\n", "# only a comment\n", "---\n", "--- ~\n",
-					     "{}\n" };
+	static const char *const empty[] = {"",      "\n\n",    "# only a comment\n",
+	                                    "---\n", "--- ~\n", "{}\n"};
 	struct config want, got;
 
 	(void)state;
@@ -228,6 +228,41 @@ static void test_empty_documents_give_defaults(void **state)
 		assert_same_config(&got, &want);
 		config_free(&got);
 	}
+	config_free(&want);
+}
+
+/* A section key with a null value, e.g. "relay:" with every key under it
+ * commented out, keeps that section's defaults as leaving it out does. */
+static void test_null_sections_give_defaults(void **state)
+{
+	static const char *const null_sections[] = {
+	    "relay:\n",
+	    "relay:\n  # echo_to_sender: false\n",
+	    "relay: ~\n",
+	    "metrics: null\n",
+	    "shutdown: Null\n",
+	    "logging: NULL\n",
+	    "server:\n  tls:\n",
+	    "server:\n  tls: ~\n  # enabled: true\n",
+	    "server:\nrelay:\nmetrics:\nshutdown:\nlogging:\n",
+	};
+	struct config want, got;
+
+	(void)state;
+	assert_int_equal(chdir(tmp_dir), 0);
+	assert_int_equal(config_set_defaults(&want), 0);
+	assert_int_equal(chdir("/"), 0);
+	for (size_t i = 0; i < ARRAY_LEN(null_sections); i++) {
+		load_ok(&got, null_sections[i]);
+		assert_same_config(&got, &want);
+		config_free(&got);
+	}
+
+	/* The other sections still load around a null one. */
+	load_ok(&got, "server:\nrelay:\n  echo_to_sender: false\nlogging:\n");
+	want.relay.echo_to_sender = false;
+	assert_same_config(&got, &want);
+	config_free(&got);
 	config_free(&want);
 }
 
@@ -249,7 +284,7 @@ static void test_conf_file_matches_defaults(void **state)
 		fail();
 	}
 
-	struct config *both[] = { &defaults, &file };
+	struct config *both[] = {&defaults, &file};
 	for (size_t i = 0; i < ARRAY_LEN(both); i++) {
 		char *resolved = realpath(both[i]->server.document_root, NULL);
 
@@ -272,27 +307,27 @@ static void test_every_key_parsed(void **state)
 
 	(void)state;
 	load_ok(&cfg, "server:\n"
-		      "  listen: \"127.0.0.1:8000\"\n"
-		      "  websocket_path: \"/relay/v1\"\n"
-		      "  document_root: \"/srv/static\"\n"
-		      "  max_connections: 30000\n"
-		      "  max_message_bytes: 1073741824\n"
-		      "  allowed_origins: [\"https://example.com\", \"http://localhost:8443\",\n"
-		      "                    \"https://[::1]:9000\", \"http://a-b_c.example.org\"]\n"
-		      "  tls:\n"
-		      "    enabled: true\n"
-		      "    certificate: \"/etc/wsrelay/cert.pem\"\n"
-		      "    private_key: '/etc/wsrelay/key.pem'\n"
-		      "relay:\n"
-		      "  echo_to_sender: false\n"
-		      "metrics:\n"
-		      "  enabled: false\n"
-		      "  listen: \"[::1]:0\"\n"
-		      "  path: /stats\n"
-		      "shutdown:\n"
-		      "  timeout_seconds: 3600\n"
-		      "logging:\n"
-		      "  level: debug\n");
+	              "  listen: \"127.0.0.1:8000\"\n"
+	              "  websocket_path: \"/relay/v1\"\n"
+	              "  document_root: \"/srv/static\"\n"
+	              "  max_connections: 30000\n"
+	              "  max_message_bytes: 1073741824\n"
+	              "  allowed_origins: [\"https://example.com\", \"http://localhost:8443\",\n"
+	              "                    \"https://[::1]:9000\", \"http://a-b_c.example.org\"]\n"
+	              "  tls:\n"
+	              "    enabled: true\n"
+	              "    certificate: \"/etc/wsrelay/cert.pem\"\n"
+	              "    private_key: '/etc/wsrelay/key.pem'\n"
+	              "relay:\n"
+	              "  echo_to_sender: false\n"
+	              "metrics:\n"
+	              "  enabled: false\n"
+	              "  listen: \"[::1]:0\"\n"
+	              "  path: /stats\n"
+	              "shutdown:\n"
+	              "  timeout_seconds: 3600\n"
+	              "logging:\n"
+	              "  level: debug\n");
 	assert_int_equal(cfg.server.listen_count, 1);
 	assert_listen(&cfg.server.listen[0], "127.0.0.1", 8000, false);
 	assert_string_equal(cfg.server.websocket_path, "/relay/v1");
@@ -318,13 +353,13 @@ static void test_every_key_parsed(void **state)
 
 static void test_range_bounds_and_levels(void **state)
 {
-	static const char *const levels[] = { "debug", "info", "warn", "error" };
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
 	struct config cfg;
 	char yaml[128];
 
 	(void)state;
 	load_ok(&cfg, "server: {max_connections: 1, max_message_bytes: 1}\n"
-		      "shutdown: {timeout_seconds: 0}\n");
+	              "shutdown: {timeout_seconds: 0}\n");
 	assert_int_equal(cfg.server.max_connections, 1);
 	assert_int_equal(cfg.server.max_message_bytes, 1);
 	assert_int_equal(cfg.shutdown.timeout_seconds, 0);
@@ -362,11 +397,11 @@ static void test_listen_forms(void **state)
 
 	/* Hosts are stored in canonical form. */
 	load_ok(&cfg, "server:\n"
-		      "  listen:\n"
-		      "    - \"0.0.0.0:8443\"\n"
-		      "    - \"[0:0::0:1]:8443\"\n"
-		      "    - \"[::ffff:127.0.0.1]:0\"\n"
-		      "    - \"0.0.0.0:8444\"\n");
+	              "  listen:\n"
+	              "    - \"0.0.0.0:8443\"\n"
+	              "    - \"[0:0::0:1]:8443\"\n"
+	              "    - \"[::ffff:127.0.0.1]:0\"\n"
+	              "    - \"0.0.0.0:8444\"\n");
 	assert_int_equal(cfg.server.listen_count, 4);
 	assert_listen(&cfg.server.listen[0], "0.0.0.0", 8443, false);
 	assert_listen(&cfg.server.listen[1], "::1", 8443, true);
@@ -376,8 +411,8 @@ static void test_listen_forms(void **state)
 
 	used = (size_t)snprintf(yaml, sizeof(yaml), "server:\n  listen:\n");
 	for (unsigned i = 0; i < 16; i++)
-		used += (size_t)snprintf(yaml + used, sizeof(yaml) - used, "    - \"127.0.0.1:%u\"\n",
-					 9000 + i);
+		used += (size_t)snprintf(yaml + used, sizeof(yaml) - used,
+		                         "    - \"127.0.0.1:%u\"\n", 9000 + i);
 	load_ok(&cfg, yaml);
 	assert_int_equal(cfg.server.listen_count, 16);
 	assert_listen(&cfg.server.listen[15], "127.0.0.1", 9015, false);
@@ -387,10 +422,10 @@ static void test_listen_forms(void **state)
 static void test_relative_paths_resolve_against_file_folder(void **state)
 {
 	static const char yaml[] = "server:\n"
-				   "  document_root: static\n"
-				   "  tls:\n"
-				   "    certificate: \"tls/cert.pem\"\n"
-				   "    private_key: \"/etc/key.pem\"\n";
+	                           "  document_root: static\n"
+	                           "  tls:\n"
+	                           "    certificate: \"tls/cert.pem\"\n"
+	                           "    private_key: \"/etc/key.pem\"\n";
 	char sub[PATH_MAX], want[PATH_MAX + 32], err[512] = "";
 	struct config cfg;
 
@@ -405,16 +440,17 @@ static void test_relative_paths_resolve_against_file_folder(void **state)
 		const char *cwd;  /* relative to the temporary folder */
 		const char *path; /* NULL: the file's absolute path */
 		const char *base; /* expected folder, appended to getcwd(); NULL: sub */
-	} ways[] = { { "/", NULL, NULL }, { ".", "sub/c.yaml", "/sub" }, { "sub", "c.yaml", "" } };
+	} ways[] = {{"/", NULL, NULL}, {".", "sub/c.yaml", "/sub"}, {"sub", "c.yaml", ""}};
 	for (size_t i = 0; i < ARRAY_LEN(ways); i++) {
 		char path[PATH_MAX], cwd[PATH_MAX], base[PATH_MAX + 8];
 
 		assert_int_equal(chdir(tmp_dir), 0);
 		assert_int_equal(chdir(ways[i].cwd), 0);
 		assert_non_null(getcwd(cwd, sizeof(cwd)));
-		snprintf(path, sizeof(path), "%s", ways[i].path ? ways[i].path : tmp_path("sub/c.yaml"));
+		snprintf(path, sizeof(path), "%s",
+		         ways[i].path ? ways[i].path : tmp_path("sub/c.yaml"));
 		snprintf(base, sizeof(base), "%s%s", ways[i].base ? cwd : sub,
-			 ways[i].base ? ways[i].base : "");
+		         ways[i].base ? ways[i].base : "");
 		assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
 
 		snprintf(want, sizeof(want), "%s/static", base);
@@ -451,11 +487,11 @@ static void test_strings_in_any_quoting_style(void **state)
 
 	(void)state;
 	load_ok(&cfg, "server:\n"
-		      "  websocket_path: '/it''s'\n"
-		      "  document_root: \"/a \\\"quoted\\\" \\\\ dir/\xc3\xa9t\xc3\xa9\"\n"
-		      "metrics:\n"
-		      "  path: &p /m\n"
-		      "logging: {level: warn}\n");
+	              "  websocket_path: '/it''s'\n"
+	              "  document_root: \"/a \\\"quoted\\\" \\\\ dir/\xc3\xa9t\xc3\xa9\"\n"
+	              "metrics:\n"
+	              "  path: &p /m\n"
+	              "logging: {level: warn}\n");
 	assert_string_equal(cfg.server.websocket_path, "/it's");
 	assert_string_equal(cfg.server.document_root, "/a \"quoted\" \\ dir/\xc3\xa9t\xc3\xa9");
 	assert_string_equal(cfg.metrics.path, "/m");
@@ -473,27 +509,27 @@ static void test_strings_in_any_quoting_style(void **state)
 static void test_print_defaults_exactly(void **state)
 {
 	static const char want_fmt[] = "# effective configuration\n"
-				       "server:\n"
-				       "  listen: \"0.0.0.0:8443\"\n"
-				       "  websocket_path: \"/ws\"\n"
-				       "  document_root: \"%s/www\"\n"
-				       "  max_connections: 4096\n"
-				       "  max_message_bytes: 1048576\n"
-				       "  allowed_origins: []\n"
-				       "  tls:\n"
-				       "    enabled: false\n"
-				       "    certificate: \"\"\n"
-				       "    private_key: \"\"\n"
-				       "relay:\n"
-				       "  echo_to_sender: true\n"
-				       "metrics:\n"
-				       "  enabled: true\n"
-				       "  listen: \"0.0.0.0:9090\"\n"
-				       "  path: \"/metrics\"\n"
-				       "shutdown:\n"
-				       "  timeout_seconds: 10\n"
-				       "logging:\n"
-				       "  level: \"info\"\n";
+	                               "server:\n"
+	                               "  listen: \"0.0.0.0:8443\"\n"
+	                               "  websocket_path: \"/ws\"\n"
+	                               "  document_root: \"%s/www\"\n"
+	                               "  max_connections: 4096\n"
+	                               "  max_message_bytes: 1048576\n"
+	                               "  allowed_origins: []\n"
+	                               "  tls:\n"
+	                               "    enabled: false\n"
+	                               "    certificate: \"\"\n"
+	                               "    private_key: \"\"\n"
+	                               "relay:\n"
+	                               "  echo_to_sender: true\n"
+	                               "metrics:\n"
+	                               "  enabled: true\n"
+	                               "  listen: \"0.0.0.0:9090\"\n"
+	                               "  path: \"/metrics\"\n"
+	                               "shutdown:\n"
+	                               "  timeout_seconds: 10\n"
+	                               "logging:\n"
+	                               "  level: \"info\"\n";
 	char want[sizeof(want_fmt) + PATH_MAX];
 	struct config cfg;
 	char *got;
@@ -512,21 +548,21 @@ static void test_print_defaults_exactly(void **state)
 static void test_print_round_trips(void **state)
 {
 	static const char *const sources[] = {
-		"",
-		"server:\n"
-		"  listen: [\"[::]:8443\", \"0.0.0.0:8443\", \"[fe80::1]:0\"]\n"
-		"  websocket_path: \"/w\\\\s\\\"x\\\"\"\n"
-		"  document_root: 'dir with \"quotes\" and \\backslash'\n"
-		"  max_connections: 17\n"
-		"  max_message_bytes: 65536\n"
-		"  allowed_origins: [\"https://a.example\", \"http://b.example:8080\"]\n"
-		"  tls: {enabled: true, certificate: c.pem, private_key: k.pem}\n"
-		"relay: {echo_to_sender: false}\n"
-		"metrics: {enabled: false, listen: \"[::1]:9999\", path: /x}\n"
-		"shutdown: {timeout_seconds: 0}\n"
-		"logging: {level: error}\n",
-		("server:\n  listen: [\"127.0.0.1:1\"]\n  allowed_origins: [\"http://x\"]\n"
-		 "  document_root: \"\"\n"),
+	    "",
+	    "server:\n"
+	    "  listen: [\"[::]:8443\", \"0.0.0.0:8443\", \"[fe80::1]:0\"]\n"
+	    "  websocket_path: \"/w\\\\s\\\"x\\\"\"\n"
+	    "  document_root: 'dir with \"quotes\" and \\backslash'\n"
+	    "  max_connections: 17\n"
+	    "  max_message_bytes: 65536\n"
+	    "  allowed_origins: [\"https://a.example\", \"http://b.example:8080\"]\n"
+	    "  tls: {enabled: true, certificate: c.pem, private_key: k.pem}\n"
+	    "relay: {echo_to_sender: false}\n"
+	    "metrics: {enabled: false, listen: \"[::1]:9999\", path: /x}\n"
+	    "shutdown: {timeout_seconds: 0}\n"
+	    "logging: {level: error}\n",
+	    ("server:\n  listen: [\"127.0.0.1:1\"]\n  allowed_origins: [\"http://x\"]\n"
+	     "  document_root: \"\"\n"),
 	};
 
 	(void)state;
@@ -537,7 +573,7 @@ static void test_print_round_trips(void **state)
 		load_ok(&first, sources[i]);
 		printed = print_to_string(&first);
 		snprintf(header, sizeof(header), "# effective configuration\n# from %s\nserver:\n",
-			 first.source);
+		         first.source);
 		assert_memory_equal(printed, header, strlen(header));
 
 		write_file("printed.yaml", printed);
@@ -563,8 +599,8 @@ static void test_print_lists(void **state)
 
 	(void)state;
 	load_ok(&cfg, "server:\n"
-		      "  listen: [\"[::1]:1\", \"127.0.0.1:2\"]\n"
-		      "  allowed_origins: [\"https://a.example\"]\n");
+	              "  listen: [\"[::1]:1\", \"127.0.0.1:2\"]\n"
+	              "  allowed_origins: [\"https://a.example\"]\n");
 	got = print_to_string(&cfg);
 	assert_non_null(strstr(got, "\n  listen:\n    - \"[::1]:1\"\n    - \"127.0.0.1:2\"\n"));
 	assert_non_null(strstr(got, "\n  allowed_origins:\n    - \"https://a.example\"\n"));
@@ -576,7 +612,7 @@ static void test_print_lists(void **state)
  * must still give valid YAML. */
 static void test_print_hand_made_values(void **state)
 {
-	struct config cfg = { 0 };
+	struct config cfg = {0};
 	char *got;
 
 	(void)state;
@@ -599,7 +635,7 @@ static void test_print_hand_made_values(void **state)
 
 static void test_free_is_safe_twice_and_on_zero(void **state)
 {
-	struct config cfg = { 0 };
+	struct config cfg = {0};
 
 	(void)state;
 	config_free(&cfg);
@@ -646,7 +682,7 @@ static void test_missing_and_unreadable_files(void **state)
 	(void)state;
 	assert_int_equal(config_load(&cfg, tmp_path("nope.yaml"), err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory",
-		 tmp_path("nope.yaml"));
+	         tmp_path("nope.yaml"));
 	assert_string_equal(err, want);
 	assert_true(all_zero(&cfg));
 
@@ -670,17 +706,17 @@ static void test_exact_messages(void **state)
 	static const struct {
 		const char *yaml, *message;
 	} cases[] = {
-		{ "server:\n  max_connections: 0\n",
-		  ":2:20: server.max_connections: 0 is out of range (1..30000)" },
-		{ "sevrer: {}\n", ":1:1: unknown key \"sevrer\" (expected one of: server, relay, "
-				  "metrics, shutdown, logging)" },
-		{ "server:\n  listen: \"0.0.0.0:1\"\n  tls: {}\n  listen: \"0.0.0.0:2\"\n",
-		  ":4:3: duplicate key \"listen\" in server (first at line 2)" },
-		{ "server:\n  listen: \"localhost:80\"\n",
-		  ":2:11: server.listen: \"localhost:80\" needs an IP literal host, e.g. "
-		  "\"127.0.0.1:80\" or \"[::1]:80\"" },
-		{ "relay:\n  echo_to_sender: yes\n",
-		  ":2:19: relay.echo_to_sender: expected true or false, got \"yes\"" },
+	    {"server:\n  max_connections: 0\n",
+	     ":2:20: server.max_connections: 0 is out of range (1..30000)"},
+	    {"sevrer: {}\n", ":1:1: unknown key \"sevrer\" (expected one of: server, relay, "
+	                     "metrics, shutdown, logging)"},
+	    {"server:\n  listen: \"0.0.0.0:1\"\n  tls: {}\n  listen: \"0.0.0.0:2\"\n",
+	     ":4:3: duplicate key \"listen\" in server (first at line 2)"},
+	    {"server:\n  listen: \"localhost:80\"\n",
+	     ":2:11: server.listen: \"localhost:80\" needs an IP literal host, e.g. "
+	     "\"127.0.0.1:80\" or \"[::1]:80\""},
+	    {"relay:\n  echo_to_sender: yes\n",
+	     ":2:19: relay.echo_to_sender: expected true or false, got \"yes\""},
 	};
 	char err[512], want[PATH_MAX + 256];
 	struct config cfg;
@@ -698,25 +734,25 @@ static void test_exact_messages(void **state)
 static void test_yaml_syntax_errors(void **state)
 {
 	static const struct error_case cases[] = {
-		{ "server: [\n", 2, 1, "YAML syntax error: did not find expected node content" },
-		{ "relay: {echo_to_sender: true\n", 2, 1,
-		  "did not find expected ',' or '}' (while parsing a flow mapping at line 1, "
-		  "column 8)" },
-		{ "server:\n\tlisten: \"0.0.0.0:1\"\n", 2, 1,
-		  "YAML does not allow tabs for indentation" },
-		{ "server:\n  \tlisten: \"0.0.0.0:1\"\n", 2, 3,
-		  "YAML does not allow tabs for indentation" },
-		{ "logging:\n  level: 'info\n", 3, 1,
-		  "found unexpected end of stream (while scanning a quoted scalar at line 2, "
-		  "column 10)" },
-		{ "server:\n  listen: x\n listen: y\n", 3, 2, "YAML syntax error" },
-		{ "relay: *nope\n", 1, 8, "found undefined alias" },
-		{ "relay: {echo_to_sender: \xff}\n", 1, 25,
-		  "invalid input: invalid leading UTF-8 octet (0xFF)" },
-		{ "# \xc3\xa9\xc3\xa9\nrelay: \x01\n", 2, 8,
-		  "invalid input: control characters are not allowed (0x01)" },
-		{ "relay: {}\nlogging: \xc3", 2, 10, "invalid input: incomplete UTF-8 octet sequence" },
-		{ "relay: {}\n---\nserver: [\n", 4, 1, "did not find expected node content" },
+	    {"server: [\n", 2, 1, "YAML syntax error: did not find expected node content"},
+	    {"relay: {echo_to_sender: true\n", 2, 1,
+	     "did not find expected ',' or '}' (while parsing a flow mapping at line 1, "
+	     "column 8)"},
+	    {"server:\n\tlisten: \"0.0.0.0:1\"\n", 2, 1,
+	     "YAML does not allow tabs for indentation"},
+	    {"server:\n  \tlisten: \"0.0.0.0:1\"\n", 2, 3,
+	     "YAML does not allow tabs for indentation"},
+	    {"logging:\n  level: 'info\n", 3, 1,
+	     "found unexpected end of stream (while scanning a quoted scalar at line 2, "
+	     "column 10)"},
+	    {"server:\n  listen: x\n listen: y\n", 3, 2, "YAML syntax error"},
+	    {"relay: *nope\n", 1, 8, "found undefined alias"},
+	    {"relay: {echo_to_sender: \xff}\n", 1, 25,
+	     "invalid input: invalid leading UTF-8 octet (0xFF)"},
+	    {"# \xc3\xa9\xc3\xa9\nrelay: \x01\n", 2, 8,
+	     "invalid input: control characters are not allowed (0x01)"},
+	    {"relay: {}\nlogging: \xc3", 2, 10, "invalid input: incomplete UTF-8 octet sequence"},
+	    {"relay: {}\n---\nserver: [\n", 4, 1, "did not find expected node content"},
 	};
 
 	(void)state;
@@ -726,21 +762,22 @@ static void test_yaml_syntax_errors(void **state)
 static void test_document_shape_errors(void **state)
 {
 	static const struct error_case cases[] = {
-		{ "logging: {level: info}\n---\nrelay: {}\n", 2, 1,
-		  "only one YAML document is allowed, found a second one here" },
-		{ "---\n---\n", 2, 1, "only one YAML document is allowed" },
-		{ "relay: {}\n...\n--- {}\n", 3, 1, "only one YAML document is allowed" },
-		{ "- server\n", 1, 1,
-		  "the top level must be a mapping of sections (server, relay, ...), got a list" },
-		{ "42\n", 1, 1, "the top level must be a mapping of sections (server, relay, ...), "
-				"got \"42\"" },
-		{ "\"server\"\n", 1, 1, "got the string \"server\"" },
-		{ "? [server]\n: {}\n", 1, 3, "keys must be names, got a list" },
-		{ "server:\n  ? {listen: x}\n  : 1\n", 2, 5, "keys must be names, got a mapping" },
-		{ "Server: {}\n", 1, 1, "unknown key \"Server\" (expected one of:" },
-		{ "relay: {}\nrelay: {}\n", 2, 1, "duplicate key \"relay\" (first at line 1)" },
-		{ "\"a\\nb\": 1\n", 1, 1, "unknown key \"a\\x0Ab\"" },
-		{ "'a\"\\b': 1\n", 1, 1, "unknown key \"a\\\"\\\\b\"" },
+	    {"logging: {level: info}\n---\nrelay: {}\n", 2, 1,
+	     "only one YAML document is allowed, found a second one here"},
+	    {"---\n---\n", 2, 1, "only one YAML document is allowed"},
+	    {"relay: {}\n...\n--- {}\n", 3, 1, "only one YAML document is allowed"},
+	    {"- server\n", 1, 1,
+	     "the top level must be a mapping of sections (server, relay, ...), got a list"},
+	    {"42\n", 1, 1,
+	     "the top level must be a mapping of sections (server, relay, ...), "
+	     "got \"42\""},
+	    {"\"server\"\n", 1, 1, "got the string \"server\""},
+	    {"? [server]\n: {}\n", 1, 3, "keys must be names, got a list"},
+	    {"server:\n  ? {listen: x}\n  : 1\n", 2, 5, "keys must be names, got a mapping"},
+	    {"Server: {}\n", 1, 1, "unknown key \"Server\" (expected one of:"},
+	    {"relay: {}\nrelay: {}\n", 2, 1, "duplicate key \"relay\" (first at line 1)"},
+	    {"\"a\\nb\": 1\n", 1, 1, "unknown key \"a\\x0Ab\""},
+	    {"'a\"\\b': 1\n", 1, 1, "unknown key \"a\\\"\\\\b\""},
 	};
 
 	(void)state;
@@ -750,32 +787,32 @@ static void test_document_shape_errors(void **state)
 static void test_section_errors(void **state)
 {
 	static const struct error_case cases[] = {
-		{ "server: 5\n", 1, 9, "server: expected a mapping, got \"5\"" },
-		{ "relay:\n", 1, 7, "relay: expected a mapping, got an empty value" },
-		{ "metrics: ~\n", 1, 10, "metrics: expected a mapping, got null" },
-		{ "shutdown: [1]\n", 1, 11, "shutdown: expected a mapping, got a list" },
-		{ "logging: null\n", 1, 10, "logging: expected a mapping, got null" },
-		{ "server:\n  tls: \"on\"\n", 2, 8,
-		  "server.tls: expected a mapping, got the string \"on\"" },
-		{ "server:\n  listn: x\n", 2, 3,
-		  "unknown key \"listn\" in server (expected one of: listen, websocket_path, "
-		  "document_root, max_connections, max_message_bytes, allowed_origins, tls)" },
-		{ "server:\n  tls:\n    enable: true\n", 3, 5,
-		  "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
-		  "private_key)" },
-		{ "relay:\n  echo: true\n", 2, 3,
-		  "unknown key \"echo\" in relay (expected one of: echo_to_sender)" },
-		{ "metrics:\n  port: 1\n", 2, 3,
-		  "unknown key \"port\" in metrics (expected one of: enabled, listen, path)" },
-		{ "shutdown:\n  timeout: 1\n", 2, 3,
-		  "unknown key \"timeout\" in shutdown (expected one of: timeout_seconds)" },
-		{ "logging:\n  lvl: info\n", 2, 3,
-		  "unknown key \"lvl\" in logging (expected one of: level)" },
-		{ "server:\n  tls:\n    enabled: false\n    enabled: false\n", 4, 5,
-		  "duplicate key \"enabled\" in server.tls (first at line 3)" },
-		{ "relay:\n  echo_to_sender: true\n  'echo_to_sender': true\n", 3, 3,
-		  "duplicate key \"echo_to_sender\" in relay (first at line 2)" },
-		{ "server:\n  <<: {}\n", 2, 3, "unknown key \"<<\" in server" },
+	    {"server: 5\n", 1, 9, "server: expected a mapping, got \"5\""},
+	    /* Only unquoted nulls stand for an empty section. */
+	    {"relay: \"\"\n", 1, 8, "relay: expected a mapping, got the string \"\""},
+	    {"metrics: '~'\n", 1, 10, "metrics: expected a mapping, got the string \"~\""},
+	    {"shutdown: [1]\n", 1, 11, "shutdown: expected a mapping, got a list"},
+	    {"server:\n  tls: \"on\"\n", 2, 8,
+	     "server.tls: expected a mapping, got the string \"on\""},
+	    {"server:\n  listn: x\n", 2, 3,
+	     "unknown key \"listn\" in server (expected one of: listen, websocket_path, "
+	     "document_root, max_connections, max_message_bytes, allowed_origins, tls)"},
+	    {"server:\n  tls:\n    enable: true\n", 3, 5,
+	     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
+	     "private_key)"},
+	    {"relay:\n  echo: true\n", 2, 3,
+	     "unknown key \"echo\" in relay (expected one of: echo_to_sender)"},
+	    {"metrics:\n  port: 1\n", 2, 3,
+	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path)"},
+	    {"shutdown:\n  timeout: 1\n", 2, 3,
+	     "unknown key \"timeout\" in shutdown (expected one of: timeout_seconds)"},
+	    {"logging:\n  lvl: info\n", 2, 3,
+	     "unknown key \"lvl\" in logging (expected one of: level)"},
+	    {"server:\n  tls:\n    enabled: false\n    enabled: false\n", 4, 5,
+	     "duplicate key \"enabled\" in server.tls (first at line 3)"},
+	    {"relay:\n  echo_to_sender: true\n  'echo_to_sender': true\n", 3, 3,
+	     "duplicate key \"echo_to_sender\" in relay (first at line 2)"},
+	    {"server:\n  <<: {}\n", 2, 3, "unknown key \"<<\" in server"},
 	};
 
 	(void)state;
@@ -785,21 +822,19 @@ static void test_section_errors(void **state)
 static void test_bool_errors(void **state)
 {
 	static const struct error_case cases[] = {
-		{ "relay:\n  echo_to_sender: no\n", 2, 19, "expected true or false, got \"no\"" },
-		{ "relay:\n  echo_to_sender: True\n", 2, 19, "expected true or false, got \"True\"" },
-		{ "relay:\n  echo_to_sender: on\n", 2, 19, "expected true or false, got \"on\"" },
-		{ "relay:\n  echo_to_sender: 1\n", 2, 19, "expected true or false, got \"1\"" },
-		{ "relay:\n  echo_to_sender: \"true\"\n", 2, 19,
-		  "relay.echo_to_sender: expected true or false, got the string \"true\"" },
-		{ "relay:\n  echo_to_sender: ~\n", 2, 19, "expected true or false, got null" },
-		{ "relay:\n  echo_to_sender:\n", 2, 18,
-		  "expected true or false, got an empty value" },
-		{ "relay:\n  echo_to_sender: [true]\n", 2, 19, "expected true or false, got a list" },
-		{ "relay:\n  echo_to_sender: {a: 1}\n", 2, 19,
-		  "expected true or false, got a mapping" },
-		{ "metrics:\n  enabled: 0\n", 2, 12, "metrics.enabled: expected true or false" },
-		{ "server:\n  tls:\n    enabled: off\n", 3, 14,
-		  "server.tls.enabled: expected true or false, got \"off\"" },
+	    {"relay:\n  echo_to_sender: no\n", 2, 19, "expected true or false, got \"no\""},
+	    {"relay:\n  echo_to_sender: True\n", 2, 19, "expected true or false, got \"True\""},
+	    {"relay:\n  echo_to_sender: on\n", 2, 19, "expected true or false, got \"on\""},
+	    {"relay:\n  echo_to_sender: 1\n", 2, 19, "expected true or false, got \"1\""},
+	    {"relay:\n  echo_to_sender: \"true\"\n", 2, 19,
+	     "relay.echo_to_sender: expected true or false, got the string \"true\""},
+	    {"relay:\n  echo_to_sender: ~\n", 2, 19, "expected true or false, got null"},
+	    {"relay:\n  echo_to_sender:\n", 2, 18, "expected true or false, got an empty value"},
+	    {"relay:\n  echo_to_sender: [true]\n", 2, 19, "expected true or false, got a list"},
+	    {"relay:\n  echo_to_sender: {a: 1}\n", 2, 19, "expected true or false, got a mapping"},
+	    {"metrics:\n  enabled: 0\n", 2, 12, "metrics.enabled: expected true or false"},
+	    {"server:\n  tls:\n    enabled: off\n", 3, 14,
+	     "server.tls.enabled: expected true or false, got \"off\""},
 	};
 
 	(void)state;
@@ -809,37 +844,37 @@ static void test_bool_errors(void **state)
 static void test_integer_errors(void **state)
 {
 	static const struct error_case cases[] = {
-		{ "server:\n  max_connections: 30001\n", 2, 20,
-		  "server.max_connections: 30001 is out of range (1..30000)" },
-		{ "server:\n  max_connections: -1\n", 2, 20, "-1 is out of range (1..30000)" },
-		{ "server:\n  max_connections: 99999999999999999999\n", 2, 20,
-		  "99999999999999999999 is out of range (1..30000)" },
-		{ "server:\n  max_connections: 18446744073709551616\n", 2, 20,
-		  "18446744073709551616 is out of range" },
-		{ "server:\n  max_connections: 12abc\n", 2, 20,
-		  "server.max_connections: expected a decimal integer, got \"12abc\"" },
-		{ "server:\n  max_connections: +5\n", 2, 20, "expected a decimal integer, got \"+5\"" },
-		{ "server:\n  max_connections: --1\n", 2, 20, "expected a decimal integer" },
-		{ "server:\n  max_connections: -a\n", 2, 20, "expected a decimal integer" },
-		{ "server:\n  max_connections: 1.5\n", 2, 20, "expected a decimal integer" },
-		{ "server:\n  max_connections: 0x10\n", 2, 20, "expected a decimal integer" },
-		{ "server:\n  max_connections: 1e3\n", 2, 20, "expected a decimal integer" },
-		{ "server:\n  max_connections: 1_000\n", 2, 20, "expected a decimal integer" },
-		{ "server:\n  max_connections: 010\n", 2, 20,
-		  "\"010\" has a leading zero (YAML 1.1 would read it as octal)" },
-		{ "server:\n  max_connections: \"4096\"\n", 2, 20,
-		  "expected an integer, got the string \"4096\"" },
-		{ "server:\n  max_connections: ~\n", 2, 20, "expected an integer, got null" },
-		{ "server:\n  max_connections: [1]\n", 2, 20, "expected an integer, got a list" },
-		{ "server:\n  max_message_bytes: 0\n", 2, 22,
-		  "server.max_message_bytes: 0 is out of range (1..1073741824)" },
-		{ "server:\n  max_message_bytes: 1073741825\n", 2, 22,
-		  "1073741825 is out of range (1..1073741824)" },
-		{ "shutdown:\n  timeout_seconds: 3601\n", 2, 20,
-		  "shutdown.timeout_seconds: 3601 is out of range (0..3600)" },
-		{ "shutdown:\n  timeout_seconds: -5\n", 2, 20, "-5 is out of range (0..3600)" },
-		{ "shutdown:\n  timeout_seconds: true\n", 2, 20,
-		  "expected a decimal integer, got \"true\"" },
+	    {"server:\n  max_connections: 30001\n", 2, 20,
+	     "server.max_connections: 30001 is out of range (1..30000)"},
+	    {"server:\n  max_connections: -1\n", 2, 20, "-1 is out of range (1..30000)"},
+	    {"server:\n  max_connections: 99999999999999999999\n", 2, 20,
+	     "99999999999999999999 is out of range (1..30000)"},
+	    {"server:\n  max_connections: 18446744073709551616\n", 2, 20,
+	     "18446744073709551616 is out of range"},
+	    {"server:\n  max_connections: 12abc\n", 2, 20,
+	     "server.max_connections: expected a decimal integer, got \"12abc\""},
+	    {"server:\n  max_connections: +5\n", 2, 20, "expected a decimal integer, got \"+5\""},
+	    {"server:\n  max_connections: --1\n", 2, 20, "expected a decimal integer"},
+	    {"server:\n  max_connections: -a\n", 2, 20, "expected a decimal integer"},
+	    {"server:\n  max_connections: 1.5\n", 2, 20, "expected a decimal integer"},
+	    {"server:\n  max_connections: 0x10\n", 2, 20, "expected a decimal integer"},
+	    {"server:\n  max_connections: 1e3\n", 2, 20, "expected a decimal integer"},
+	    {"server:\n  max_connections: 1_000\n", 2, 20, "expected a decimal integer"},
+	    {"server:\n  max_connections: 010\n", 2, 20,
+	     "\"010\" has a leading zero (YAML 1.1 would read it as octal)"},
+	    {"server:\n  max_connections: \"4096\"\n", 2, 20,
+	     "expected an integer, got the string \"4096\""},
+	    {"server:\n  max_connections: ~\n", 2, 20, "expected an integer, got null"},
+	    {"server:\n  max_connections: [1]\n", 2, 20, "expected an integer, got a list"},
+	    {"server:\n  max_message_bytes: 0\n", 2, 22,
+	     "server.max_message_bytes: 0 is out of range (1..1073741824)"},
+	    {"server:\n  max_message_bytes: 1073741825\n", 2, 22,
+	     "1073741825 is out of range (1..1073741824)"},
+	    {"shutdown:\n  timeout_seconds: 3601\n", 2, 20,
+	     "shutdown.timeout_seconds: 3601 is out of range (0..3600)"},
+	    {"shutdown:\n  timeout_seconds: -5\n", 2, 20, "-5 is out of range (0..3600)"},
+	    {"shutdown:\n  timeout_seconds: true\n", 2, 20,
+	     "expected a decimal integer, got \"true\""},
 	};
 
 	(void)state;
@@ -851,42 +886,39 @@ static void test_string_and_path_errors(void **state)
 	static char long_path[400];
 	struct config cfg;
 	struct error_case cases[] = {
-		{ "server:\n  websocket_path: ws\n", 2, 19,
-		  "server.websocket_path: \"ws\" must start with \"/\"" },
-		{ "server:\n  websocket_path: \"\"\n", 2, 19, "\"\" must start with \"/\"" },
-		{ "server:\n  websocket_path: \"/a b\"\n", 2, 19, "\"/a b\" must not contain spaces" },
-		{ "server:\n  websocket_path: \"/a\\tb\"\n", 2, 19,
-		  "contains a control or non-printable character (U+0009)" },
-		{ long_path, 2, 19, "server.websocket_path: is too long (256 bytes, at most 255)" },
-		{ "server:\n  websocket_path: ~\n", 2, 19,
-		  "expected a path starting with \"/\", got null" },
-		{ "server:\n  websocket_path: true\n", 2, 19,
-		  "expected a path starting with \"/\", got \"true\"" },
-		{ "server:\n  websocket_path: {}\n", 2, 19, "got a mapping" },
-		{ "metrics:\n  path: metrics\n", 2, 9, "metrics.path: \"metrics\" must start with" },
-		{ "metrics:\n  path:\n", 2, 8, "metrics.path: expected a path starting with" },
-		{ "server:\n  document_root: ~\n", 2, 18,
-		  "server.document_root: expected a file path (or \"\"), got null" },
-		{ "server:\n  document_root: false\n", 2, 18,
-		  "expected a file path (or \"\"), got \"false\"" },
-		{ "server:\n  document_root: [www]\n", 2, 18, "got a list" },
-		{ "server:\n  document_root: \"a\\0b\"\n", 2, 18,
-		  "non-printable character (U+0000)" },
-		{ "server:\n  document_root: \"a\\x85b\"\n", 2, 18,
-		  "non-printable character (U+0085)" },
-		{ "server:\n  document_root: \"a\\u2028b\"\n", 2, 18,
-		  "non-printable character (U+2028)" },
-		{ "server:\n  document_root: \"a\\x7fb\"\n", 2, 18,
-		  "non-printable character (U+007F)" },
-		{ "server:\n  tls:\n    certificate: {}\n", 3, 18,
-		  "server.tls.certificate: expected a file path" },
-		{ "server:\n  tls:\n    private_key: ~\n", 3, 18,
-		  "server.tls.private_key: expected a file path (or \"\"), got null" },
-		{ "logging:\n  level: verbose\n", 2, 10,
-		  "logging.level: expected one of debug, info, warn, error, got \"verbose\"" },
-		{ "logging:\n  level: INFO\n", 2, 10, "expected one of debug, info, warn, error" },
-		{ "logging:\n  level: ~\n", 2, 10, "logging.level: expected a log level, got null" },
-		{ "logging:\n  level: [info]\n", 2, 10, "expected a log level, got a list" },
+	    {"server:\n  websocket_path: ws\n", 2, 19,
+	     "server.websocket_path: \"ws\" must start with \"/\""},
+	    {"server:\n  websocket_path: \"\"\n", 2, 19, "\"\" must start with \"/\""},
+	    {"server:\n  websocket_path: \"/a b\"\n", 2, 19, "\"/a b\" must not contain spaces"},
+	    {"server:\n  websocket_path: \"/a\\tb\"\n", 2, 19,
+	     "contains a control or non-printable character (U+0009)"},
+	    {long_path, 2, 19, "server.websocket_path: is too long (256 bytes, at most 255)"},
+	    {"server:\n  websocket_path: ~\n", 2, 19,
+	     "expected a path starting with \"/\", got null"},
+	    {"server:\n  websocket_path: true\n", 2, 19,
+	     "expected a path starting with \"/\", got \"true\""},
+	    {"server:\n  websocket_path: {}\n", 2, 19, "got a mapping"},
+	    {"metrics:\n  path: metrics\n", 2, 9, "metrics.path: \"metrics\" must start with"},
+	    {"metrics:\n  path:\n", 2, 8, "metrics.path: expected a path starting with"},
+	    {"server:\n  document_root: ~\n", 2, 18,
+	     "server.document_root: expected a file path (or \"\"), got null"},
+	    {"server:\n  document_root: false\n", 2, 18,
+	     "expected a file path (or \"\"), got \"false\""},
+	    {"server:\n  document_root: [www]\n", 2, 18, "got a list"},
+	    {"server:\n  document_root: \"a\\0b\"\n", 2, 18, "non-printable character (U+0000)"},
+	    {"server:\n  document_root: \"a\\x85b\"\n", 2, 18, "non-printable character (U+0085)"},
+	    {"server:\n  document_root: \"a\\u2028b\"\n", 2, 18,
+	     "non-printable character (U+2028)"},
+	    {"server:\n  document_root: \"a\\x7fb\"\n", 2, 18, "non-printable character (U+007F)"},
+	    {"server:\n  tls:\n    certificate: {}\n", 3, 18,
+	     "server.tls.certificate: expected a file path"},
+	    {"server:\n  tls:\n    private_key: ~\n", 3, 18,
+	     "server.tls.private_key: expected a file path (or \"\"), got null"},
+	    {"logging:\n  level: verbose\n", 2, 10,
+	     "logging.level: expected one of debug, info, warn, error, got \"verbose\""},
+	    {"logging:\n  level: INFO\n", 2, 10, "expected one of debug, info, warn, error"},
+	    {"logging:\n  level: ~\n", 2, 10, "logging.level: expected a log level, got null"},
+	    {"logging:\n  level: [info]\n", 2, 10, "expected a log level, got a list"},
 	};
 	size_t used = (size_t)snprintf(long_path, sizeof(long_path), "server:\n  websocket_path: ");
 
@@ -907,120 +939,119 @@ static void test_listen_errors(void **state)
 {
 	static char too_many[1024];
 	struct error_case cases[] = {
-		{ "server:\n  listen: \"0.0.0.0\"\n", 2, 11,
-		  "server.listen: \"0.0.0.0\" needs a port: write \"host:port\"" },
-		{ "server:\n  listen: \"::1:80\"\n", 2, 11,
-		  "\"::1:80\": an IPv6 address needs brackets, \"[address]:port\"" },
-		{ "server:\n  listen: \"::1\"\n", 2, 11, "an IPv6 address needs brackets" },
-		{ "server:\n  listen: \"[::1:80\"\n", 2, 11,
-		  "\"[::1:80\" is missing the \"]\" that ends the IPv6 address" },
-		{ "server:\n  listen: \"[::1]80\"\n", 2, 11,
-		  "\"[::1]80\" needs \":port\" after the \"]\"" },
-		{ "server:\n  listen: \"[::g]:80\"\n", 2, 11,
-		  "\"[::g]:80\" has an invalid IPv6 address" },
-		{ "server:\n  listen: \"[127.0.0.1]:80\"\n", 2, 11, "has an invalid IPv6 address" },
-		{ "server:\n  listen: \"[fe80::1%eth0]:80\"\n", 2, 11, "has an invalid IPv6 address" },
-		{ "server:\n  listen: \"1.2.3:80\"\n", 2, 11, "\"1.2.3:80\" has an invalid IPv4 address" },
-		{ "server:\n  listen: \"256.0.0.1:80\"\n", 2, 11, "has an invalid IPv4 address" },
-		{ "server:\n  listen: \"example.com:80\"\n", 2, 11,
-		  "\"example.com:80\" needs an IP literal host" },
-		{ "server:\n  listen: \" 1.2.3.4:80\"\n", 2, 11, "needs an IP literal host" },
-		{ "server:\n  listen: \":80\"\n", 2, 11,
-		  "\":80\" has no host; use \"0.0.0.0:80\" for every IPv4 interface or \"[::]:80\" "
-		  "for IPv6" },
-		{ "server:\n  listen: \"1.2.3.4:http\"\n", 2, 11,
-		  "\"1.2.3.4:http\" needs a decimal port number (0..65535)" },
-		{ "server:\n  listen: \"1.2.3.4:\"\n", 2, 11, "needs a decimal port number" },
-		{ "server:\n  listen: \"1.2.3.4:-1\"\n", 2, 11, "needs a decimal port number" },
-		{ "server:\n  listen: \"1.2.3.4:80 \"\n", 2, 11, "needs a decimal port number" },
-		{ "server:\n  listen: \"1.2.3.4:65536\"\n", 2, 11,
-		  "\"1.2.3.4:65536\": port 65536 is out of range (0..65535)" },
-		{ "server:\n  listen: \"1.2.3.4:99999999999999999999\"\n", 2, 11,
-		  "port 99999999999999999999 is out of range" },
-		{ "server:\n  listen: []\n", 2, 11, "server.listen: needs at least one \"host:port\"" },
-		{ "server:\n  listen: ~\n", 2, 11,
-		  "server.listen: expected \"host:port\" or a list of them, got null" },
-		{ "server:\n  listen: {a: 1}\n", 2, 11, "got a mapping" },
-		{ "server:\n  listen: true\n", 2, 11, "expected a \"host:port\" string, got \"true\"" },
-		{ "server:\n  listen:\n    - \"127.0.0.1:1\"\n    - [\"127.0.0.1:2\"]\n", 4, 7,
-		  "server.listen: expected a \"host:port\" string, got a list" },
-		{ "server:\n  listen:\n    - ~\n", 3, 7, "expected a \"host:port\" string, got null" },
-		{ "server:\n  listen:\n    - \"127.0.0.1:80\"\n    - \"127.0.0.1:80\"\n", 4, 7,
-		  "server.listen: \"127.0.0.1:80\" is listed twice" },
-		{ "server:\n  listen:\n    - \"[::1]:80\"\n    - \"[0:0::1]:80\"\n", 4, 7,
-		  "\"[0:0::1]:80\" is listed twice" },
-		{ "server:\n  listen:\n    - \"127.0.0.1:80\"\n    - \"localhost:80\"\n", 4, 7,
-		  "needs an IP literal host" },
-		{ too_many, 19, 7, "server.listen: too many addresses (at most 16)" },
-		{ "metrics:\n  listen: [\"127.0.0.1:9090\"]\n", 2, 11,
-		  "metrics.listen: expected a \"host:port\" string, got a list" },
-		{ "metrics:\n  listen: \"localhost:9090\"\n", 2, 11,
-		  "metrics.listen: \"localhost:9090\" needs an IP literal host" },
-		{ "metrics:\n  listen: 9090\n", 2, 11, "metrics.listen: \"9090\" needs a port" },
+	    {"server:\n  listen: \"0.0.0.0\"\n", 2, 11,
+	     "server.listen: \"0.0.0.0\" needs a port: write \"host:port\""},
+	    {"server:\n  listen: \"::1:80\"\n", 2, 11,
+	     "\"::1:80\": an IPv6 address needs brackets, \"[address]:port\""},
+	    {"server:\n  listen: \"::1\"\n", 2, 11, "an IPv6 address needs brackets"},
+	    {"server:\n  listen: \"[::1:80\"\n", 2, 11,
+	     "\"[::1:80\" is missing the \"]\" that ends the IPv6 address"},
+	    {"server:\n  listen: \"[::1]80\"\n", 2, 11,
+	     "\"[::1]80\" needs \":port\" after the \"]\""},
+	    {"server:\n  listen: \"[::g]:80\"\n", 2, 11,
+	     "\"[::g]:80\" has an invalid IPv6 address"},
+	    {"server:\n  listen: \"[127.0.0.1]:80\"\n", 2, 11, "has an invalid IPv6 address"},
+	    {"server:\n  listen: \"[fe80::1%eth0]:80\"\n", 2, 11, "has an invalid IPv6 address"},
+	    {"server:\n  listen: \"1.2.3:80\"\n", 2, 11,
+	     "\"1.2.3:80\" has an invalid IPv4 address"},
+	    {"server:\n  listen: \"256.0.0.1:80\"\n", 2, 11, "has an invalid IPv4 address"},
+	    {"server:\n  listen: \"example.com:80\"\n", 2, 11,
+	     "\"example.com:80\" needs an IP literal host"},
+	    {"server:\n  listen: \" 1.2.3.4:80\"\n", 2, 11, "needs an IP literal host"},
+	    {"server:\n  listen: \":80\"\n", 2, 11,
+	     "\":80\" has no host; use \"0.0.0.0:80\" for every IPv4 interface or \"[::]:80\" "
+	     "for IPv6"},
+	    {"server:\n  listen: \"1.2.3.4:http\"\n", 2, 11,
+	     "\"1.2.3.4:http\" needs a decimal port number (0..65535)"},
+	    {"server:\n  listen: \"1.2.3.4:\"\n", 2, 11, "needs a decimal port number"},
+	    {"server:\n  listen: \"1.2.3.4:-1\"\n", 2, 11, "needs a decimal port number"},
+	    {"server:\n  listen: \"1.2.3.4:80 \"\n", 2, 11, "needs a decimal port number"},
+	    {"server:\n  listen: \"1.2.3.4:65536\"\n", 2, 11,
+	     "\"1.2.3.4:65536\": port 65536 is out of range (0..65535)"},
+	    {"server:\n  listen: \"1.2.3.4:99999999999999999999\"\n", 2, 11,
+	     "port 99999999999999999999 is out of range"},
+	    {"server:\n  listen: []\n", 2, 11, "server.listen: needs at least one \"host:port\""},
+	    {"server:\n  listen: ~\n", 2, 11,
+	     "server.listen: expected \"host:port\" or a list of them, got null"},
+	    {"server:\n  listen: {a: 1}\n", 2, 11, "got a mapping"},
+	    {"server:\n  listen: true\n", 2, 11, "expected a \"host:port\" string, got \"true\""},
+	    {"server:\n  listen:\n    - \"127.0.0.1:1\"\n    - [\"127.0.0.1:2\"]\n", 4, 7,
+	     "server.listen: expected a \"host:port\" string, got a list"},
+	    {"server:\n  listen:\n    - ~\n", 3, 7, "expected a \"host:port\" string, got null"},
+	    {"server:\n  listen:\n    - \"127.0.0.1:80\"\n    - \"127.0.0.1:80\"\n", 4, 7,
+	     "server.listen: \"127.0.0.1:80\" is listed twice"},
+	    {"server:\n  listen:\n    - \"[::1]:80\"\n    - \"[0:0::1]:80\"\n", 4, 7,
+	     "\"[0:0::1]:80\" is listed twice"},
+	    {"server:\n  listen:\n    - \"127.0.0.1:80\"\n    - \"localhost:80\"\n", 4, 7,
+	     "needs an IP literal host"},
+	    {too_many, 19, 7, "server.listen: too many addresses (at most 16)"},
+	    {"metrics:\n  listen: [\"127.0.0.1:9090\"]\n", 2, 11,
+	     "metrics.listen: expected a \"host:port\" string, got a list"},
+	    {"metrics:\n  listen: \"localhost:9090\"\n", 2, 11,
+	     "metrics.listen: \"localhost:9090\" needs an IP literal host"},
+	    {"metrics:\n  listen: 9090\n", 2, 11, "metrics.listen: \"9090\" needs a port"},
 	};
 	size_t used = (size_t)snprintf(too_many, sizeof(too_many), "server:\n  listen:\n");
 
 	(void)state;
 	for (unsigned i = 0; i < 17; i++)
 		used += (size_t)snprintf(too_many + used, sizeof(too_many) - used,
-					 "    - \"127.0.0.1:%u\"\n", 9000 + i);
+		                         "    - \"127.0.0.1:%u\"\n", 9000 + i);
 	check_errors(cases, ARRAY_LEN(cases));
 }
 
 static void test_origin_errors(void **state)
 {
 	static const struct error_case cases[] = {
-		{ "server:\n  allowed_origins: \"https://example.com\"\n", 2, 20,
-		  "server.allowed_origins: expected a list of origins, e.g. "
-		  "[\"https://example.com\"], got the string \"https://example.com\"" },
-		{ "server:\n  allowed_origins:\n", 2, 19, "got an empty value" },
-		{ "server:\n  allowed_origins: {}\n", 2, 20, "got a mapping" },
-		{ "server:\n  allowed_origins:\n    - [a]\n", 3, 7,
-		  "server.allowed_origins: expected an origin string, got a list" },
-		{ "server:\n  allowed_origins:\n    - ~\n", 3, 7,
-		  "expected an origin string, got null" },
-		{ "server:\n  allowed_origins:\n    - example.com\n", 3, 7,
-		  "\"example.com\" is not an origin: it must start with \"http://\" or \"https://\"" },
-		{ "server:\n  allowed_origins:\n    - \"ftp://example.com\"\n", 3, 7,
-		  "must start with \"http://\" or \"https://\"" },
-		{ "server:\n  allowed_origins:\n    - \"https://\"\n", 3, 7,
-		  "\"https://\" has no host" },
-		{ "server:\n  allowed_origins:\n    - \"https://:8443\"\n", 3, 7, "has no host" },
-		{ "server:\n  allowed_origins:\n    - \"https://example.com/\"\n", 3, 7,
-		  "\"https://example.com/\" has a path; an origin is only scheme://host[:port], e.g. "
-		  "\"https://example.com\"" },
-		{ "server:\n  allowed_origins:\n    - \"http://localhost:8443/app\"\n", 3, 7,
-		  "has a path; an origin is only scheme://host[:port], e.g. "
-		  "\"http://localhost:8443\"" },
-		{ "server:\n  allowed_origins:\n    - \"https://Example.com\"\n", 3, 7,
-		  "\"https://Example.com\" has upper-case letters; browsers send origins in lower "
-		  "case" },
-		{ "server:\n  allowed_origins:\n    - \"https://example.com:443\"\n", 3, 7,
-		  "\"https://example.com:443\" names the default port, which browsers leave out; "
-		  "write \"https://example.com\"" },
-		{ "server:\n  allowed_origins:\n    - \"http://example.com:80\"\n", 3, 7,
-		  "names the default port" },
-		{ "server:\n  allowed_origins:\n    - \"http://example.com:0\"\n", 3, 7,
-		  "\"http://example.com:0\" has an invalid port (expected 1..65535)" },
-		{ "server:\n  allowed_origins:\n    - \"http://example.com:65536\"\n", 3, 7,
-		  "has an invalid port" },
-		{ "server:\n  allowed_origins:\n    - \"http://example.com:\"\n", 3, 7,
-		  "has an invalid port" },
-		{ "server:\n  allowed_origins:\n    - \"http://example.com:08080\"\n", 3, 7,
-		  "has an invalid port" },
-		{ "server:\n  allowed_origins:\n    - \"https://exa mple.com\"\n", 3, 7,
-		  "\"https://exa mple.com\" is not an origin: expected scheme://host[:port]" },
-		{ "server:\n  allowed_origins:\n    - \"https://user@example.com\"\n", 3, 7,
-		  "is not an origin" },
-		{ "server:\n  allowed_origins:\n    - \"https://example.com?q\"\n", 3, 7,
-		  "is not an origin" },
-		{ "server:\n  allowed_origins:\n    - \"https://[::1\"\n", 3, 7,
-		  "\"https://[::1\" has an invalid IPv6 address" },
-		{ "server:\n  allowed_origins:\n    - \"https://[::g]\"\n", 3, 7,
-		  "has an invalid IPv6 address" },
-		{ "server:\n  allowed_origins:\n    - \"https://a.example\"\n"
-		  "    - \"https://b.example\"\n    - \"https://a.example\"\n",
-		  5, 7, "server.allowed_origins: \"https://a.example\" is listed twice" },
+	    {"server:\n  allowed_origins: \"https://example.com\"\n", 2, 20,
+	     "server.allowed_origins: expected a list of origins, e.g. "
+	     "[\"https://example.com\"], got the string \"https://example.com\""},
+	    {"server:\n  allowed_origins:\n", 2, 19, "got an empty value"},
+	    {"server:\n  allowed_origins: {}\n", 2, 20, "got a mapping"},
+	    {"server:\n  allowed_origins:\n    - [a]\n", 3, 7,
+	     "server.allowed_origins: expected an origin string, got a list"},
+	    {"server:\n  allowed_origins:\n    - ~\n", 3, 7, "expected an origin string, got null"},
+	    {"server:\n  allowed_origins:\n    - example.com\n", 3, 7,
+	     "\"example.com\" is not an origin: it must start with \"http://\" or \"https://\""},
+	    {"server:\n  allowed_origins:\n    - \"ftp://example.com\"\n", 3, 7,
+	     "must start with \"http://\" or \"https://\""},
+	    {"server:\n  allowed_origins:\n    - \"https://\"\n", 3, 7, "\"https://\" has no host"},
+	    {"server:\n  allowed_origins:\n    - \"https://:8443\"\n", 3, 7, "has no host"},
+	    {"server:\n  allowed_origins:\n    - \"https://example.com/\"\n", 3, 7,
+	     "\"https://example.com/\" has a path; an origin is only scheme://host[:port], e.g. "
+	     "\"https://example.com\""},
+	    {"server:\n  allowed_origins:\n    - \"http://localhost:8443/app\"\n", 3, 7,
+	     "has a path; an origin is only scheme://host[:port], e.g. "
+	     "\"http://localhost:8443\""},
+	    {"server:\n  allowed_origins:\n    - \"https://Example.com\"\n", 3, 7,
+	     "\"https://Example.com\" has upper-case letters; browsers send origins in lower "
+	     "case"},
+	    {"server:\n  allowed_origins:\n    - \"https://example.com:443\"\n", 3, 7,
+	     "\"https://example.com:443\" names the default port, which browsers leave out; "
+	     "write \"https://example.com\""},
+	    {"server:\n  allowed_origins:\n    - \"http://example.com:80\"\n", 3, 7,
+	     "names the default port"},
+	    {"server:\n  allowed_origins:\n    - \"http://example.com:0\"\n", 3, 7,
+	     "\"http://example.com:0\" has an invalid port (expected 1..65535)"},
+	    {"server:\n  allowed_origins:\n    - \"http://example.com:65536\"\n", 3, 7,
+	     "has an invalid port"},
+	    {"server:\n  allowed_origins:\n    - \"http://example.com:\"\n", 3, 7,
+	     "has an invalid port"},
+	    {"server:\n  allowed_origins:\n    - \"http://example.com:08080\"\n", 3, 7,
+	     "has an invalid port"},
+	    {"server:\n  allowed_origins:\n    - \"https://exa mple.com\"\n", 3, 7,
+	     "\"https://exa mple.com\" is not an origin: expected scheme://host[:port]"},
+	    {"server:\n  allowed_origins:\n    - \"https://user@example.com\"\n", 3, 7,
+	     "is not an origin"},
+	    {"server:\n  allowed_origins:\n    - \"https://example.com?q\"\n", 3, 7,
+	     "is not an origin"},
+	    {"server:\n  allowed_origins:\n    - \"https://[::1\"\n", 3, 7,
+	     "\"https://[::1\" has an invalid IPv6 address"},
+	    {"server:\n  allowed_origins:\n    - \"https://[::g]\"\n", 3, 7,
+	     "has an invalid IPv6 address"},
+	    {"server:\n  allowed_origins:\n    - \"https://a.example\"\n"
+	     "    - \"https://b.example\"\n    - \"https://a.example\"\n",
+	     5, 7, "server.allowed_origins: \"https://a.example\" is listed twice"},
 	};
 
 	(void)state;
@@ -1030,17 +1061,17 @@ static void test_origin_errors(void **state)
 static void test_tls_errors(void **state)
 {
 	static const struct error_case cases[] = {
-		{ "server:\n  tls:\n    enabled: true\n", 3, 14,
-		  "server.tls.enabled: true needs server.tls.certificate and "
-		  "server.tls.private_key to be set" },
-		{ "server:\n  tls:\n    enabled: true\n    certificate: c.pem\n", 3, 14,
-		  "server.tls.enabled: true needs server.tls.private_key to be set" },
-		{ "server:\n  tls:\n    private_key: k.pem\n    enabled: true\n", 4, 14,
-		  "server.tls.enabled: true needs server.tls.certificate to be set" },
-		{ "server:\n  tls:\n    enabled: true\n    certificate: \"\"\n    private_key: k\n",
-		  3, 14, "needs server.tls.certificate to be set" },
-		{ "server:\n  tls: {enabled: true, certificate: c}\n", 2, 18,
-		  "needs server.tls.private_key to be set" },
+	    {"server:\n  tls:\n    enabled: true\n", 3, 14,
+	     "server.tls.enabled: true needs server.tls.certificate and "
+	     "server.tls.private_key to be set"},
+	    {"server:\n  tls:\n    enabled: true\n    certificate: c.pem\n", 3, 14,
+	     "server.tls.enabled: true needs server.tls.private_key to be set"},
+	    {"server:\n  tls:\n    private_key: k.pem\n    enabled: true\n", 4, 14,
+	     "server.tls.enabled: true needs server.tls.certificate to be set"},
+	    {"server:\n  tls:\n    enabled: true\n    certificate: \"\"\n    private_key: k\n", 3,
+	     14, "needs server.tls.certificate to be set"},
+	    {"server:\n  tls: {enabled: true, certificate: c}\n", 2, 18,
+	     "needs server.tls.private_key to be set"},
 	};
 
 	(void)state;
@@ -1105,34 +1136,35 @@ static void test_messages_quote_safely(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TEST(test_set_defaults),
-		TEST(test_empty_documents_give_defaults),
-		TEST(test_conf_file_matches_defaults),
-		TEST(test_every_key_parsed),
-		TEST(test_range_bounds_and_levels),
-		TEST(test_listen_forms),
-		TEST(test_relative_paths_resolve_against_file_folder),
-		TEST(test_strings_in_any_quoting_style),
-		TEST(test_print_defaults_exactly),
-		TEST(test_print_round_trips),
-		TEST(test_print_lists),
-		TEST(test_print_hand_made_values),
-		TEST(test_free_is_safe_twice_and_on_zero),
-		TEST(test_log_level_names),
-		TEST(test_small_or_missing_error_buffer),
-		TEST(test_missing_and_unreadable_files),
-		TEST(test_exact_messages),
-		TEST(test_yaml_syntax_errors),
-		TEST(test_document_shape_errors),
-		TEST(test_section_errors),
-		TEST(test_bool_errors),
-		TEST(test_integer_errors),
-		TEST(test_string_and_path_errors),
-		TEST(test_listen_errors),
-		TEST(test_origin_errors),
-		TEST(test_tls_errors),
-		TEST(test_messages_quote_safely),
-		TEST(test_removed_cwd),
+	    TEST(test_set_defaults),
+	    TEST(test_empty_documents_give_defaults),
+	    TEST(test_null_sections_give_defaults),
+	    TEST(test_conf_file_matches_defaults),
+	    TEST(test_every_key_parsed),
+	    TEST(test_range_bounds_and_levels),
+	    TEST(test_listen_forms),
+	    TEST(test_relative_paths_resolve_against_file_folder),
+	    TEST(test_strings_in_any_quoting_style),
+	    TEST(test_print_defaults_exactly),
+	    TEST(test_print_round_trips),
+	    TEST(test_print_lists),
+	    TEST(test_print_hand_made_values),
+	    TEST(test_free_is_safe_twice_and_on_zero),
+	    TEST(test_log_level_names),
+	    TEST(test_small_or_missing_error_buffer),
+	    TEST(test_missing_and_unreadable_files),
+	    TEST(test_exact_messages),
+	    TEST(test_yaml_syntax_errors),
+	    TEST(test_document_shape_errors),
+	    TEST(test_section_errors),
+	    TEST(test_bool_errors),
+	    TEST(test_integer_errors),
+	    TEST(test_string_and_path_errors),
+	    TEST(test_listen_errors),
+	    TEST(test_origin_errors),
+	    TEST(test_tls_errors),
+	    TEST(test_messages_quote_safely),
+	    TEST(test_removed_cwd),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);

@@ -18,7 +18,7 @@
 #include "hub.h"
 
 struct endpoint {
-	int fd;	  /* the hub writes here */
+	int fd;   /* the hub writes here */
 	int peer; /* the test reads here */
 	atomic_int aborted;
 	/* When set, a write waits until release_writes is set: lets a test hold
@@ -146,7 +146,7 @@ static void test_broadcast_reaches_every_member(void **state)
 
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(hub_leave(hub, c[i], DISCONNECT_CLIENT_CLOSE),
-				 DISCONNECT_CLIENT_CLOSE);
+		                 DISCONNECT_CLIENT_CLOSE);
 		endpoint_close(&e[i]);
 	}
 	assert_int_equal(hub_member_count(hub), 0);
@@ -311,7 +311,7 @@ static void test_close_all_stops_relaying(void **state)
 /* Many threads joining, broadcasting and leaving at once: the member list
  * and reference counts stay consistent (run under TSan and ASan in CI). */
 #define STRESS_THREADS 8
-#define STRESS_ROUNDS 200
+#define STRESS_ROUNDS  200
 
 struct stress_arg {
 	struct hub *hub;
@@ -373,14 +373,14 @@ static void test_reason_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_join_respects_capacity),
-		cmocka_unit_test(test_broadcast_reaches_every_member),
-		cmocka_unit_test(test_removed_client_receives_nothing),
-		cmocka_unit_test(test_failed_receiver_is_removed_once),
-		cmocka_unit_test(test_leave_waits_for_writes_in_flight),
-		cmocka_unit_test(test_close_all_stops_relaying),
-		cmocka_unit_test(test_concurrent_join_broadcast_leave),
-		cmocka_unit_test(test_reason_names),
+	    cmocka_unit_test(test_join_respects_capacity),
+	    cmocka_unit_test(test_broadcast_reaches_every_member),
+	    cmocka_unit_test(test_removed_client_receives_nothing),
+	    cmocka_unit_test(test_failed_receiver_is_removed_once),
+	    cmocka_unit_test(test_leave_waits_for_writes_in_flight),
+	    cmocka_unit_test(test_close_all_stops_relaying),
+	    cmocka_unit_test(test_concurrent_join_broadcast_leave),
+	    cmocka_unit_test(test_reason_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

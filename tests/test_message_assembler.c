@@ -12,8 +12,7 @@
 #include "utf8.h"
 #include "ws_frame.h"
 
-static void assert_frame(const struct message *m, uint8_t opcode, const void *payload,
-			 size_t len)
+static void assert_frame(const struct message *m, uint8_t opcode, const void *payload, size_t len)
 {
 	assert_int_equal(m->opcode, opcode);
 	assert_int_equal(m->len, len);
@@ -29,7 +28,7 @@ static void test_whole_text_message(void **state)
 	struct message m;
 	assembler_init(&as, 1024);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_TEXT, "hello", 5, &m),
-			 ASSEMBLE_MESSAGE);
+	                 ASSEMBLE_MESSAGE);
 	assert_frame(&m, WS_OPCODE_TEXT, "hello", 5);
 	assert_int_equal(m.frame_len, 7);
 	assert_int_equal(m.frame[1], 5);
@@ -45,7 +44,7 @@ static void test_binary_message_keeps_bytes(void **state)
 	assembler_init(&as, 1024);
 	/* Not UTF-8, and that is fine for binary. */
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_BINARY, bytes, sizeof(bytes), &m),
-			 ASSEMBLE_MESSAGE);
+	                 ASSEMBLE_MESSAGE);
 	assert_frame(&m, WS_OPCODE_BINARY, bytes, sizeof(bytes));
 	assembler_free(&as);
 }
@@ -70,14 +69,14 @@ static void test_fragments_are_joined(void **state)
 	assembler_init(&as, 1024);
 	assert_int_equal(assembler_add(&as, WS_OPCODE_TEXT, "frag", 4, &m), ASSEMBLE_INCOMPLETE);
 	assert_int_equal(assembler_add(&as, WS_OPCODE_CONTINUATION, "men", 3, &m),
-			 ASSEMBLE_INCOMPLETE);
+	                 ASSEMBLE_INCOMPLETE);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_CONTINUATION, "ted", 3, &m),
-			 ASSEMBLE_MESSAGE);
+	                 ASSEMBLE_MESSAGE);
 	assert_frame(&m, WS_OPCODE_TEXT, "fragmented", 10);
 
 	/* The next message starts clean. */
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_BINARY, "b", 1, &m),
-			 ASSEMBLE_MESSAGE);
+	                 ASSEMBLE_MESSAGE);
 	assert_frame(&m, WS_OPCODE_BINARY, "b", 1);
 	assembler_free(&as);
 }
@@ -91,7 +90,7 @@ static void test_utf8_split_across_fragments(void **state)
 	/* "é" is C3 A9: valid only once both fragments are in. */
 	assert_int_equal(assembler_add(&as, WS_OPCODE_TEXT, "\xC3", 1, &m), ASSEMBLE_INCOMPLETE);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_CONTINUATION, "\xA9", 1, &m),
-			 ASSEMBLE_MESSAGE);
+	                 ASSEMBLE_MESSAGE);
 	assert_frame(&m, WS_OPCODE_TEXT, "\xC3\xA9", 2);
 	assembler_free(&as);
 }
@@ -103,7 +102,7 @@ static void test_continuation_without_start(void **state)
 	struct message m;
 	assembler_init(&as, 1024);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_CONTINUATION, "x", 1, &m),
-			 ASSEMBLE_PROTOCOL_ERROR);
+	                 ASSEMBLE_PROTOCOL_ERROR);
 	assembler_free(&as);
 }
 
@@ -115,7 +114,7 @@ static void test_new_message_inside_fragmented_one(void **state)
 	assembler_init(&as, 1024);
 	assert_int_equal(assembler_add(&as, WS_OPCODE_BINARY, "a", 1, &m), ASSEMBLE_INCOMPLETE);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_TEXT, "b", 1, &m),
-			 ASSEMBLE_PROTOCOL_ERROR);
+	                 ASSEMBLE_PROTOCOL_ERROR);
 	assembler_free(&as);
 }
 
@@ -128,16 +127,16 @@ static void test_size_limit(void **state)
 	memset(big, 'x', sizeof(big));
 	assembler_init(&as, 16);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_TEXT, big, 16, &m),
-			 ASSEMBLE_MESSAGE);
+	                 ASSEMBLE_MESSAGE);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_TEXT, big, 17, &m),
-			 ASSEMBLE_TOO_BIG);
+	                 ASSEMBLE_TOO_BIG);
 	assembler_free(&as);
 
 	/* The limit is on the whole message, not on each fragment. */
 	assembler_init(&as, 16);
 	assert_int_equal(assembler_add(&as, WS_OPCODE_BINARY, big, 10, &m), ASSEMBLE_INCOMPLETE);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_CONTINUATION, big, 7, &m),
-			 ASSEMBLE_TOO_BIG);
+	                 ASSEMBLE_TOO_BIG);
 	assembler_free(&as);
 }
 
@@ -148,10 +147,10 @@ static void test_invalid_utf8_text(void **state)
 	struct message m;
 	assembler_init(&as, 1024);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_TEXT, "ab\xFF", 3, &m),
-			 ASSEMBLE_INVALID_UTF8);
+	                 ASSEMBLE_INVALID_UTF8);
 	/* A text message ending mid-character is invalid too. */
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_TEXT, "\xE2\x82", 2, &m),
-			 ASSEMBLE_INVALID_UTF8);
+	                 ASSEMBLE_INVALID_UTF8);
 	assembler_free(&as);
 }
 
@@ -166,12 +165,12 @@ static void test_large_message_buffer_shrinks_after(void **state)
 	memset(big, 'y', big_len);
 	assembler_init(&as, 1024 * 1024);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_BINARY, big, big_len, &m),
-			 ASSEMBLE_MESSAGE);
+	                 ASSEMBLE_MESSAGE);
 	assert_frame(&m, WS_OPCODE_BINARY, big, big_len);
 	assert_int_equal(m.frame[1], 127);
 	assert_true(as.cap >= big_len);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_TEXT, "small", 5, &m),
-			 ASSEMBLE_MESSAGE);
+	                 ASSEMBLE_MESSAGE);
 	assert_true(as.cap <= 64 * 1024);
 	assert_frame(&m, WS_OPCODE_TEXT, "small", 5);
 	assembler_free(&as);
@@ -204,7 +203,10 @@ static void test_close_frame(void **state)
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
 	size_t n = ws_close_frame(frame, WS_CLOSE_GOING_AWAY, "bye");
 	assert_int_equal(n, 7);
-	assert_memory_equal(frame, "\x88\x05\x03\xE9" "bye", 7);
+	assert_memory_equal(frame,
+	                    "\x88\x05\x03\xE9"
+	                    "bye",
+	                    7);
 
 	/* A reason longer than a control frame allows is cut to fit. */
 	char longer[300];
@@ -237,43 +239,43 @@ static void test_utf8(void **state)
 	(void)state;
 	assert_true(utf8_valid("", 0));
 	assert_true(utf8_valid("plain ascii", 11));
-	assert_true(utf8_valid("\xC3\xA9", 2));		/* é */
-	assert_true(utf8_valid("\xE2\x82\xAC", 3));		/* € */
-	assert_true(utf8_valid("\xF0\x9F\x98\x80", 4));	/* 😀 */
-	assert_true(utf8_valid("\xF4\x8F\xBF\xBF", 4));	/* U+10FFFF */
-	assert_true(utf8_valid("\xED\x9F\xBF", 3));		/* U+D7FF */
-	assert_true(utf8_valid("a\0b", 3));			/* NUL is a character */
-	assert_false(utf8_valid("\x80", 1));			/* lone continuation */
-	assert_false(utf8_valid("\xC0\xAF", 2));		/* overlong '/' */
-	assert_false(utf8_valid("\xC1\xBF", 2));		/* overlong */
-	assert_false(utf8_valid("\xE0\x80\xAF", 3));		/* overlong */
-	assert_false(utf8_valid("\xF0\x80\x80\xAF", 4));	/* overlong */
-	assert_false(utf8_valid("\xED\xA0\x80", 3));		/* surrogate U+D800 */
-	assert_false(utf8_valid("\xF4\x90\x80\x80", 4));	/* U+110000 */
+	assert_true(utf8_valid("\xC3\xA9", 2));          /* é */
+	assert_true(utf8_valid("\xE2\x82\xAC", 3));      /* € */
+	assert_true(utf8_valid("\xF0\x9F\x98\x80", 4));  /* 😀 */
+	assert_true(utf8_valid("\xF4\x8F\xBF\xBF", 4));  /* U+10FFFF */
+	assert_true(utf8_valid("\xED\x9F\xBF", 3));      /* U+D7FF */
+	assert_true(utf8_valid("a\0b", 3));              /* NUL is a character */
+	assert_false(utf8_valid("\x80", 1));             /* lone continuation */
+	assert_false(utf8_valid("\xC0\xAF", 2));         /* overlong '/' */
+	assert_false(utf8_valid("\xC1\xBF", 2));         /* overlong */
+	assert_false(utf8_valid("\xE0\x80\xAF", 3));     /* overlong */
+	assert_false(utf8_valid("\xF0\x80\x80\xAF", 4)); /* overlong */
+	assert_false(utf8_valid("\xED\xA0\x80", 3));     /* surrogate U+D800 */
+	assert_false(utf8_valid("\xF4\x90\x80\x80", 4)); /* U+110000 */
 	assert_false(utf8_valid("\xF5\x80\x80\x80", 4));
 	assert_false(utf8_valid("\xFF", 1));
-	assert_false(utf8_valid("\xE2\x82", 2));		/* truncated */
-	assert_false(utf8_valid("\xE2\x28\xA1", 3));		/* bad continuation */
+	assert_false(utf8_valid("\xE2\x82", 2));     /* truncated */
+	assert_false(utf8_valid("\xE2\x28\xA1", 3)); /* bad continuation */
 	assert_false(utf8_valid("\xF0\x9F\x98", 3));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_whole_text_message),
-		cmocka_unit_test(test_binary_message_keeps_bytes),
-		cmocka_unit_test(test_empty_message),
-		cmocka_unit_test(test_fragments_are_joined),
-		cmocka_unit_test(test_utf8_split_across_fragments),
-		cmocka_unit_test(test_continuation_without_start),
-		cmocka_unit_test(test_new_message_inside_fragmented_one),
-		cmocka_unit_test(test_size_limit),
-		cmocka_unit_test(test_invalid_utf8_text),
-		cmocka_unit_test(test_large_message_buffer_shrinks_after),
-		cmocka_unit_test(test_frame_header_length_forms),
-		cmocka_unit_test(test_close_frame),
-		cmocka_unit_test(test_close_codes),
-		cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_whole_text_message),
+	    cmocka_unit_test(test_binary_message_keeps_bytes),
+	    cmocka_unit_test(test_empty_message),
+	    cmocka_unit_test(test_fragments_are_joined),
+	    cmocka_unit_test(test_utf8_split_across_fragments),
+	    cmocka_unit_test(test_continuation_without_start),
+	    cmocka_unit_test(test_new_message_inside_fragmented_one),
+	    cmocka_unit_test(test_size_limit),
+	    cmocka_unit_test(test_invalid_utf8_text),
+	    cmocka_unit_test(test_large_message_buffer_shrinks_after),
+	    cmocka_unit_test(test_frame_header_length_forms),
+	    cmocka_unit_test(test_close_frame),
+	    cmocka_unit_test(test_close_codes),
+	    cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,23 +16,23 @@
 #include "relay_process.h"
 #include "ws_raw.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS     5000
 #define MAX_MESSAGE 65536
 #define MAX_CLIENTS 3
 
 static struct relay_process relay;
 
 static const char limits_config[] =
-	"server:\n"
-	"  listen: \"127.0.0.1:@PORT@\"\n"
-	"  max_connections: 3\n"
-	"  max_message_bytes: 65536\n"
-	"  document_root: \"" WSRELAY_SOURCE_DIR "/www\"\n"
-	"  allowed_origins: [\"http://good.example\", \"https://good.example:8443\"]\n"
-	"metrics:\n"
-	"  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-	"logging:\n"
-	"  level: \"debug\"\n";
+    "server:\n"
+    "  listen: \"127.0.0.1:@PORT@\"\n"
+    "  max_connections: 3\n"
+    "  max_message_bytes: 65536\n"
+    "  document_root: \"" WSRELAY_SOURCE_DIR "/www\"\n"
+    "  allowed_origins: [\"http://good.example\", \"https://good.example:8443\"]\n"
+    "metrics:\n"
+    "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+    "logging:\n"
+    "  level: \"debug\"\n";
 
 static int start_limits(void **state)
 {
@@ -299,25 +299,24 @@ static void test_static_page_served(void **state)
 	(void)state;
 	char resp[65536];
 	int status = http_request(relay.port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", resp,
-				  sizeof(resp), WAIT_MS);
+	                          sizeof(resp), WAIT_MS);
 	assert_int_equal(status, 200);
 	assert_non_null(strstr(resp, "<html"));
 	status = http_request(relay.port, "GET /missing.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-			      resp, sizeof(resp), WAIT_MS);
+	                      resp, sizeof(resp), WAIT_MS);
 	assert_int_equal(status, 404);
 }
 
 /* ---- echo_to_sender: false, on a server of its own ---- */
 
-static const char no_echo_config[] =
-	"server:\n"
-	"  listen: \"127.0.0.1:@PORT@\"\n"
-	"  max_connections: 8\n"
-	"  document_root: \"\"\n"
-	"relay:\n"
-	"  echo_to_sender: false\n"
-	"metrics:\n"
-	"  listen: \"127.0.0.1:@METRICS_PORT@\"\n";
+static const char no_echo_config[] = "server:\n"
+                                     "  listen: \"127.0.0.1:@PORT@\"\n"
+                                     "  max_connections: 8\n"
+                                     "  document_root: \"\"\n"
+                                     "relay:\n"
+                                     "  echo_to_sender: false\n"
+                                     "metrics:\n"
+                                     "  listen: \"127.0.0.1:@METRICS_PORT@\"\n";
 
 static int start_no_echo(void **state)
 {
@@ -352,30 +351,30 @@ static void test_no_document_root_serves_no_files(void **state)
 	(void)state;
 	char resp[4096];
 	int status = http_request(relay.port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", resp,
-				  sizeof(resp), WAIT_MS);
+	                          sizeof(resp), WAIT_MS);
 	assert_int_equal(status, 404);
 }
 
 int main(void)
 {
 	const struct CMUnitTest limits[] = {
-		cmocka_unit_test(test_allowed_origin_accepted),
-		cmocka_unit_test(test_disallowed_origin_gets_403),
-		cmocka_unit_test(test_capacity_gets_503),
-		cmocka_unit_test(test_oversize_frame_gets_1009),
-		cmocka_unit_test(test_oversize_fragmented_message_gets_1009),
-		cmocka_unit_test(test_declared_length_refused_before_allocation),
-		cmocka_unit_test(test_reserved_bits_get_1002),
-		cmocka_unit_test(test_unknown_opcode_gets_1002),
-		cmocka_unit_test(test_continuation_without_start_gets_1002),
-		cmocka_unit_test(test_invalid_utf8_gets_1007),
-		cmocka_unit_test(test_bad_control_frames_get_1002),
-		cmocka_unit_test(test_close_codes_are_echoed),
-		cmocka_unit_test(test_static_page_served),
+	    cmocka_unit_test(test_allowed_origin_accepted),
+	    cmocka_unit_test(test_disallowed_origin_gets_403),
+	    cmocka_unit_test(test_capacity_gets_503),
+	    cmocka_unit_test(test_oversize_frame_gets_1009),
+	    cmocka_unit_test(test_oversize_fragmented_message_gets_1009),
+	    cmocka_unit_test(test_declared_length_refused_before_allocation),
+	    cmocka_unit_test(test_reserved_bits_get_1002),
+	    cmocka_unit_test(test_unknown_opcode_gets_1002),
+	    cmocka_unit_test(test_continuation_without_start_gets_1002),
+	    cmocka_unit_test(test_invalid_utf8_gets_1007),
+	    cmocka_unit_test(test_bad_control_frames_get_1002),
+	    cmocka_unit_test(test_close_codes_are_echoed),
+	    cmocka_unit_test(test_static_page_served),
 	};
 	const struct CMUnitTest no_echo[] = {
-		cmocka_unit_test(test_sender_does_not_get_own_message),
-		cmocka_unit_test(test_no_document_root_serves_no_files),
+	    cmocka_unit_test(test_sender_does_not_get_own_message),
+	    cmocka_unit_test(test_no_document_root_serves_no_files),
 	};
 	int failed = cmocka_run_group_tests_name("limits", limits, start_limits, stop_relay);
 	failed += cmocka_run_group_tests_name("no_echo", no_echo, start_no_echo, stop_relay);

@@ -231,13 +231,13 @@ static void *storm_thread(void *arg)
 		int r = ws_raw_read_message(&sc->ws, &f, 20000);
 		if (r != WS_FRAME) {
 			snprintf(sc->error, sizeof(sc->error), "after %d messages: result %d",
-				 sc->received, r);
+			         sc->received, r);
 			return NULL;
 		}
 		int sender = -1, seq = -1;
 		bool ok = f.opcode == WS_OP_TEXT &&
-			  sscanf((const char *)f.payload, "%d:%d", &sender, &seq) == 2 &&
-			  sender >= 0 && sender < STORM_CLIENTS;
+		          sscanf((const char *)f.payload, "%d:%d", &sender, &seq) == 2 &&
+		          sender >= 0 && sender < STORM_CLIENTS;
 		ws_frame_free(&f);
 		if (!ok) {
 			snprintf(sc->error, sizeof(sc->error), "malformed message");
@@ -245,8 +245,8 @@ static void *storm_thread(void *arg)
 		}
 		if (seq != sc->next_seq[sender]) {
 			snprintf(sc->error, sizeof(sc->error),
-				 "from sender %d: got seq %d, expected %d", sender, seq,
-				 sc->next_seq[sender]);
+			         "from sender %d: got seq %d, expected %d", sender, seq,
+			         sc->next_seq[sender]);
 			return NULL;
 		}
 		sc->next_seq[sender]++;
@@ -337,7 +337,7 @@ static void test_plain_get_on_websocket_path(void **state)
 	(void)state;
 	char resp[2048];
 	int status = http_request(relay.port, "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", resp,
-				  sizeof(resp), WAIT_MS);
+	                          sizeof(resp), WAIT_MS);
 	assert_int_equal(status, 426);
 	assert_non_null(strcasestr(resp, "Upgrade: websocket"));
 }
@@ -360,15 +360,15 @@ static void test_upgrade_on_other_path_is_404(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect_and_close_handshake),
-		cmocka_unit_test(test_broadcast_reaches_all_clients_and_sender),
-		cmocka_unit_test(test_text_and_binary_unchanged),
-		cmocka_unit_test(test_fragmented_message_is_relayed_whole),
-		cmocka_unit_test(test_order_kept_per_sender),
-		cmocka_unit_test(test_concurrent_senders_exactly_once_in_order),
-		cmocka_unit_test(test_vanished_client_does_not_disturb_others),
-		cmocka_unit_test(test_plain_get_on_websocket_path),
-		cmocka_unit_test(test_upgrade_on_other_path_is_404),
+	    cmocka_unit_test(test_connect_and_close_handshake),
+	    cmocka_unit_test(test_broadcast_reaches_all_clients_and_sender),
+	    cmocka_unit_test(test_text_and_binary_unchanged),
+	    cmocka_unit_test(test_fragmented_message_is_relayed_whole),
+	    cmocka_unit_test(test_order_kept_per_sender),
+	    cmocka_unit_test(test_concurrent_senders_exactly_once_in_order),
+	    cmocka_unit_test(test_vanished_client_does_not_disturb_others),
+	    cmocka_unit_test(test_plain_get_on_websocket_path),
+	    cmocka_unit_test(test_upgrade_on_other_path_is_404),
 	};
 	return cmocka_run_group_tests(tests, start_default, stop_relay);
 }

@@ -25,20 +25,20 @@
 #include <unistd.h>
 
 #define START_TIMEOUT_MS 10000
-#define START_POLL_MS 20
-#define STOP_POLL_MS 10
-#define START_RETRIES 3
+#define START_POLL_MS    20
+#define STOP_POLL_MS     10
+#define START_RETRIES    3
 
 extern char **environ;
 
 static const char default_yaml[] = "server:\n"
-				   "  listen: \"127.0.0.1:@PORT@\"\n"
-				   "  max_connections: 64\n"
-				   "  document_root: \"\"\n"
-				   "metrics:\n"
-				   "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-				   "logging:\n"
-				   "  level: \"debug\"\n";
+                                   "  listen: \"127.0.0.1:@PORT@\"\n"
+                                   "  max_connections: 64\n"
+                                   "  document_root: \"\"\n"
+                                   "metrics:\n"
+                                   "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+                                   "logging:\n"
+                                   "  level: \"debug\"\n";
 
 static int64_t now_ms(void)
 {
@@ -50,7 +50,7 @@ static int64_t now_ms(void)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -68,7 +68,7 @@ static pid_t waitpid_nointr(pid_t pid, int *status, int flags)
 
 uint16_t free_loopback_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 	uint16_t port = 0;
 	int fd;
@@ -106,7 +106,7 @@ int relay_wait_port(uint16_t port, int timeout_ms)
  * and cannot mistake another process that grabbed the port for ours. */
 static int owns_listener(pid_t pid, uint16_t port)
 {
-	static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
 	unsigned long inodes[32];
 	size_t ninodes = 0;
 	bool readable = false;
@@ -118,14 +118,15 @@ static int owns_listener(pid_t pid, uint16_t port)
 		if (!f)
 			continue;
 		readable = true;
-		while (getline(&line, &cap, f) >= 0 && ninodes < sizeof(inodes) / sizeof(inodes[0])) {
+		while (getline(&line, &cap, f) >= 0 &&
+		       ninodes < sizeof(inodes) / sizeof(inodes[0])) {
 			unsigned lport;
 			unsigned state;
 			unsigned long inode;
 			/* "sl local rem st tx:rx tr:when retrnsmt uid timeout inode"; the
 			 * header line fails the conversion and is skipped. */
-			if (sscanf(line, "%*s %*[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*s %*s %lu", &lport,
-				   &state, &inode) == 3 &&
+			if (sscanf(line, "%*s %*[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*s %*s %lu",
+			           &lport, &state, &inode) == 3 &&
 			    lport == port && state == 0x0A && inode != 0)
 				inodes[ninodes++] = inode;
 		}
@@ -272,8 +273,8 @@ static pid_t spawn(const char *binary, char *const args[], int out_fd, int err_f
 	if (pid == 0) {
 		/* Only async-signal-safe calls from here: the test may be threaded. */
 		sigset_t none;
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-		static const int reset[] = { SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD };
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		static const int reset[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD};
 
 		sigemptyset(&none);
 		sigemptyset(&dfl.sa_mask);
@@ -301,7 +302,7 @@ static pid_t spawn(const char *binary, char *const args[], int out_fd, int err_f
 			execvp(binary, args);
 		else
 			execv(binary, args);
-child_fail:
+	child_fail:
 		child_errno = errno;
 		while (write(errpipe[1], &child_errno, sizeof(child_errno)) < 0 && errno == EINTR)
 			;
@@ -333,7 +334,7 @@ static void free_args(char **args)
 /* A private copy of argv with argv[0] replaced by binary and up to two
  * arguments appended (exec wants mutable strings); free with free_args. */
 static char **make_args(const char *binary, char *const argv[], const char *extra1,
-			const char *extra2)
+                        const char *extra2)
 {
 	size_t n = 0;
 
@@ -368,9 +369,9 @@ static char *expand_template(const char *tpl, const struct relay_process *rp)
 		const char *token;
 		const char *value;
 	} subst[] = {
-		{ "@PORT@", port },
-		{ "@METRICS_PORT@", mport },
-		{ "@DIR@", rp->dir },
+	    {"@PORT@", port},
+	    {"@METRICS_PORT@", mport},
+	    {"@DIR@", rp->dir},
 	};
 	size_t cap = strlen(tpl) + 1;
 	size_t n = 0;
@@ -441,7 +442,7 @@ static void dump_stderr(const struct relay_process *rp)
 	char *text = read_file(rp->stderr_path, NULL);
 
 	fprintf(stderr, "relay_process: server stderr (%s):\n%s\n", rp->stderr_path,
-		text ? text : "(unreadable)");
+	        text ? text : "(unreadable)");
 	free(text);
 }
 
@@ -489,7 +490,7 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 	yaml = expand_template(yaml_extra ? yaml_extra : default_yaml, rp);
 	if (!yaml || write_file(rp->config_path, yaml) < 0) {
 		fprintf(stderr, "relay_process: cannot write %s: %s\n", rp->config_path,
-			strerror(errno));
+		        strerror(errno));
 		goto out;
 	}
 	out_fd = open(rp->stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -497,7 +498,7 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 	args = make_args(binary, NULL, "--config-file", rp->config_path);
 	if (out_fd < 0 || err_fd < 0 || !args) {
 		fprintf(stderr, "relay_process: cannot set up output files in %s: %s\n", rp->dir,
-			strerror(errno));
+		        strerror(errno));
 		goto out;
 	}
 	rp->pid = spawn(binary, args, out_fd, err_fd);
@@ -527,7 +528,7 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 		}
 		if (now_ms() >= deadline) {
 			fprintf(stderr, "relay_process: %s not listening on port %u after %d ms\n",
-				binary, rp->port, START_TIMEOUT_MS);
+			        binary, rp->port, START_TIMEOUT_MS);
 			kill(rp->pid, SIGKILL);
 			waitpid_nointr(rp->pid, NULL, 0);
 			rp->pid = -1;
@@ -538,17 +539,18 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
 		char *text = read_file(rp->stderr_path, NULL);
-		if (text && (mentions_port(text, rp->port) || mentions_port(text, rp->metrics_port)))
+		if (text &&
+		    (mentions_port(text, rp->port) || mentions_port(text, rp->metrics_port)))
 			rc = 1;
 		free(text);
 	}
 	if (rc < 0) {
 		if (WIFEXITED(status))
 			fprintf(stderr, "relay_process: %s exited with status %d during startup\n",
-				binary, WEXITSTATUS(status));
+			        binary, WEXITSTATUS(status));
 		else
 			fprintf(stderr, "relay_process: %s killed by signal %d during startup\n",
-				binary, WTERMSIG(status));
+			        binary, WTERMSIG(status));
 	}
 out:
 	if (out_fd >= 0)
@@ -577,10 +579,10 @@ int relay_start(struct relay_process *rp, const char *binary, const char *yaml_e
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
 	if ((size_t)snprintf(rp->dir, sizeof(rp->dir), "%s/wsrelay-test-XXXXXX", tmp) >=
-		    sizeof(rp->dir) - 32 ||
+	        sizeof(rp->dir) - 32 ||
 	    !mkdtemp(rp->dir)) {
 		fprintf(stderr, "relay_process: cannot create a directory under %s: %s\n", tmp,
-			strerror(errno));
+		        strerror(errno));
 		rp->dir[0] = '\0';
 		return -1;
 	}
@@ -597,7 +599,7 @@ int relay_start(struct relay_process *rp, const char *binary, const char *yaml_e
 		if (r != 1)
 			break;
 		fprintf(stderr, "relay_process: port %u or %u taken meanwhile, retrying\n",
-			rp->port, rp->metrics_port);
+		        rp->port, rp->metrics_port);
 	}
 	if (r != 0) {
 		dump_stderr(rp);
@@ -613,7 +615,7 @@ int relay_stop(struct relay_process *rp, int sig, int timeout_ms)
 }
 
 int relay_stop_capture(struct relay_process *rp, int sig, int timeout_ms, char *err_out,
-		       size_t err_cap)
+                       size_t err_cap)
 {
 	int status = 0;
 	int rc;
@@ -639,8 +641,9 @@ int relay_stop_capture(struct relay_process *rp, int sig, int timeout_ms, char *
 			break;
 		}
 		if (now_ms() >= deadline) {
-			fprintf(stderr, "relay_process: pid %d still running %d ms after signal %d\n",
-				(int)rp->pid, timeout_ms, sig);
+			fprintf(stderr,
+			        "relay_process: pid %d still running %d ms after signal %d\n",
+			        (int)rp->pid, timeout_ms, sig);
 			kill(rp->pid, SIGKILL);
 			waitpid_nointr(rp->pid, NULL, 0);
 			rc = -2;
@@ -735,7 +738,7 @@ int relay_run(const char *binary, char *const argv[], char *out, size_t out_cap,
 			timed_out = true;
 			break;
 		}
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
 		int wait = left < START_POLL_MS ? (int)left : START_POLL_MS;
 		if (eof)
 			sleep_ms(wait);
@@ -745,7 +748,7 @@ int relay_run(const char *binary, char *const argv[], char *out, size_t out_cap,
 	close(pfd[0]);
 	if (timed_out) {
 		fprintf(stderr, "relay_run: %s still running after %d ms, killed\n", binary,
-			timeout_ms);
+		        timeout_ms);
 		return -1;
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -75,7 +75,7 @@ int relay_stop(struct relay_process *rp, int sig, int timeout_ms);
  * (NUL-terminated, truncated to err_cap - 1), for tests that check what the
  * server logged while shutting down. */
 int relay_stop_capture(struct relay_process *rp, int sig, int timeout_ms, char *err_out,
-		       size_t err_cap);
+                       size_t err_cap);
 
 /* Runs binary with argv[1..] (argv[0] is ignored; argv may be NULL), stdin
  * from /dev/null, stdout and stderr combined into out (NUL-terminated,

@@ -23,12 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_GUID        "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define MAX_HEAD_BYTES (64 * 1024)
 /* Small enough that thousands of idle test clients stay cheap; need() sizes
  * the buffer for a whole frame at once when its length is known. */
 #define INITIAL_BUFFER (16 * 1024)
-#define MIN_READ (4 * 1024)
+#define MIN_READ       (4 * 1024)
 /* Room for the largest accepted frame, its header and slack for one read. */
 #define MAX_BUFFER (WS_RAW_MAX_PAYLOAD + INITIAL_BUFFER)
 
@@ -91,7 +91,7 @@ static void base64_encode(const uint8_t *src, size_t len, char *out)
 static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = events };
+		struct pollfd pfd = {.fd = fd, .events = events};
 		int r = poll(&pfd, 1, time_left(deadline));
 		if (r > 0)
 			return 1;
@@ -105,7 +105,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 int tcp_connect_loopback(uint16_t port, int timeout_ms)
 {
 	int64_t deadline = deadline_after(timeout_ms);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int fd;
 	int r;
 
@@ -140,8 +140,8 @@ int tcp_connect_loopback(uint16_t port, int timeout_ms)
 	/* Tests that split frames across writes need each write on the wire. */
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct timeval tv = { .tv_sec = WS_RAW_SEND_TIMEOUT_MS / 1000,
-			      .tv_usec = (WS_RAW_SEND_TIMEOUT_MS % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = WS_RAW_SEND_TIMEOUT_MS / 1000,
+	                     .tv_usec = (WS_RAW_SEND_TIMEOUT_MS % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 
@@ -281,9 +281,10 @@ int ws_raw_send_bytes(struct ws_raw *c, const void *data, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			set_err(c, "send: %s", errno == EAGAIN || errno == EWOULDBLOCK
-						      ? "peer stopped reading (send timeout)"
-						      : strerror(errno));
+			set_err(c, "send: %s",
+			        errno == EAGAIN || errno == EWOULDBLOCK
+			            ? "peer stopped reading (send timeout)"
+			            : strerror(errno));
 			return -1;
 		}
 		p += n;
@@ -318,7 +319,7 @@ static size_t encode_header(uint8_t *hdr, uint8_t first_byte, uint64_t len, cons
 }
 
 int ws_raw_send_frame(struct ws_raw *c, uint8_t first_byte, const void *payload, size_t len,
-		      bool mask)
+                      bool mask)
 {
 	uint8_t key[4];
 	uint8_t hdr[14];
@@ -452,12 +453,12 @@ static int read_frame_until(struct ws_raw *c, struct ws_frame *out, int64_t dead
 	}
 	if ((op & 0x8) && (!(b0 & WS_FIN) || len > 125)) {
 		set_err(c, "control frame 0x%x fragmented or longer than 125 (%llu)", op,
-			(unsigned long long)len);
+		        (unsigned long long)len);
 		return WS_ERROR;
 	}
 	if (len > WS_RAW_MAX_PAYLOAD) {
 		set_err(c, "frame of %llu bytes exceeds the test client's limit",
-			(unsigned long long)len);
+		        (unsigned long long)len);
 		return WS_ERROR;
 	}
 	r = need(c, hlen + (size_t)len, deadline);
@@ -509,7 +510,7 @@ static int append_fragment(struct ws_raw *c, struct ws_frame *msg, const struct 
 int ws_raw_read_message(struct ws_raw *c, struct ws_frame *out, int timeout_ms)
 {
 	int64_t deadline = deadline_after(timeout_ms);
-	struct ws_frame msg = { 0 };
+	struct ws_frame msg = {0};
 	bool assembling = false;
 	struct ws_frame f;
 	int r;
@@ -733,7 +734,7 @@ static bool has_token(const char *list, const char *token)
 }
 
 int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char *extra_headers,
-		   int *http_status, int timeout_ms)
+                   int *http_status, int timeout_ms)
 {
 	int64_t deadline = deadline_after(timeout_ms);
 	uint8_t nonce[16];
@@ -768,15 +769,15 @@ int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char
 	if (!extra_headers)
 		extra_headers = "";
 	if (asprintf(&req,
-		     "GET %s HTTP/1.1\r\n"
-		     "Host: 127.0.0.1:%u\r\n"
-		     "Upgrade: websocket\r\n"
-		     "Connection: Upgrade\r\n"
-		     "Sec-WebSocket-Key: %s\r\n"
-		     "Sec-WebSocket-Version: 13\r\n"
-		     "%s"
-		     "\r\n",
-		     path, port, key, extra_headers) < 0) {
+	             "GET %s HTTP/1.1\r\n"
+	             "Host: 127.0.0.1:%u\r\n"
+	             "Upgrade: websocket\r\n"
+	             "Connection: Upgrade\r\n"
+	             "Sec-WebSocket-Key: %s\r\n"
+	             "Sec-WebSocket-Version: 13\r\n"
+	             "%s"
+	             "\r\n",
+	             path, port, key, extra_headers) < 0) {
 		req = NULL;
 		set_err(c, "out of memory");
 		goto out;
@@ -793,8 +794,8 @@ int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char
 			if (buffered(c) > 0)
 				printable(seen, sizeof(seen), c->buf + c->start, buffered(c));
 			set_err(c, "no complete response head (%s) after %zu bytes: \"%s\"",
-				hlen == WS_TIMEOUT ? "timeout" : "connection closed", buffered(c),
-				seen);
+			        hlen == WS_TIMEOUT ? "timeout" : "connection closed", buffered(c),
+			        seen);
 		}
 		goto out;
 	}
@@ -865,7 +866,7 @@ static bool chunked_complete(const uint8_t *body, size_t len)
 }
 
 int http_request(uint16_t port, const char *raw_request, char *resp, size_t resp_cap,
-		 int timeout_ms)
+                 int timeout_ms)
 {
 	int64_t deadline = deadline_after(timeout_ms);
 	struct ws_raw c;
@@ -897,7 +898,7 @@ int http_request(uint16_t port, const char *raw_request, char *resp, size_t resp
 					goto out;
 				status = parse_status(head);
 				body = expected_body(head, status,
-						     strncasecmp(raw_request, "HEAD ", 5) == 0);
+				                     strncasecmp(raw_request, "HEAD ", 5) == 0);
 				free(head);
 				if (status < 0)
 					break;

@@ -32,7 +32,7 @@ enum ws_raw_opcode {
 	WS_OP_PONG = 0xA,
 };
 
-#define WS_FIN 0x80u
+#define WS_FIN  0x80u
 #define WS_RSV1 0x40u
 #define WS_RSV2 0x20u
 #define WS_RSV3 0x10u
@@ -87,7 +87,7 @@ void ws_raw_init(struct ws_raw *c);
  * ws_raw_read_bytes. Bytes following a 101 head stay buffered for the frame
  * reader. */
 int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char *extra_headers,
-		   int *http_status, int timeout_ms);
+                   int *http_status, int timeout_ms);
 
 /* Closes the socket and frees all buffers; c may be reused after
  * ws_raw_init or ws_raw_connect. Safe to call twice. */
@@ -102,7 +102,7 @@ void ws_raw_close(struct ws_raw *c);
  * A reply with neither Content-Length nor a server close is accepted at the
  * timeout once its head is complete. */
 int http_request(uint16_t port, const char *raw_request, char *resp, size_t resp_cap,
-		 int timeout_ms);
+                 int timeout_ms);
 
 /* All senders return 0 once every byte is handed to the kernel, -1 otherwise
  * (c->err says why). A send that cannot progress for WS_RAW_SEND_TIMEOUT_MS
@@ -116,7 +116,7 @@ int ws_raw_send_bytes(struct ws_raw *c, const void *data, size_t len);
  * encoding. With mask, a fresh random key is used. No limits are enforced, so
  * oversized or fragmented control frames can be produced on purpose. */
 int ws_raw_send_frame(struct ws_raw *c, uint8_t first_byte, const void *payload, size_t len,
-		      bool mask);
+                      bool mask);
 
 /* Sends only a masked frame header announcing declared_len payload bytes. */
 int ws_raw_send_header_only(struct ws_raw *c, uint8_t first_byte, uint64_t declared_len);

@@ -1,0 +1,123 @@
+/* The configuration's schema, described once: the tables below list every
+ * section and key with its kind and range, and loading, the "expected one of"
+ * hints and config_print all walk them. A new key needs a row here, a default
+ * in config_fill_defaults() (config.c) and a line in conf/wsrelay.yaml. */
+#include "config_schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Certificate files are only opened when the server starts; here they just
+ * have to be named. */
+static const char *check_tls(const struct config *cfg, char *why, size_t whylen)
+{
+	const struct tls_config *tls = &cfg->server.tls;
+	const char *missing;
+
+	if (!tls->enabled || (tls->certificate[0] && tls->private_key[0]))
+		return NULL;
+	if (!tls->certificate[0] && !tls->private_key[0])
+		missing = "server.tls.certificate and server.tls.private_key";
+	else if (!tls->certificate[0])
+		missing = "server.tls.certificate";
+	else
+		missing = "server.tls.private_key";
+	snprintf(why, whylen, "server.tls.enabled: true needs %s to be set", missing);
+	/* enabled defaults to false, so it is true only if this mapping says so. */
+	return "enabled";
+}
+
+/* The macros and tables below are laid out by hand, one row per key;
+ * clang-format would spread each macro over four lines and pack rows into
+ * columns. */
+// clang-format off
+#define MEMBER(m) .offset = offsetof(struct config, m)
+#define F_SECTION(n, s) { .name = n, .kind = KIND_SECTION, .section = &s }
+#define F_BOOL(n, m) { .name = n, .kind = KIND_BOOL, MEMBER(m) }
+#define F_UINT(n, m, lo, hi) \
+	{ .name = n, .kind = KIND_UINT, MEMBER(m), .size = sizeof(((struct config *)0)->m), \
+	  .min = lo, .max = hi }
+#define F_SIMPLE(n, k, m) { .name = n, .kind = k, MEMBER(m) }
+#define F_LIST(n, k, m, count) \
+	{ .name = n, .kind = k, MEMBER(m), .count_offset = offsetof(struct config, count) }
+#define SECTION_OF(p, table, chk) \
+	{ .path = p, .fields = table, .count = ARRAY_LEN(table), .check = chk }
+
+static const struct config_field tls_fields[] = {
+	F_BOOL("enabled", server.tls.enabled),
+	F_SIMPLE("certificate", KIND_FILE, server.tls.certificate),
+	F_SIMPLE("private_key", KIND_FILE, server.tls.private_key),
+};
+static const struct config_section tls_section = SECTION_OF("server.tls", tls_fields, check_tls);
+
+static const struct config_field server_fields[] = {
+	F_LIST("listen", KIND_LISTEN_LIST, server.listen, server.listen_count),
+	F_SIMPLE("websocket_path", KIND_URL_PATH, server.websocket_path),
+	F_SIMPLE("document_root", KIND_FILE, server.document_root),
+	/* Each client holds a thread, and pid_max is 32768 on the target machine. */
+	F_UINT("max_connections", server.max_connections, 1, 30000),
+	F_UINT("max_message_bytes", server.max_message_bytes, 1, UINT64_C(1) << 30),
+	F_LIST("allowed_origins", KIND_ORIGINS, server.allowed_origins,
+	       server.allowed_origins_count),
+	F_SECTION("tls", tls_section),
+};
+static const struct config_section server_section = SECTION_OF("server", server_fields, NULL);
+
+static const struct config_field relay_fields[] = {
+	F_BOOL("echo_to_sender", relay.echo_to_sender),
+};
+static const struct config_section relay_section = SECTION_OF("relay", relay_fields, NULL);
+
+static const struct config_field metrics_fields[] = {
+	F_BOOL("enabled", metrics.enabled),
+	F_SIMPLE("listen", KIND_LISTEN, metrics.listen),
+	F_SIMPLE("path", KIND_URL_PATH, metrics.path),
+};
+static const struct config_section metrics_section = SECTION_OF("metrics", metrics_fields, NULL);
+
+static const struct config_field shutdown_fields[] = {
+	F_UINT("timeout_seconds", shutdown.timeout_seconds, 0, 3600),
+};
+static const struct config_section shutdown_section = SECTION_OF("shutdown", shutdown_fields, NULL);
+
+static const struct config_field logging_fields[] = {
+	F_SIMPLE("level", KIND_LEVEL, logging.level),
+};
+static const struct config_section logging_section = SECTION_OF("logging", logging_fields, NULL);
+
+static const struct config_field root_fields[] = {
+	F_SECTION("server", server_section),
+	F_SECTION("relay", relay_section),
+	F_SECTION("metrics", metrics_section),
+	F_SECTION("shutdown", shutdown_section),
+	F_SECTION("logging", logging_section),
+};
+const struct config_section config_root_section = SECTION_OF("", root_fields, NULL);
+
+static const char *const level_names[] = {
+	[LOG_LEVEL_DEBUG] = "debug",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_ERROR] = "error",
+};
+// clang-format on
+
+const char *log_level_name(enum log_level level)
+{
+	if ((size_t)level < ARRAY_LEN(level_names))
+		return level_names[level];
+	return "unknown";
+}
+
+bool log_level_from_name(const char *name, enum log_level *level)
+{
+	for (size_t i = 0; i < ARRAY_LEN(level_names); i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			*level = (enum log_level)i;
+			return true;
+		}
+	}
+	return false;
+}
