@@ -1,30 +1,37 @@
 #include "hub.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* An immutable snapshot of the members. Broadcasts pin the current one, so
+ * taking a snapshot costs O(1) under the lock; joins and leaves, far rarer
+ * than messages, pay for copying it. */
+struct member_list {
+	unsigned pins; /* broadcasts using it, plus one while it is current */
+	size_t count;
+	struct hub_client *items[];
+};
 
 struct hub_client {
 	void *endpoint;
-	size_t index; /* position in hub->members while a member */
-	bool member;
-	bool leaving;  /* its reader is waiting for refs to drop to 0 */
-	unsigned refs; /* broadcasts that may still write to it */
+	bool member;    /* named by the current list */
+	unsigned lists; /* live lists that name it */
 	enum disconnect_reason reason;
-
-	/* Only touched by this client's own reader thread (as a sender). */
-	struct hub_client **snapshot;
-	size_t snapshot_cap;
+	/* Set under the lock when the client stops being a member; read without
+	 * it by broadcasts still holding an older list, to skip the client. */
+	atomic_bool removed;
 };
 
 struct hub {
 	pthread_mutex_t lock;
-	pthread_cond_t refs_dropped;
+	pthread_cond_t list_freed;
 	const struct hub_endpoint_ops *ops;
 	uint32_t max_clients;
 	bool closing;
-	struct hub_client **members;
-	size_t member_count;
+	struct member_list *current;
 };
 
 static const char *const reason_names[DISCONNECT_REASON_COUNT] = {
@@ -43,18 +50,56 @@ const char *disconnect_reason_name(enum disconnect_reason reason)
 	return (unsigned)reason < DISCONNECT_REASON_COUNT ? reason_names[reason] : "unknown";
 }
 
+static struct member_list *list_alloc(size_t count)
+{
+	struct member_list *list = malloc(sizeof(*list) + count * sizeof(list->items[0]));
+	if (list) {
+		list->pins = 0;
+		list->count = count;
+	}
+	return list;
+}
+
+/* Caller holds the lock. */
+static void list_unpin(struct hub *hub, struct member_list *list)
+{
+	if (--list->pins > 0)
+		return;
+	bool wake = false;
+	for (size_t i = 0; i < list->count; i++) {
+		struct hub_client *c = list->items[i];
+		if (--c->lists == 0 && !c->member)
+			wake = true;
+	}
+	free(list);
+	if (wake)
+		pthread_cond_broadcast(&hub->list_freed);
+}
+
+/* Caller holds the lock. Makes list the current one. */
+static void publish(struct hub *hub, struct member_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		list->items[i]->lists++;
+	list->pins = 1;
+	struct member_list *old = hub->current;
+	hub->current = list;
+	list_unpin(hub, old);
+}
+
 struct hub *hub_create(uint32_t max_clients, const struct hub_endpoint_ops *ops)
 {
 	struct hub *hub = calloc(1, sizeof(*hub));
 	if (!hub)
 		return NULL;
-	hub->members = calloc(max_clients ? max_clients : 1, sizeof(*hub->members));
-	if (!hub->members) {
+	hub->current = list_alloc(0);
+	if (!hub->current) {
 		free(hub);
 		return NULL;
 	}
+	hub->current->pins = 1;
 	pthread_mutex_init(&hub->lock, NULL);
-	pthread_cond_init(&hub->refs_dropped, NULL);
+	pthread_cond_init(&hub->list_freed, NULL);
 	hub->ops = ops;
 	hub->max_clients = max_clients;
 	return hub;
@@ -64,9 +109,9 @@ void hub_destroy(struct hub *hub)
 {
 	if (!hub)
 		return;
-	pthread_cond_destroy(&hub->refs_dropped);
+	free(hub->current);
+	pthread_cond_destroy(&hub->list_freed);
 	pthread_mutex_destroy(&hub->lock);
-	free(hub->members);
 	free(hub);
 }
 
@@ -78,205 +123,161 @@ struct hub_client *hub_join(struct hub *hub, void *endpoint)
 	client->endpoint = endpoint;
 
 	pthread_mutex_lock(&hub->lock);
-	bool ok = !hub->closing && hub->member_count < hub->max_clients;
-	if (ok) {
-		client->index = hub->member_count;
+	const struct member_list *cur = hub->current;
+	struct member_list *next = NULL;
+	if (!hub->closing && cur->count < hub->max_clients)
+		next = list_alloc(cur->count + 1);
+	if (next) {
+		memcpy(next->items, cur->items, cur->count * sizeof(cur->items[0]));
+		next->items[cur->count] = client;
 		client->member = true;
-		hub->members[hub->member_count++] = client;
+		publish(hub, next);
 	}
 	pthread_mutex_unlock(&hub->lock);
 
-	if (!ok) {
+	if (!next) {
 		free(client);
 		return NULL;
 	}
 	return client;
 }
 
-/* Caller holds the lock. Swap-remove keeps the member array dense. */
-static void remove_member(struct hub *hub, struct hub_client *client)
+/* Caller holds the lock. The current list without client; while memory for
+ * it is short, waits and retries rather than leave a removed client named by
+ * the current list forever. */
+static void publish_without(struct hub *hub, const struct hub_client *client)
 {
-	if (!client->member)
-		return;
-	struct hub_client *last = hub->members[--hub->member_count];
-	hub->members[client->index] = last;
-	last->index = client->index;
-	client->member = false;
-}
-
-static void set_reason_locked(struct hub_client *client, enum disconnect_reason reason)
-{
-	if (client->reason == DISCONNECT_NONE)
-		client->reason = reason;
+	const struct member_list *cur;
+	struct member_list *next;
+	for (;;) {
+		cur = hub->current;
+		next = list_alloc(cur->count - 1);
+		if (next)
+			break;
+		struct timespec retry;
+		clock_gettime(CLOCK_REALTIME, &retry);
+		retry.tv_nsec += 10 * 1000 * 1000;
+		if (retry.tv_nsec >= 1000000000L) {
+			retry.tv_sec++;
+			retry.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&hub->list_freed, &hub->lock, &retry);
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < cur->count; i++) {
+		if (cur->items[i] != client)
+			next->items[n++] = cur->items[i];
+	}
+	publish(hub, next);
 }
 
 /* Caller holds the lock. */
-static void remove_and_wait(struct hub *hub, struct hub_client *client,
-                            enum disconnect_reason reason)
+static void remove_locked(struct hub *hub, struct hub_client *client, enum disconnect_reason reason)
 {
-	remove_member(hub, client);
-	set_reason_locked(client, reason);
-	client->leaving = true;
-	while (client->refs > 0)
-		pthread_cond_wait(&hub->refs_dropped, &hub->lock);
+	if (client->reason == DISCONNECT_NONE)
+		client->reason = reason;
+	if (!client->member)
+		return;
+	client->member = false;
+	atomic_store(&client->removed, true);
+	publish_without(hub, client);
 }
 
 void hub_remove(struct hub *hub, struct hub_client *client, enum disconnect_reason reason)
 {
 	pthread_mutex_lock(&hub->lock);
-	remove_and_wait(hub, client, reason);
+	remove_locked(hub, client, reason);
+	while (client->lists > 0)
+		pthread_cond_wait(&hub->list_freed, &hub->lock);
 	pthread_mutex_unlock(&hub->lock);
 }
 
 enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
                                  enum disconnect_reason fallback)
 {
-	pthread_mutex_lock(&hub->lock);
-	remove_and_wait(hub, client, fallback);
+	hub_remove(hub, client, fallback);
+	/* Nothing names the client any more: no lock needed to read or free. */
 	enum disconnect_reason reason = client->reason;
-	pthread_mutex_unlock(&hub->lock);
-	free(client->snapshot);
 	free(client);
 	return reason;
 }
 
-/* Caller holds the lock. */
-static void drop_refs(struct hub *hub, struct hub_client **clients, size_t n)
+/* NULL when the hub is closing: nothing may follow the close frames. */
+static struct member_list *pin_current(struct hub *hub)
 {
-	bool wake = false;
-	for (size_t i = 0; i < n; i++) {
-		if (--clients[i]->refs == 0 && clients[i]->leaving)
-			wake = true;
-	}
-	if (wake)
-		pthread_cond_broadcast(&hub->refs_dropped);
+	pthread_mutex_lock(&hub->lock);
+	struct member_list *list = hub->closing ? NULL : hub->current;
+	if (list)
+		list->pins++;
+	pthread_mutex_unlock(&hub->lock);
+	return list;
 }
 
-/* Copies the members (all but skip) into *snap with a reference on each.
- * Grows the snapshot outside the lock, so allocation never stalls others. */
-static size_t take_snapshot(struct hub *hub, struct hub_client ***snap, size_t *cap,
-                            const struct hub_client *skip)
+static void unpin(struct hub *hub, struct member_list *list)
 {
-	for (;;) {
-		pthread_mutex_lock(&hub->lock);
-		size_t need = hub->member_count;
-		if (hub->closing) {
-			pthread_mutex_unlock(&hub->lock);
-			return 0;
-		}
-		if (need <= *cap) {
-			size_t n = 0;
-			for (size_t i = 0; i < need; i++) {
-				struct hub_client *c = hub->members[i];
-				if (c == skip)
-					continue;
-				c->refs++;
-				(*snap)[n++] = c;
-			}
-			pthread_mutex_unlock(&hub->lock);
-			return n;
-		}
-		pthread_mutex_unlock(&hub->lock);
-
-		size_t new_cap = need < 16 ? 16 : need * 2;
-		struct hub_client **grown = realloc(*snap, new_cap * sizeof(*grown));
-		if (!grown)
-			return 0;
-		*snap = grown;
-		*cap = new_cap;
-	}
+	pthread_mutex_lock(&hub->lock);
+	list_unpin(hub, list);
+	pthread_mutex_unlock(&hub->lock);
 }
 
-static size_t write_to_snapshot(struct hub *hub, struct hub_client **snap, size_t n,
-                                const void *frame, size_t len)
+size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo, const void *frame,
+                     size_t len)
 {
+	struct member_list *list = pin_current(hub);
+	if (!list)
+		return 0;
 	size_t written = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct hub_client *c = snap[i];
+	for (size_t i = 0; i < list->count; i++) {
+		struct hub_client *c = list->items[i];
+		if ((c == sender && !echo) ||
+		    atomic_load_explicit(&c->removed, memory_order_relaxed))
+			continue;
 		if (hub->ops->write(c->endpoint, frame, len) == 0) {
 			written++;
 			continue;
 		}
 		pthread_mutex_lock(&hub->lock);
-		remove_member(hub, c);
-		set_reason_locked(c, DISCONNECT_WRITE_ERROR);
+		remove_locked(hub, c, DISCONNECT_WRITE_ERROR);
 		pthread_mutex_unlock(&hub->lock);
 		hub->ops->abort(c->endpoint);
 	}
-	pthread_mutex_lock(&hub->lock);
-	drop_refs(hub, snap, n);
-	pthread_mutex_unlock(&hub->lock);
+	unpin(hub, list);
 	return written;
-}
-
-size_t hub_broadcast(struct hub *hub, struct hub_client *sender, bool echo, const void *frame,
-                     size_t len)
-{
-	size_t n =
-	    take_snapshot(hub, &sender->snapshot, &sender->snapshot_cap, echo ? NULL : sender);
-	return write_to_snapshot(hub, sender->snapshot, n, frame, len);
-}
-
-/* Every member with a reference each, for the rare whole-hub operations.
- * Sets reason on each (unless DISCONNECT_NONE) and, when close is true,
- * stops relaying in the same critical section, so that nothing else goes
- * out after the close frames that follow: data after a close frame would
- * break the protocol. */
-static struct hub_client **snapshot_all(struct hub *hub, size_t *n, enum disconnect_reason reason,
-                                        bool close)
-{
-	pthread_mutex_lock(&hub->lock);
-	*n = hub->member_count;
-	struct hub_client **snap = malloc((*n ? *n : 1) * sizeof(*snap));
-	if (snap) {
-		for (size_t i = 0; i < *n; i++) {
-			snap[i] = hub->members[i];
-			snap[i]->refs++;
-			if (reason != DISCONNECT_NONE)
-				set_reason_locked(snap[i], reason);
-		}
-	} else {
-		*n = 0;
-	}
-	if (close)
-		hub->closing = true;
-	pthread_mutex_unlock(&hub->lock);
-	return snap;
-}
-
-static void release_snapshot(struct hub *hub, struct hub_client **snap, size_t n)
-{
-	pthread_mutex_lock(&hub->lock);
-	drop_refs(hub, snap, n);
-	pthread_mutex_unlock(&hub->lock);
-	free(snap);
 }
 
 size_t hub_close_all(struct hub *hub, const void *frame, size_t len, enum disconnect_reason reason)
 {
-	size_t n;
-	struct hub_client **snap = snapshot_all(hub, &n, reason, true);
-	for (size_t i = 0; i < n; i++) {
-		if (hub->ops->write(snap[i]->endpoint, frame, len) != 0)
-			hub->ops->abort(snap[i]->endpoint);
+	pthread_mutex_lock(&hub->lock);
+	/* In the same critical section as the pin: no broadcast starts after
+	 * it, and the close frames are the last thing each member is sent. */
+	hub->closing = true;
+	struct member_list *list = hub->current;
+	list->pins++;
+	for (size_t i = 0; i < list->count; i++) {
+		if (list->items[i]->reason == DISCONNECT_NONE)
+			list->items[i]->reason = reason;
 	}
-	release_snapshot(hub, snap, n);
+	pthread_mutex_unlock(&hub->lock);
+
+	for (size_t i = 0; i < list->count; i++)
+		hub->ops->close(list->items[i]->endpoint, frame, len);
+	size_t n = list->count;
+	unpin(hub, list);
 	return n;
 }
 
 void hub_abort_all(struct hub *hub)
 {
-	size_t n;
-	struct hub_client **snap = snapshot_all(hub, &n, DISCONNECT_NONE, false);
-	for (size_t i = 0; i < n; i++)
-		hub->ops->abort(snap[i]->endpoint);
-	release_snapshot(hub, snap, n);
+	pthread_mutex_lock(&hub->lock);
+	for (size_t i = 0; i < hub->current->count; i++)
+		hub->ops->abort(hub->current->items[i]->endpoint);
+	pthread_mutex_unlock(&hub->lock);
 }
 
 size_t hub_member_count(struct hub *hub)
 {
 	pthread_mutex_lock(&hub->lock);
-	size_t n = hub->member_count;
+	size_t n = hub->current->count;
 	pthread_mutex_unlock(&hub->lock);
 	return n;
 }

@@ -1,13 +1,13 @@
 /* The hub: the set of connected clients and the fan-out of each message to
  * all of them.
  *
- * Locking, in three sentences. One mutex guards the member list, the slot
- * count and every client's reference count and flags. A broadcast copies the
- * members into a snapshot and takes a reference on each under the mutex, then
- * writes outside it, so a slow receiver never holds the lock. A client that
- * leaves is removed under the mutex and its reader waits on the hub's
- * condition variable until no broadcast still references it, so its
- * connection is never written to after its close handler returns. */
+ * Locking, in three sentences. One mutex guards the current member list and
+ * each client's bookkeeping; a member list is never changed once published,
+ * and a join or leave publishes a new one. A broadcast pins the current list
+ * under the mutex and writes to its members outside it, so a slow receiver
+ * never holds the lock. A leaving client is taken out of the current list and
+ * then waits on the hub's condition variable until no pinned list still names
+ * it, so its connection is never written to after its close handler returns. */
 #ifndef WSRELAY_HUB_H
 #define WSRELAY_HUB_H
 
@@ -30,12 +30,15 @@ enum disconnect_reason {
 
 const char *disconnect_reason_name(enum disconnect_reason reason);
 
-/* How the hub reaches a client's connection. Both run outside the hub lock,
- * while the hub holds a reference, so the endpoint is alive. */
+/* How the hub reaches a client's connection. write and close run outside the
+ * hub lock while a pinned list names the client, so the endpoint is alive;
+ * abort runs under the hub lock and must not block. */
 struct hub_endpoint_ops {
 	/* Writes all of data; returns 0, or -1 when the receiver is unusable
 	 * (error or short write: the stream would be out of sync). */
 	int (*write)(void *endpoint, const void *data, size_t len);
+	/* Writes a close frame, after which write must send nothing more. */
+	void (*close)(void *endpoint, const void *frame, size_t len);
 	/* Ends the connection so that its reader leaves the hub soon. */
 	void (*abort)(void *endpoint);
 };
@@ -50,25 +53,22 @@ void hub_destroy(struct hub *hub);
  * now on. NULL when all max_clients slots are taken or the hub is closing. */
 struct hub_client *hub_join(struct hub *hub, void *endpoint);
 
-/* Stops relaying to the client and waits until no broadcast still references
- * it; records reason unless one was recorded already. Safe to repeat. */
+/* Stops relaying to the client and waits until no broadcast can still write
+ * to it; records reason unless one was recorded already. Safe to repeat. */
 void hub_remove(struct hub *hub, struct hub_client *client, enum disconnect_reason reason);
 
-/* hub_remove, then frees the client and its slot. Returns the reason recorded
- * first. */
+/* hub_remove, then frees the client. Returns the reason recorded first. */
 enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
                                  enum disconnect_reason fallback);
 
 /* Writes one encoded frame to every member (the sender too when echo is
- * true). Must be called from the sender's own reader
- * thread: the sender's scratch space is reused without a lock. Receivers
- * whose write fails are removed (reason write_error) and aborted. Returns the
- * number of receivers written to. */
-size_t hub_broadcast(struct hub *hub, struct hub_client *sender, bool echo, const void *frame,
+ * true). Receivers whose write fails are removed (reason write_error) and
+ * aborted. Returns the number of receivers written to. */
+size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo, const void *frame,
                      size_t len);
 
-/* Stops all relaying, then writes frame (a close frame) to every member and
- * records reason for each. Later joins are refused. Returns how many
+/* Stops all relaying, then closes every member with frame (a close frame)
+ * and records reason for each. Later joins are refused. Returns how many
  * members there were. */
 size_t hub_close_all(struct hub *hub, const void *frame, size_t len, enum disconnect_reason reason);
 

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "flooder.h"
 #include "relay_process.h"
 #include "ws_raw.h"
 
@@ -319,6 +320,78 @@ static void test_second_signal_ends_the_wait(void **state)
 	ws_raw_close(&quiet);
 }
 
+/* Under a stream of relayed messages, SIGTERM's close 1001 is the last frame
+ * every reader gets: nothing is relayed after it. */
+static void test_close_1001_is_last_frame_under_load(void **state)
+{
+	(void)state;
+	struct relay_process rp;
+	assert_int_equal(relay_start(&rp, WSRELAY_BIN, lifecycle_config), 0);
+	static struct flooder fl;
+	assert_int_equal(flooder_start(&fl, rp.port, 1024), 0);
+	enum { READERS = 4 };
+	struct ws_raw r[READERS];
+	for (int i = 0; i < READERS; i++)
+		connect_client(&rp, &r[i]);
+	usleep(200 * 1000);
+	kill(rp.pid, SIGTERM);
+	for (int i = 0; i < READERS; i++) {
+		struct ws_frame f;
+		int data_frames = 0;
+		for (;;) {
+			int res = ws_raw_read_frame(&r[i], &f, WAIT_MS);
+			if (res != WS_FRAME)
+				fail_msg("reader %d: no close after %d frames: %d (%s)", i,
+				         data_frames, res, r[i].err);
+			bool is_close = f.opcode == WS_OP_CLOSE;
+			uint16_t code = f.close_code;
+			ws_frame_free(&f);
+			if (is_close) {
+				assert_int_equal(code, 1001);
+				break;
+			}
+			data_frames++;
+		}
+		assert_int_equal(ws_raw_send_close(&r[i], 1001, NULL), 0);
+		int res = ws_raw_read_frame(&r[i], &f, WAIT_MS);
+		if (res == WS_FRAME) {
+			ws_frame_free(&f);
+			fail_msg("reader %d: a frame followed the close 1001", i);
+		}
+		assert_int_equal(res, WS_EOF);
+		ws_raw_close(&r[i]);
+	}
+	assert_true(flooder_stop(&fl) > 0);
+	assert_int_equal(relay_stop(&rp, 0, 15000), 0);
+}
+
+/* Clients that stopped reading, with full socket buffers: writing to them
+ * blocks, yet a second signal still ends the shutdown at once. */
+static void test_second_signal_beats_stalled_writes(void **state)
+{
+	(void)state;
+	static const char long_timeout[] =
+	    "server:\n  listen: \"127.0.0.1:@PORT@\"\n  max_connections: 16\n"
+	    "  document_root: \"\"\nmetrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+	    "shutdown:\n  timeout_seconds: 600\n";
+	struct relay_process rp;
+	assert_int_equal(relay_start(&rp, WSRELAY_BIN, long_timeout), 0);
+	enum { STALLED = 3 };
+	struct ws_raw stalled[STALLED];
+	for (int i = 0; i < STALLED; i++)
+		connect_client(&rp, &stalled[i]);
+	static struct flooder fl;
+	assert_int_equal(flooder_start(&fl, rp.port, 64 * 1024), 0);
+	usleep(1500 * 1000);
+	kill(rp.pid, SIGTERM);
+	usleep(300 * 1000);
+	/* Far less than one blocked write per stalled client would take. */
+	assert_int_equal(relay_stop(&rp, SIGTERM, 4000), 0);
+	flooder_stop(&fl);
+	for (int i = 0; i < STALLED; i++)
+		ws_raw_close(&stalled[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +410,8 @@ int main(void)
 	    cmocka_unit_test(test_silent_client_cut_at_timeout),
 	    cmocka_unit_test(test_handshake_refused_while_draining),
 	    cmocka_unit_test(test_second_signal_ends_the_wait),
+	    cmocka_unit_test(test_close_1001_is_last_frame_under_load),
+	    cmocka_unit_test(test_second_signal_beats_stalled_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

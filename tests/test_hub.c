@@ -59,7 +59,14 @@ static void endpoint_abort(void *ep)
 	shutdown(e->fd, SHUT_RDWR);
 }
 
-static const struct hub_endpoint_ops ops = {.write = endpoint_write, .abort = endpoint_abort};
+static void endpoint_close_frame(void *ep, const void *frame, size_t len)
+{
+	if (endpoint_write(ep, frame, len) != 0)
+		endpoint_abort(ep);
+}
+
+static const struct hub_endpoint_ops ops = {
+    .write = endpoint_write, .close = endpoint_close_frame, .abort = endpoint_abort};
 
 static void endpoint_open(struct endpoint *e)
 {

@@ -6,13 +6,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "flooder.h"
 #include "relay_process.h"
 #include "ws_raw.h"
 
@@ -78,7 +81,14 @@ static void expect_closed_with(struct ws_raw *c, uint16_t code)
 			break;
 		}
 	}
-	assert_int_equal(ws_raw_expect_eof(c, WAIT_MS), 0);
+	/* Nothing may follow a close frame: the next thing is the TCP close. */
+	int r = ws_raw_read_frame(c, &f, WAIT_MS);
+	if (r == WS_FRAME) {
+		uint8_t opcode = f.opcode;
+		ws_frame_free(&f);
+		fail_msg("a frame (opcode %u) followed the close frame", opcode);
+	}
+	assert_int_equal(r, WS_EOF);
 	ws_raw_close(c);
 }
 
@@ -281,6 +291,79 @@ static void test_bad_control_frames_get_1002(void **state)
 	expect_closed_with(&c, 1002);
 }
 
+static void test_unmasked_frame_gets_1002(void **state)
+{
+	(void)state;
+	struct ws_raw c;
+	connect_client(&c);
+	assert_int_equal(ws_raw_send_frame(&c, WS_FIN | WS_OP_TEXT, "bare", 4, false), 0);
+	expect_closed_with(&c, 1002);
+}
+
+/* Checked before CivetWeb's own ping handling, which would answer them. */
+static void test_malformed_pings_get_1002(void **state)
+{
+	(void)state;
+	struct ws_raw c;
+	char payload[126];
+	memset(payload, 'p', sizeof(payload));
+	connect_client(&c);
+	assert_int_equal(ws_raw_send_frame(&c, WS_FIN | WS_OP_PING, payload, 126, true), 0);
+	expect_closed_with(&c, 1002);
+	connect_client(&c);
+	assert_int_equal(ws_raw_send_frame(&c, WS_OP_PING, "p", 1, true), 0);
+	expect_closed_with(&c, 1002);
+	connect_client(&c);
+	assert_int_equal(ws_raw_send_frame(&c, WS_FIN | WS_RSV2 | WS_OP_PING, "p", 1, true), 0);
+	expect_closed_with(&c, 1002);
+	/* A good ping gets its pong. */
+	connect_client(&c);
+	assert_int_equal(ws_raw_send_frame(&c, WS_FIN | WS_OP_PING, payload, 125, true), 0);
+	struct ws_frame f;
+	assert_int_equal(ws_raw_read_frame(&c, &f, WAIT_MS), WS_FRAME);
+	assert_int_equal(f.opcode, WS_OP_PONG);
+	assert_int_equal(f.len, 125);
+	ws_frame_free(&f);
+	close_client(&c);
+}
+
+static void test_bad_websocket_key_gets_400(void **state)
+{
+	(void)state;
+	char resp[2048];
+	int status =
+	    http_request(relay.port,
+	                 "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+	                 "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+	                 "Sec-WebSocket-Key: "
+	                 "dGhlIHNhbXBsZSBub25jZQ==dGhlIHNhbXBsZSBub25jZQ==dGhlIHNhbXBsZSBub25j"
+	                 "ZQ==\r\n\r\n",
+	                 resp, sizeof(resp), WAIT_MS);
+	assert_int_equal(status, 400);
+	expect_relay_works();
+}
+
+/* While others relay a stream of messages, a client refused for an
+ * oversize frame gets its close 1009 as the very last frame. */
+static void test_no_frame_after_refusal_under_load(void **state)
+{
+	(void)state;
+	/* static: a failed assertion leaves the test before flooder_stop. */
+	static struct flooder fl;
+	assert_int_equal(flooder_start(&fl, relay.port, 2048), 0);
+	char *big = calloc(1, MAX_MESSAGE + 1);
+	assert_non_null(big);
+	for (int i = 0; i < 20; i++) {
+		struct ws_raw c;
+		connect_client(&c);
+		usleep(2000);
+		ws_raw_send_binary(&c, big, MAX_MESSAGE + 1);
+		expect_closed_with(&c, 1009);
+	}
+	free(big);
+	assert_true(flooder_stop(&fl) > 0);
+}
+
 static void test_close_codes_are_echoed(void **state)
 {
 	(void)state;
@@ -369,6 +452,10 @@ int main(void)
 	    cmocka_unit_test(test_continuation_without_start_gets_1002),
 	    cmocka_unit_test(test_invalid_utf8_gets_1007),
 	    cmocka_unit_test(test_bad_control_frames_get_1002),
+	    cmocka_unit_test(test_unmasked_frame_gets_1002),
+	    cmocka_unit_test(test_malformed_pings_get_1002),
+	    cmocka_unit_test(test_bad_websocket_key_gets_400),
+	    cmocka_unit_test(test_no_frame_after_refusal_under_load),
 	    cmocka_unit_test(test_close_codes_are_echoed),
 	    cmocka_unit_test(test_static_page_served),
 	};

@@ -1,0 +1,26 @@
+/* What the server's files share: the server itself and the CivetWeb
+ * callbacks each file provides. Private to server*.c and ws_connection.c. */
+#ifndef WSRELAY_SERVER_INTERNAL_H
+#define WSRELAY_SERVER_INTERNAL_H
+
+#include <civetweb.h>
+#include <stdatomic.h>
+
+#include "config.h"
+#include "hub.h"
+
+struct server {
+	const struct config *cfg;
+	struct mg_context *ctx;
+	struct hub *hub;
+	atomic_bool draining; /* new handshakes are refused */
+};
+
+/* handshake_filter.c: refusals that must be answered before the upgrade. */
+int handshake_filter(struct mg_connection *conn);
+
+/* ws_connection.c: the life of one WebSocket client. */
+extern const struct hub_endpoint_ops ws_endpoint_ops;
+void ws_connection_register(struct server *srv, struct mg_context *ctx);
+
+#endif
