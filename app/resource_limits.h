@@ -12,4 +12,9 @@
  * one-line explanation in err. */
 int resource_limits_check(unsigned long threads, unsigned long fds, char *err, size_t errlen);
 
+/* Threads of this process now (from /proc/self/status), or -1. CivetWeb
+ * carries on with fewer workers when it cannot start them all, so the server
+ * counts them after start-up. */
+long resource_threads_running(void);
+
 #endif

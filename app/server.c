@@ -10,6 +10,7 @@
 
 #include "listen_addr.h"
 #include "log.h"
+#include "resource_limits.h"
 #include "server_internal.h"
 #include "ws_frame.h"
 
@@ -114,6 +115,19 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	if (!srv->ctx) {
 		snprintf(err, errlen, "cannot start the listener on %s: %s", ports,
 		         mg_err[0] ? mg_err : "unknown error");
+		hub_destroy(srv->hub);
+		free(srv);
+		return NULL;
+	}
+	/* The workers, the master thread and this one, at least. */
+	long running = resource_threads_running();
+	long wanted = (long)cfg->server.max_connections + (long)HTTP_THREAD_RESERVE + 2;
+	if (running >= 0 && running < wanted) {
+		snprintf(err, errlen,
+		         "could start only %ld of %ld threads (one per client): lower "
+		         "server.max_connections or raise the thread limits",
+		         running, wanted);
+		mg_stop(srv->ctx);
 		hub_destroy(srv->hub);
 		free(srv);
 		return NULL;
