@@ -31,12 +31,14 @@ static const char *status_text(int status)
 	}
 }
 
-/* A complete plain-text response, written raw: CivetWeb has already marked
- * an upgrade request as a WebSocket connection, and its response-header
- * functions refuse those. Returns status, for begin_request. */
-static int reply(struct mg_connection *conn, int status, const char *header, const char *value,
-                 const char *body)
+/* Counts the refusal and sends a complete plain-text response, written raw:
+ * CivetWeb has already marked an upgrade request as a WebSocket connection,
+ * and its response-header functions refuse those. Returns status, for
+ * begin_request. */
+static int refuse(struct server *srv, enum rejection_reason why, struct mg_connection *conn,
+                  int status, const char *header, const char *value, const char *body)
 {
+	stats_add(&srv->stats.rejected[why], 1);
 	char extra[128] = "";
 	if (header)
 		snprintf(extra, sizeof(extra), "%s: %s\r\n", header, value);
@@ -73,7 +75,7 @@ static bool origin_allowed(const struct config *cfg, const char *origin)
 
 int handshake_filter(struct mg_connection *conn)
 {
-	const struct server *srv = mg_get_user_data(mg_get_context(conn));
+	struct server *srv = mg_get_user_data(mg_get_context(conn));
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	bool upgrade = header_has_token(conn, "Upgrade", "websocket");
 	bool ws_path = strcmp(ri->local_uri, srv->cfg->server.websocket_path) == 0;
@@ -81,26 +83,30 @@ int handshake_filter(struct mg_connection *conn)
 	if (!ws_path) {
 		if (!upgrade)
 			return 0; /* static files */
-		return reply(conn, 404, NULL, NULL, "No WebSocket endpoint here.\n");
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 404, NULL, NULL,
+		              "No WebSocket endpoint here.\n");
 	}
 	if (!upgrade)
-		return reply(conn, 426, "Upgrade", "websocket",
-		             "This is a WebSocket endpoint: connect with a WebSocket client.\n");
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 426, "Upgrade", "websocket",
+		              "This is a WebSocket endpoint: connect with a WebSocket client.\n");
 	const char *key = mg_get_header(conn, "Sec-WebSocket-Key");
 	if (key && strlen(key) != WEBSOCKET_KEY_LENGTH)
-		return reply(conn, 400, NULL, NULL, "Malformed Sec-WebSocket-Key.\n");
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 400, NULL, NULL,
+		              "Malformed Sec-WebSocket-Key.\n");
 	const char *origin = mg_get_header(conn, "Origin");
 	if (!origin_allowed(srv->cfg, origin)) {
 		log_info("refused handshake from %s: origin %s not allowed", ri->remote_addr,
 		         origin);
-		return reply(conn, 403, NULL, NULL, "Origin not allowed.\n");
+		return refuse(srv, REJECT_ORIGIN, conn, 403, NULL, NULL, "Origin not allowed.\n");
 	}
 	if (atomic_load(&srv->draining))
-		return reply(conn, 503, "Retry-After", "5", "Server is shutting down.\n");
+		return refuse(srv, REJECT_SHUTDOWN, conn, 503, "Retry-After", "5",
+		              "Server is shutting down.\n");
 	if (hub_member_count(srv->hub) >= srv->cfg->server.max_connections) {
 		log_warn("refused handshake from %s: %u clients connected (server.max_connections)",
 		         ri->remote_addr, srv->cfg->server.max_connections);
-		return reply(conn, 503, "Retry-After", "1", "Too many clients.\n");
+		return refuse(srv, REJECT_CAPACITY, conn, 503, "Retry-After", "1",
+		              "Too many clients.\n");
 	}
 	/* Anything else wrong with the handshake, CivetWeb answers itself. */
 	return 0;

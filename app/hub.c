@@ -221,8 +221,9 @@ static void unpin(struct hub *hub, struct member_list *list)
 }
 
 size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo, const void *frame,
-                     size_t len)
+                     size_t len, size_t *failed)
 {
+	*failed = 0;
 	struct member_list *list = pin_current(hub);
 	if (!list)
 		return 0;
@@ -236,6 +237,7 @@ size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo
 			written++;
 			continue;
 		}
+		(*failed)++;
 		pthread_mutex_lock(&hub->lock);
 		remove_locked(hub, c, DISCONNECT_WRITE_ERROR);
 		pthread_mutex_unlock(&hub->lock);

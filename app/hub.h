@@ -63,9 +63,9 @@ enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
 
 /* Writes one encoded frame to every member (the sender too when echo is
  * true). Receivers whose write fails are removed (reason write_error) and
- * aborted. Returns the number of receivers written to. */
+ * aborted; *failed counts them. Returns the number of receivers written to. */
 size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo, const void *frame,
-                     size_t len);
+                     size_t len, size_t *failed);
 
 /* Stops all relaying, then closes every member with frame (a close frame)
  * and records reason for each. Later joins are refused. Returns how many

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics_server.h"
 #include "resource_limits.h"
 #include "server.h"
 
@@ -195,6 +196,14 @@ int main(int argc, char **argv)
 
 	mg_init_library(MG_FEATURES_TLS | MG_FEATURES_WEBSOCKET | MG_FEATURES_IPV6);
 	struct server *srv = server_start(&cfg, err, sizeof(err));
+	struct metrics_server *metrics = NULL;
+	if (srv && cfg.metrics.enabled) {
+		metrics = metrics_server_start(&cfg, srv, err, sizeof(err));
+		if (!metrics) {
+			server_stop(srv);
+			srv = NULL;
+		}
+	}
 	if (!srv) {
 		fprintf(stderr, "wsrelay: %s\n", err);
 		mg_exit_library();
@@ -206,7 +215,10 @@ int main(int argc, char **argv)
 	while (sigwait(&signals, &sig) != 0)
 		;
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* Metrics and /healthz keep answering through the drain (healthz with
+	 * 503), so the last scrape sees the shutdown. */
 	drain(srv, &cfg, &signals);
+	metrics_server_stop(metrics);
 	server_stop(srv);
 	mg_exit_library();
 	config_free(&cfg);

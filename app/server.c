@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "listen_addr.h"
 #include "log.h"
@@ -68,6 +69,10 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	srv->cfg = cfg;
+	stats_init(&srv->stats);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	srv->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 	srv->hub = hub_create(cfg->server.max_connections, &ws_endpoint_ops);
 	if (!srv->hub) {
 		free(srv);
@@ -143,6 +148,11 @@ size_t server_begin_drain(struct server *srv)
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
 	size_t len = ws_close_frame(frame, WS_CLOSE_GOING_AWAY, "server shutting down");
 	return hub_close_all(srv->hub, frame, len, DISCONNECT_SHUTDOWN);
+}
+
+bool server_draining(struct server *srv)
+{
+	return atomic_load(&srv->draining);
 }
 
 size_t server_client_count(struct server *srv)

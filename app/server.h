@@ -3,6 +3,7 @@
 #ifndef WSRELAY_SERVER_H
 #define WSRELAY_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -16,6 +17,9 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen);
 /* Refuses new clients from now on and sends close 1001 (going away) to every
  * connected client. Returns how many clients were sent the close. */
 size_t server_begin_drain(struct server *srv);
+
+/* True from server_begin_drain on. */
+bool server_draining(struct server *srv);
 
 /* Clients still connected. */
 size_t server_client_count(struct server *srv);

@@ -8,12 +8,15 @@
 
 #include "config.h"
 #include "hub.h"
+#include "stats.h"
 
 struct server {
 	const struct config *cfg;
 	struct mg_context *ctx;
 	struct hub *hub;
 	atomic_bool draining; /* new handshakes are refused */
+	struct relay_stats stats;
+	double start_time; /* seconds since the Unix epoch */
 };
 
 /* handshake_filter.c: refusals that must be answered before the upgrade. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "log.h"
 #include "message_assembler.h"
@@ -27,6 +28,7 @@ struct connection {
 	/* We sent a close frame; nothing may follow it. Guarded by the
 	 * connection lock, like every write. */
 	bool close_sent;
+	bool ready; /* the handshake completed: counted as a connection */
 	char peer[64];
 };
 
@@ -127,6 +129,7 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	 * handshake_filter's at once. */
 	c->client = hub_join(srv->hub, c);
 	if (!c->client) {
+		stats_add(&srv->stats.rejected[REJECT_CAPACITY], 1);
 		log_warn("refused handshake from %s: no free client slot", c->peer);
 		free(c);
 		return 1;
@@ -137,9 +140,35 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 
 static void on_ready(struct mg_connection *conn, void *cbdata)
 {
-	(void)cbdata;
-	const struct connection *c = mg_get_user_connection_data(conn);
+	struct server *srv = cbdata;
+	struct connection *c = mg_get_user_connection_data(conn);
+	c->ready = true;
+	stats_add(&srv->stats.connections, 1);
 	log_info("client connected: %s", c->peer);
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void relay_message(struct server *srv, const struct connection *c, const struct message *msg)
+{
+	struct relay_stats *stats = &srv->stats;
+	stats_add(&stats->messages, 1);
+	stats_add(&stats->received_bytes, msg->len);
+	histogram_observe(&stats->message_size, msg->len);
+
+	uint64_t start = monotonic_ns();
+	size_t failed;
+	size_t written = hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender,
+	                               msg->frame, msg->frame_len, &failed);
+	histogram_observe(&stats->broadcast_duration, monotonic_ns() - start);
+	stats_add(&stats->deliveries, written);
+	stats_add(&stats->sent_bytes, (uint64_t)written * msg->len);
+	stats_add(&stats->write_errors, failed);
 }
 
 /* Ends a client: leave the hub first, so no relayed frame can follow our
@@ -196,8 +225,7 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 	case ASSEMBLE_INCOMPLETE:
 		return 1;
 	case ASSEMBLE_MESSAGE:
-		hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender, msg.frame,
-		              msg.frame_len);
+		relay_message(srv, c, &msg);
 		return 1;
 	case ASSEMBLE_PROTOCOL_ERROR:
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
@@ -236,7 +264,12 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		break;
 	}
 	enum disconnect_reason reason = hub_leave(srv->hub, c->client, fallback);
-	log_info("client disconnected: %s (%s)", c->peer, disconnect_reason_name(reason));
+	/* Only a completed handshake counted as a connection (patch 0003 also
+	 * calls this when the 101 could not be sent). */
+	if (c->ready) {
+		stats_add(&srv->stats.disconnections[reason], 1);
+		log_info("client disconnected: %s (%s)", c->peer, disconnect_reason_name(reason));
+	}
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);
 	free(c);

@@ -614,43 +614,50 @@ int relay_stop(struct relay_process *rp, int sig, int timeout_ms)
 	return relay_stop_capture(rp, sig, timeout_ms, NULL, 0);
 }
 
+int process_stop(pid_t pid, int sig, int timeout_ms)
+{
+	int status = 0;
+	if (sig != 0)
+		kill(pid, sig);
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		pid_t w = waitpid_nointr(pid, &status, WNOHANG);
+		if (w == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		if (w < 0)
+			return -1;
+		if (now_ms() >= deadline) {
+			fprintf(stderr,
+			        "relay_process: pid %d still running %d ms after signal %d\n",
+			        (int)pid, timeout_ms, sig);
+			kill(pid, SIGKILL);
+			waitpid_nointr(pid, NULL, 0);
+			return -2;
+		}
+		sleep_ms(STOP_POLL_MS);
+	}
+}
+
+pid_t process_spawn(const char *binary, char *const argv[], const char *log_path)
+{
+	int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	pid_t pid = spawn(binary, argv, fd, fd);
+	close(fd);
+	return pid;
+}
+
 int relay_stop_capture(struct relay_process *rp, int sig, int timeout_ms, char *err_out,
                        size_t err_cap)
 {
-	int status = 0;
-	int rc;
-
 	if (err_out && err_cap > 0)
 		err_out[0] = '\0';
 	if (rp->pid <= 0) {
 		remove_dir(rp);
 		return -1;
 	}
-	if (sig != 0)
-		kill(rp->pid, sig);
-
-	int64_t deadline = now_ms() + timeout_ms;
-	for (;;) {
-		pid_t w = waitpid_nointr(rp->pid, &status, WNOHANG);
-		if (w == rp->pid) {
-			rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-			break;
-		}
-		if (w < 0) {
-			rc = -1;
-			break;
-		}
-		if (now_ms() >= deadline) {
-			fprintf(stderr,
-			        "relay_process: pid %d still running %d ms after signal %d\n",
-			        (int)rp->pid, timeout_ms, sig);
-			kill(rp->pid, SIGKILL);
-			waitpid_nointr(rp->pid, NULL, 0);
-			rc = -2;
-			break;
-		}
-		sleep_ms(STOP_POLL_MS);
-	}
+	int rc = process_stop(rp->pid, sig, timeout_ms);
 	rp->pid = -1;
 	if (err_out && err_cap > 0) {
 		char *text = read_file(rp->stderr_path, NULL);

@@ -84,6 +84,15 @@ int relay_stop_capture(struct relay_process *rp, int sig, int timeout_ms, char *
  * impossible to start. */
 int relay_run(const char *binary, char *const argv[], char *out, size_t out_cap, int timeout_ms);
 
+/* Starts any program in the background with the same hygiene as the relay
+ * (no inherited descriptors, death signal), argv[0] included, stdout and
+ * stderr appended to log_path. Returns the pid, or -1. */
+pid_t process_spawn(const char *binary, char *const argv[], const char *log_path);
+
+/* Sends sig (unless 0) and waits up to timeout_ms, then SIGKILLs. Returns the
+ * exit status, -1 if a signal ended it, -2 on timeout. */
+int process_stop(pid_t pid, int sig, int timeout_ms);
+
 /* Resident and peak resident memory from /proc/<pid>/status, or -1. */
 long relay_rss_kib(pid_t pid);
 long relay_hwm_kib(pid_t pid);
