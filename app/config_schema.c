@@ -29,6 +29,17 @@ static const char *check_tls(const struct config *cfg, char *why, size_t whylen)
 	return "enabled";
 }
 
+/* The metrics listener also serves the health check. */
+static const char *check_metrics(const struct config *cfg, char *why, size_t whylen)
+{
+	if (strcmp(cfg->metrics.path, "/healthz") != 0)
+		return NULL;
+	snprintf(why, whylen, "metrics.path: \"/healthz\" is the health check's path");
+	/* path defaults to "/metrics", so it is "/healthz" only if this mapping
+	 * says so. */
+	return "path";
+}
+
 /* The macros and tables below are laid out by hand, one row per key;
  * clang-format would spread each macro over four lines and pack rows into
  * columns. */
@@ -75,7 +86,8 @@ static const struct config_field metrics_fields[] = {
 	F_SIMPLE("listen", KIND_LISTEN, metrics.listen),
 	F_SIMPLE("path", KIND_URL_PATH, metrics.path),
 };
-static const struct config_section metrics_section = SECTION_OF("metrics", metrics_fields, NULL);
+static const struct config_section metrics_section =
+	SECTION_OF("metrics", metrics_fields, check_metrics);
 
 static const struct config_field shutdown_fields[] = {
 	F_UINT("timeout_seconds", shutdown.timeout_seconds, 0, 3600),

@@ -1078,6 +1078,18 @@ static void test_tls_errors(void **state)
 	check_errors(cases, ARRAY_LEN(cases));
 }
 
+static void test_metrics_path_errors(void **state)
+{
+	static const struct error_case cases[] = {
+	    {"metrics:\n  path: \"/healthz\"\n", 2, 9,
+	     "metrics.path: \"/healthz\" is the health check's path"},
+	    {"metrics:\n  enabled: false\n  path: /healthz\n", 3, 9, "the health check's path"},
+	};
+
+	(void)state;
+	check_errors(cases, ARRAY_LEN(cases));
+}
+
 /* Without a current directory the defaults cannot be resolved, but a file
  * named by its absolute path still loads. */
 static void test_removed_cwd(void **state)
@@ -1163,6 +1175,7 @@ int main(void)
 	    TEST(test_listen_errors),
 	    TEST(test_origin_errors),
 	    TEST(test_tls_errors),
+	    TEST(test_metrics_path_errors),
 	    TEST(test_messages_quote_safely),
 	    TEST(test_removed_cwd),
 	};
