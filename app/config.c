@@ -46,6 +46,8 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->server.tls.certificate = strdup("");
 	cfg->server.tls.private_key = strdup("");
 	cfg->relay.echo_to_sender = true;
+	cfg->relay.client_queue_messages = 1024;
+	cfg->relay.client_queue_bytes = UINT64_C(8) << 20;
 	cfg->metrics.enabled = true;
 	cfg->metrics.listen = (struct listen_addr){.host = "0.0.0.0", .port = 9090};
 	cfg->metrics.path = strdup("/metrics");

@@ -41,6 +41,8 @@ struct config {
 
 	struct {
 		bool echo_to_sender;
+		uint32_t client_queue_messages;
+		uint64_t client_queue_bytes;
 	} relay;
 
 	struct {

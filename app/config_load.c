@@ -37,9 +37,12 @@ static int read_file(const char *path, unsigned char **data, size_t *len, char *
 	FILE *f = fopen(path, "rb");
 	unsigned char *buf = NULL;
 	size_t used = 0, cap = 0, n;
+	/* For strerror_r: strerror may hand every thread the same buffer. */
+	char why[128];
 
 	if (!f) {
-		set_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		set_error(err, errlen, "%s: cannot open: %s", path,
+		          strerror_r(errno, why, sizeof(why)));
 		return -1;
 	}
 	do {
@@ -49,7 +52,8 @@ static int read_file(const char *path, unsigned char **data, size_t *len, char *
 			if (!bigger) {
 				set_error(err, errlen, "%s: out of memory", path);
 				free(buf);
-				fclose(f);
+				/* Read-only: closing cannot lose data. */
+				(void)fclose(f);
 				return -1;
 			}
 			buf = bigger;
@@ -59,12 +63,13 @@ static int read_file(const char *path, unsigned char **data, size_t *len, char *
 		used += n;
 	} while (n > 0);
 	if (ferror(f)) {
-		set_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		set_error(err, errlen, "%s: cannot read: %s", path,
+		          strerror_r(errno, why, sizeof(why)));
 		free(buf);
-		fclose(f);
+		(void)fclose(f);
 		return -1;
 	}
-	fclose(f);
+	(void)fclose(f);
 	*data = buf;
 	*len = used;
 	return 0;
@@ -206,8 +211,10 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	 * configuration never depends on the current directory. */
 	base = path_folder_of(path);
 	if (!base) {
+		char why[128];
+
 		set_error(err, errlen, "%s: cannot resolve relative paths: %s", path,
-		          strerror(errno));
+		          strerror_r(errno, why, sizeof(why)));
 		goto out;
 	}
 	ld.base = base;

@@ -61,14 +61,20 @@ static int get_string(struct config_loader *ld, const yaml_node_t *node, const c
 	char got[DESCRIBE_SIZE];
 	long bad;
 
-	if (node->type != YAML_SCALAR_NODE || node_is_null(node) || node_is_bool_word(node))
-		return loader_fail_value(ld, node, "expected %s, got %s", what,
-		                         node_describe(node, got));
+	/* The failures return -1 themselves, not loader_fail_value's result: the
+	 * callers read *out on 0, and the analyzer cannot see into that other
+	 * file to know it is never 0. */
+	if (node->type != YAML_SCALAR_NODE || node_is_null(node) || node_is_bool_word(node)) {
+		loader_fail_value(ld, node, "expected %s, got %s", what, node_describe(node, got));
+		return -1;
+	}
 	bad = first_unprintable(node_text(node), node->data.scalar.length);
-	if (bad >= 0)
-		return loader_fail_value(ld, node,
-		                         "contains a control or non-printable character (U+%04lX)",
-		                         (unsigned long)bad);
+	if (bad >= 0) {
+		loader_fail_value(ld, node,
+		                  "contains a control or non-printable character (U+%04lX)",
+		                  (unsigned long)bad);
+		return -1;
+	}
 	*out = node_text(node);
 	return 0;
 }

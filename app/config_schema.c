@@ -45,16 +45,16 @@ static const char *check_metrics(const struct config *cfg, char *why, size_t why
  * columns. */
 // clang-format off
 #define MEMBER(m) .offset = offsetof(struct config, m)
-#define F_SECTION(n, s) { .name = n, .kind = KIND_SECTION, .section = &s }
-#define F_BOOL(n, m) { .name = n, .kind = KIND_BOOL, MEMBER(m) }
+#define F_SECTION(n, s) { .name = (n), .kind = KIND_SECTION, .section = &(s) }
+#define F_BOOL(n, m) { .name = (n), .kind = KIND_BOOL, MEMBER(m) }
 #define F_UINT(n, m, lo, hi) \
-	{ .name = n, .kind = KIND_UINT, MEMBER(m), .size = sizeof(((struct config *)0)->m), \
-	  .min = lo, .max = hi }
-#define F_SIMPLE(n, k, m) { .name = n, .kind = k, MEMBER(m) }
+	{ .name = (n), .kind = KIND_UINT, MEMBER(m), .size = sizeof(((struct config *)0)->m), \
+	  .min = (lo), .max = (hi) }
+#define F_SIMPLE(n, k, m) { .name = (n), .kind = (k), MEMBER(m) }
 #define F_LIST(n, k, m, count) \
-	{ .name = n, .kind = k, MEMBER(m), .count_offset = offsetof(struct config, count) }
+	{ .name = (n), .kind = (k), MEMBER(m), .count_offset = offsetof(struct config, count) }
 #define SECTION_OF(p, table, chk) \
-	{ .path = p, .fields = table, .count = ARRAY_LEN(table), .check = chk }
+	{ .path = (p), .fields = (table), .count = ARRAY_LEN(table), .check = (chk) }
 
 static const struct config_field tls_fields[] = {
 	F_BOOL("enabled", server.tls.enabled),
@@ -78,6 +78,8 @@ static const struct config_section server_section = SECTION_OF("server", server_
 
 static const struct config_field relay_fields[] = {
 	F_BOOL("echo_to_sender", relay.echo_to_sender),
+	F_UINT("client_queue_messages", relay.client_queue_messages, 1, 1000000),
+	F_UINT("client_queue_bytes", relay.client_queue_bytes, 1024, UINT64_C(1) << 32),
 };
 static const struct config_section relay_section = SECTION_OF("relay", relay_fields, NULL);
 

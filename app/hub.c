@@ -220,31 +220,37 @@ static void unpin(struct hub *hub, struct member_list *list)
 	pthread_mutex_unlock(&hub->lock);
 }
 
-size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo, const void *frame,
-                     size_t len, size_t *failed)
+size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo,
+                     struct shared_frame *frame, size_t *slow)
 {
-	*failed = 0;
+	*slow = 0;
 	struct member_list *list = pin_current(hub);
 	if (!list)
 		return 0;
-	size_t written = 0;
+	size_t queued = 0;
 	for (size_t i = 0; i < list->count; i++) {
 		struct hub_client *c = list->items[i];
 		if ((c == sender && !echo) ||
 		    atomic_load_explicit(&c->removed, memory_order_relaxed))
 			continue;
-		if (hub->ops->write(c->endpoint, frame, len) == 0) {
-			written++;
+		if (hub->ops->deliver(c->endpoint, frame) == 0) {
+			queued++;
 			continue;
 		}
-		(*failed)++;
+		(*slow)++;
 		pthread_mutex_lock(&hub->lock);
-		remove_locked(hub, c, DISCONNECT_WRITE_ERROR);
+		remove_locked(hub, c, DISCONNECT_SLOW_CONSUMER);
 		pthread_mutex_unlock(&hub->lock);
-		hub->ops->abort(c->endpoint);
 	}
 	unpin(hub, list);
-	return written;
+	return queued;
+}
+
+void hub_drop(struct hub *hub, struct hub_client *client, enum disconnect_reason reason)
+{
+	pthread_mutex_lock(&hub->lock);
+	remove_locked(hub, client, reason);
+	pthread_mutex_unlock(&hub->lock);
 }
 
 size_t hub_close_all(struct hub *hub, const void *frame, size_t len, enum disconnect_reason reason)

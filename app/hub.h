@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shared_frame.h"
+
 /* Why a client left; counted once per client. */
 enum disconnect_reason {
 	DISCONNECT_NONE = 0,
@@ -30,14 +32,14 @@ enum disconnect_reason {
 
 const char *disconnect_reason_name(enum disconnect_reason reason);
 
-/* How the hub reaches a client's connection. write and close run outside the
- * hub lock while a pinned list names the client, so the endpoint is alive;
- * abort runs under the hub lock and must not block. */
+/* How the hub reaches a client's connection. deliver and close run outside
+ * the hub lock while a pinned list names the client, so the endpoint is
+ * alive; abort runs under the hub lock. None of them may block. */
 struct hub_endpoint_ops {
-	/* Writes all of data; returns 0, or -1 when the receiver is unusable
-	 * (error or short write: the stream would be out of sync). */
-	int (*write)(void *endpoint, const void *data, size_t len);
-	/* Writes a close frame, after which write must send nothing more. */
+	/* Queues a frame for the client; -1 when the client's queue is full
+	 * (a slow consumer, which the endpoint then closes itself). */
+	int (*deliver)(void *endpoint, struct shared_frame *frame);
+	/* Queues a close frame as the last thing the client gets. */
 	void (*close)(void *endpoint, const void *frame, size_t len);
 	/* Ends the connection so that its reader leaves the hub soon. */
 	void (*abort)(void *endpoint);
@@ -61,11 +63,15 @@ void hub_remove(struct hub *hub, struct hub_client *client, enum disconnect_reas
 enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
                                  enum disconnect_reason fallback);
 
-/* Writes one encoded frame to every member (the sender too when echo is
- * true). Receivers whose write fails are removed (reason write_error) and
- * aborted; *failed counts them. Returns the number of receivers written to. */
-size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo, const void *frame,
-                     size_t len, size_t *failed);
+/* Hands frame to every member (the sender too when echo is true). Members
+ * whose queue is full are removed with reason slow_consumer; *slow counts
+ * them. Returns the number of members the frame was queued for. */
+size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo,
+                     struct shared_frame *frame, size_t *slow);
+
+/* Removes the client without waiting, from a thread that is not its
+ * reader: its reader's hub_leave does the waiting. */
+void hub_drop(struct hub *hub, struct hub_client *client, enum disconnect_reason reason);
 
 /* Stops all relaying, then closes every member with frame (a close frame)
  * and records reason for each. Later joins are refused. Returns how many

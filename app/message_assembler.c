@@ -8,7 +8,7 @@
 
 /* A buffer grown for one large message is given back afterwards, so a
  * connection that once sent 1 MiB does not keep 1 MiB for life. */
-#define KEEP_CAPACITY (64u * 1024u)
+#define KEEP_CAPACITY ((size_t)64 * 1024)
 
 void assembler_init(struct assembler *as, uint64_t max_len)
 {

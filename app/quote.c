@@ -59,8 +59,9 @@ void quote_print(const char *s, FILE *out)
 	 * hold them; escaping keeps the output loadable anyway. */
 	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
 		char piece[PIECE_SIZE];
+		size_t n = escape_byte(*p, piece);
 
-		fwrite(piece, 1, escape_byte(*p, piece), out);
+		fwrite(piece, 1, n, out);
 	}
 	fputc('"', out);
 }

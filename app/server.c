@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "listen_addr.h"
 #include "log.h"
@@ -24,6 +25,16 @@
  * after five pings. */
 #define REQUEST_TIMEOUT_MS   "5000"
 #define WEBSOCKET_TIMEOUT_MS "30000"
+
+/* One sender per core: writing is cheap per byte, and more threads than
+ * cores would only take turns. */
+static unsigned sender_threads(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cores < 1)
+		return 1;
+	return cores > 8 ? 8 : (unsigned)cores;
+}
 
 /* Runs inside mg_start before any worker exists: settings made here need no
  * lock, and no client can arrive before the handler is in place. */
@@ -74,9 +85,12 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	clock_gettime(CLOCK_REALTIME, &now);
 	srv->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 	srv->hub = hub_create(cfg->server.max_connections, &ws_endpoint_ops);
-	if (!srv->hub) {
+	srv->senders = sender_pool_start(sender_threads(), &ws_delivery_io);
+	if (!srv->hub || !srv->senders) {
+		sender_pool_stop(srv->senders);
+		hub_destroy(srv->hub);
 		free(srv);
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory or threads for the relay");
 		return NULL;
 	}
 
@@ -120,6 +134,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	if (!srv->ctx) {
 		snprintf(err, errlen, "cannot start the listener on %s: %s", ports,
 		         mg_err[0] ? mg_err : "unknown error");
+		sender_pool_stop(srv->senders);
 		hub_destroy(srv->hub);
 		free(srv);
 		return NULL;
@@ -133,6 +148,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		         "server.max_connections or raise the thread limits",
 		         running, wanted);
 		mg_stop(srv->ctx);
+		sender_pool_stop(srv->senders);
 		hub_destroy(srv->hub);
 		free(srv);
 		return NULL;
@@ -169,7 +185,10 @@ void server_stop(struct server *srv)
 {
 	if (!srv)
 		return;
+	/* Every connection's close handler has run once mg_stop returns, so no
+	 * outbox is left for the senders. */
 	mg_stop(srv->ctx);
+	sender_pool_stop(srv->senders);
 	hub_destroy(srv->hub);
 	free(srv);
 }

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "config.h"
+#include "delivery.h"
 #include "hub.h"
 #include "stats.h"
 
@@ -14,6 +15,7 @@ struct server {
 	const struct config *cfg;
 	struct mg_context *ctx;
 	struct hub *hub;
+	struct sender_pool *senders;
 	atomic_bool draining; /* new handshakes are refused */
 	struct relay_stats stats;
 	double start_time; /* seconds since the Unix epoch */
@@ -24,6 +26,7 @@ int handshake_filter(struct mg_connection *conn);
 
 /* ws_connection.c: the life of one WebSocket client. */
 extern const struct hub_endpoint_ops ws_endpoint_ops;
+extern const struct delivery_io ws_delivery_io;
 void ws_connection_register(struct server *srv, struct mg_context *ctx);
 
 #endif

@@ -10,20 +10,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "delivery.h"
 #include "log.h"
 #include "message_assembler.h"
 #include "server_internal.h"
 #include "utf8.h"
 #include "ws_frame.h"
 
+/* Slow consumers get this long to take their close frame before they are
+ * cut off. */
+#define SLOW_CLOSE_DEADLINE_MS 5000
+
 /* From the connect handler to the end of the close handler. */
 struct connection {
 	struct server *srv;
 	struct mg_connection *conn;
 	struct hub_client *client;
+	struct outbox *outbox;
 	struct assembler assembler;
 	/* We sent a close frame; nothing may follow it. Guarded by the
 	 * connection lock, like every write. */
@@ -33,7 +40,8 @@ struct connection {
 };
 
 /* ---- writing: every write holds the connection lock, which keeps each
- * frame whole against other writers and CivetWeb's own pongs ---- */
+ * frame whole against other writers and CivetWeb's own pongs, and waits
+ * for the 101 of a handshake under way (patch 0003) ---- */
 
 /* Caller holds the connection lock. */
 static bool closed_locked(const struct connection *c)
@@ -41,27 +49,8 @@ static bool closed_locked(const struct connection *c)
 	return c->close_sent || mg_websocket_close_code_sent(c->conn) != 0;
 }
 
-/* Caller holds the connection lock. */
-static int write_locked(struct connection *c, const void *data, size_t len)
+static void abort_connection(struct connection *c)
 {
-	int n = mg_write(c->conn, data, len);
-	return (n > 0 && (size_t)n == len) ? 0 : -1;
-}
-
-static int endpoint_write(void *endpoint, const void *data, size_t len)
-{
-	struct connection *c = endpoint;
-	mg_lock_connection(c->conn);
-	/* After a close frame the client is on its way out: dropping the frame
-	 * is not a failure of the receiver. */
-	int rc = closed_locked(c) ? 0 : write_locked(c, data, len);
-	mg_unlock_connection(c->conn);
-	return rc;
-}
-
-static void endpoint_abort(void *endpoint)
-{
-	struct connection *c = endpoint;
 	/* shutdown() wakes the client's reader at once and makes any write
 	 * blocked on this socket fail; closing is left to CivetWeb. */
 	int fd = mg_get_connection_socket(c->conn);
@@ -69,36 +58,123 @@ static void endpoint_abort(void *endpoint)
 		shutdown(fd, SHUT_RDWR);
 }
 
-/* Sends a close frame unless one went out already. */
+/* Sends a close frame from the client's own thread unless one went out
+ * already. Its outbox is closed first, so no queued frame follows. */
 static void send_close_frame(struct connection *c, const void *frame, size_t len)
 {
+	outbox_close(c->outbox);
 	mg_lock_connection(c->conn);
-	int rc = 0;
-	if (!closed_locked(c)) {
+	int n = 0;
+	bool sent = !closed_locked(c);
+	if (sent) {
 		c->close_sent = true;
-		rc = write_locked(c, frame, len);
+		n = mg_write(c->conn, frame, len);
 	}
 	mg_unlock_connection(c->conn);
-	if (rc != 0)
-		endpoint_abort(c);
+	if (sent && (n <= 0 || (size_t)n != len))
+		abort_connection(c);
 }
-
-static void endpoint_close(void *endpoint, const void *frame, size_t len)
-{
-	send_close_frame(endpoint, frame, len);
-}
-
-const struct hub_endpoint_ops ws_endpoint_ops = {
-    .write = endpoint_write,
-    .close = endpoint_close,
-    .abort = endpoint_abort,
-};
 
 static void send_close(struct connection *c, uint16_t code, const char *reason)
 {
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
 	send_close_frame(c, frame, ws_close_frame(frame, code, reason));
 }
+
+/* ---- the hub's side: queueing ---- */
+
+static int endpoint_deliver(void *endpoint, struct shared_frame *frame)
+{
+	struct connection *c = endpoint;
+	if (outbox_push(c->outbox, frame) != OUTBOX_FULL)
+		return 0;
+	/* The hub removes it as a slow consumer; the close is ours to send. */
+	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
+	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "slow consumer");
+	outbox_finish(c->outbox, close, len, SLOW_CLOSE_DEADLINE_MS);
+	log_info("closing %s: slow consumer (queue full)", c->peer);
+	return -1;
+}
+
+static void endpoint_close(void *endpoint, const void *frame, size_t len)
+{
+	struct connection *c = endpoint;
+	/* The drain's own timeout cuts whoever is left (and counts them); the
+	 * outbox's deadline, a little later, is only a backstop. */
+	int deadline_ms = (int)c->srv->cfg->shutdown.timeout_seconds * 1000 + 1000;
+	outbox_finish(c->outbox, frame, len, deadline_ms);
+}
+
+static void endpoint_abort(void *endpoint)
+{
+	abort_connection(endpoint);
+}
+
+const struct hub_endpoint_ops ws_endpoint_ops = {
+    .deliver = endpoint_deliver,
+    .close = endpoint_close,
+    .abort = endpoint_abort,
+};
+
+/* ---- the sender's side: writing the queue ---- */
+
+static long io_write_some(void *endpoint, const void *data, size_t len)
+{
+	struct connection *c = endpoint;
+	mg_lock_connection(c->conn);
+	long n;
+	if (closed_locked(c)) {
+		/* Nothing may follow a close frame; the client is on its way
+		 * out, so the rest is dropped as if written. */
+		n = (long)len;
+	} else {
+		/* Straight to the socket, without waiting: CivetWeb's mg_write
+		 * would block for the whole write timeout on a full socket. */
+		n = send(mg_get_connection_socket(c->conn), data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+	}
+	mg_unlock_connection(c->conn);
+	return n;
+}
+
+static int io_fd(void *endpoint)
+{
+	const struct connection *c = endpoint;
+	return mg_get_connection_socket(c->conn);
+}
+
+static void io_close_written(void *endpoint)
+{
+	struct connection *c = endpoint;
+	mg_lock_connection(c->conn);
+	c->close_sent = true;
+	mg_unlock_connection(c->conn);
+}
+
+static void io_delivered(void *endpoint, size_t frames, uint64_t payload_bytes)
+{
+	struct relay_stats *stats = &((struct connection *)endpoint)->srv->stats;
+	stats_add(&stats->deliveries, frames);
+	stats_add(&stats->sent_bytes, payload_bytes);
+}
+
+static void io_failed(void *endpoint, bool deadline)
+{
+	struct connection *c = endpoint;
+	if (!deadline)
+		stats_add(&c->srv->stats.write_errors, 1);
+	hub_drop(c->srv->hub, c->client, DISCONNECT_WRITE_ERROR);
+	abort_connection(c);
+}
+
+const struct delivery_io ws_delivery_io = {
+    .write_some = io_write_some,
+    .fd = io_fd,
+    .close_written = io_close_written,
+    .delivered = io_delivered,
+    .failed = io_failed,
+};
 
 /* ---- callbacks ---- */
 
@@ -127,10 +203,13 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	 * ready handler has run, so relayed frames cannot overtake the 101.
 	 * This is also the hard capacity check: two handshakes may pass
 	 * handshake_filter's at once. */
-	c->client = hub_join(srv->hub, c);
+	c->outbox = outbox_create(srv->senders, c, srv->cfg->relay.client_queue_messages,
+	                          srv->cfg->relay.client_queue_bytes);
+	c->client = c->outbox ? hub_join(srv->hub, c) : NULL;
 	if (!c->client) {
 		stats_add(&srv->stats.rejected[REJECT_CAPACITY], 1);
 		log_warn("refused handshake from %s: no free client slot", c->peer);
+		outbox_destroy(c->outbox);
 		free(c);
 		return 1;
 	}
@@ -162,13 +241,15 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 	histogram_observe(&stats->message_size, msg->len);
 
 	uint64_t start = monotonic_ns();
-	size_t failed;
-	size_t written = hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender,
-	                               msg->frame, msg->frame_len, &failed);
+	struct shared_frame *frame = shared_frame_new(msg->frame, msg->frame_len, msg->len);
+	if (!frame) {
+		log_error("out of memory: message from %s not relayed", c->peer);
+		return;
+	}
+	size_t slow;
+	hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender, frame, &slow);
+	shared_frame_unref(frame);
 	histogram_observe(&stats->broadcast_duration, monotonic_ns() - start);
-	stats_add(&stats->deliveries, written);
-	stats_add(&stats->sent_bytes, (uint64_t)written * msg->len);
-	stats_add(&stats->write_errors, failed);
 }
 
 /* Ends a client: leave the hub first, so no relayed frame can follow our
@@ -263,7 +344,11 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		fallback = DISCONNECT_CLIENT_CLOSE;
 		break;
 	}
+	/* The sender lets go first: it may still want to drop the client from
+	 * the hub, which hub_leave is about to free. */
+	outbox_close(c->outbox);
 	enum disconnect_reason reason = hub_leave(srv->hub, c->client, fallback);
+	outbox_destroy(c->outbox);
 	/* Only a completed handshake counted as a connection (patch 0003 also
 	 * calls this when the 101 could not be sent). */
 	if (c->ready) {

@@ -32,8 +32,9 @@ size_t ws_close_frame(uint8_t *out, uint16_t code, const char *reason)
 	out[1] = (uint8_t)(2 + reason_len);
 	out[2] = (uint8_t)(code >> 8);
 	out[3] = (uint8_t)code;
+	/* The reason goes on the wire as counted bytes, never NUL-terminated. */
 	if (reason_len)
-		memcpy(out + 4, reason, reason_len);
+		memcpy(out + 4, reason, reason_len); // NOLINT(bugprone-not-null-terminated-result)
 	return 4 + reason_len;
 }
 

@@ -379,7 +379,7 @@ static void test_close_1001_is_last_frame_under_load(void **state)
 		                 0);
 	}
 	static struct flooder fl;
-	assert_int_equal(flooder_start(&fl, rp.port, 1024), 0);
+	assert_int_equal(flooder_start(&fl, rp.port, 1024, 500), 0);
 	usleep(200 * 1000);
 	kill(rp.pid, SIGTERM);
 	for (int i = 0; i < READERS; i++)
@@ -409,7 +409,7 @@ static void test_second_signal_beats_stalled_writes(void **state)
 	for (int i = 0; i < STALLED; i++)
 		connect_client(&rp, &stalled[i]);
 	static struct flooder fl;
-	assert_int_equal(flooder_start(&fl, rp.port, 64 * 1024), 0);
+	assert_int_equal(flooder_start(&fl, rp.port, 64 * 1024, 0), 0);
 	/* By now the flooder's broadcast is blocked writing to the first
 	 * stalled client, holding its connection lock for the write timeout
 	 * (about 5 s), so its close frame cannot go out for that long. */

@@ -81,9 +81,14 @@ static const char *write_file(const char *name, const char *content)
 
 static bool all_zero(const struct config *cfg)
 {
-	static const struct config zero;
+	/* Byte by byte, padding included: the loader leaves a failed cfg as
+	 * memset made it, and that is what is checked. */
+	const unsigned char *bytes = (const unsigned char *)cfg;
 
-	return memcmp(cfg, &zero, sizeof(zero)) == 0;
+	for (size_t i = 0; i < sizeof(*cfg); i++)
+		if (bytes[i] != 0)
+			return false;
+	return true;
 }
 
 static void load_ok(struct config *cfg, const char *yaml)
@@ -148,6 +153,8 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_string_equal(a->server.tls.certificate, b->server.tls.certificate);
 	assert_string_equal(a->server.tls.private_key, b->server.tls.private_key);
 	assert_int_equal(a->relay.echo_to_sender, b->relay.echo_to_sender);
+	assert_int_equal(a->relay.client_queue_messages, b->relay.client_queue_messages);
+	assert_int_equal(a->relay.client_queue_bytes, b->relay.client_queue_bytes);
 	assert_int_equal(a->metrics.enabled, b->metrics.enabled);
 	assert_listen(&a->metrics.listen, b->metrics.listen.host, b->metrics.listen.port,
 	              b->metrics.listen.ipv6);
@@ -320,6 +327,8 @@ static void test_every_key_parsed(void **state)
 	              "    private_key: '/etc/wsrelay/key.pem'\n"
 	              "relay:\n"
 	              "  echo_to_sender: false\n"
+	              "  client_queue_messages: 1000000\n"
+	              "  client_queue_bytes: 4294967296\n"
 	              "metrics:\n"
 	              "  enabled: false\n"
 	              "  listen: \"[::1]:0\"\n"
@@ -343,6 +352,8 @@ static void test_every_key_parsed(void **state)
 	assert_string_equal(cfg.server.tls.certificate, "/etc/wsrelay/cert.pem");
 	assert_string_equal(cfg.server.tls.private_key, "/etc/wsrelay/key.pem");
 	assert_false(cfg.relay.echo_to_sender);
+	assert_int_equal(cfg.relay.client_queue_messages, 1000000);
+	assert_int_equal(cfg.relay.client_queue_bytes, UINT64_C(4294967296));
 	assert_false(cfg.metrics.enabled);
 	assert_listen(&cfg.metrics.listen, "::1", 0, true);
 	assert_string_equal(cfg.metrics.path, "/stats");
@@ -522,6 +533,8 @@ static void test_print_defaults_exactly(void **state)
 	                               "    private_key: \"\"\n"
 	                               "relay:\n"
 	                               "  echo_to_sender: true\n"
+	                               "  client_queue_messages: 1024\n"
+	                               "  client_queue_bytes: 8388608\n"
 	                               "metrics:\n"
 	                               "  enabled: true\n"
 	                               "  listen: \"0.0.0.0:9090\"\n"
@@ -801,7 +814,8 @@ static void test_section_errors(void **state)
 	     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
 	     "private_key)"},
 	    {"relay:\n  echo: true\n", 2, 3,
-	     "unknown key \"echo\" in relay (expected one of: echo_to_sender)"},
+	     "unknown key \"echo\" in relay (expected one of: echo_to_sender, "
+	     "client_queue_messages, client_queue_bytes)"},
 	    {"metrics:\n  port: 1\n", 2, 3,
 	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path)"},
 	    {"shutdown:\n  timeout: 1\n", 2, 3,
@@ -1134,8 +1148,8 @@ static void test_messages_quote_safely(void **state)
 	/* Multi-byte characters are not cut in half. */
 	used = (size_t)snprintf(yaml, sizeof(yaml), "relay:\n  echo_to_sender: \"");
 	for (size_t i = 0; i < 100; i++) {
-		memcpy(yaml + used, "\xc3\xa9", 2);
-		used += 2;
+		yaml[used++] = '\xc3';
+		yaml[used++] = '\xa9';
 	}
 	memcpy(yaml + used, "\"\n", 3);
 	path = write_file("bad.yaml", yaml);

@@ -92,7 +92,7 @@ static void test_large_output_grows(void **state)
 		exposition_family(&e, "big", "gauge", help);
 	assert_false(e.failed);
 	assert_int_equal(e.len, strlen(e.text));
-	assert_true(e.len > 100 * 999);
+	assert_true(e.len > (size_t)100 * 999);
 	exposition_free(&e);
 }
 

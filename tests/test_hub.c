@@ -28,17 +28,11 @@ struct endpoint {
 	atomic_bool write_started;
 };
 
-static int endpoint_write(void *ep, const void *data, size_t len)
+/* Writes the frame to the socket at once, or refuses it (a full queue, to
+ * the hub) when the socket cannot take it whole: the test stands in for a
+ * client's outbox with the socket's own buffer. */
+static int send_now(struct endpoint *e, const void *data, size_t len)
 {
-	struct endpoint *e = ep;
-	if (atomic_load(&e->block_writes)) {
-		atomic_store(&e->write_started, true);
-		while (!atomic_load(&e->release_writes))
-			usleep(1000);
-	}
-	/* Never block: like the server, a receiver that cannot take the whole
-	 * frame now counts as failed. A blocking send to a peer nobody reads
-	 * would hold its reference forever. */
 	const char *p = data;
 	while (len > 0) {
 		ssize_t n = send(e->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -52,6 +46,17 @@ static int endpoint_write(void *ep, const void *data, size_t len)
 	return 0;
 }
 
+static int endpoint_deliver(void *ep, struct shared_frame *frame)
+{
+	struct endpoint *e = ep;
+	if (atomic_load(&e->block_writes)) {
+		atomic_store(&e->write_started, true);
+		while (!atomic_load(&e->release_writes))
+			usleep(1000);
+	}
+	return send_now(e, frame->data, frame->len);
+}
+
 static void endpoint_abort(void *ep)
 {
 	struct endpoint *e = ep;
@@ -61,12 +66,12 @@ static void endpoint_abort(void *ep)
 
 static void endpoint_close_frame(void *ep, const void *frame, size_t len)
 {
-	if (endpoint_write(ep, frame, len) != 0)
+	if (send_now(ep, frame, len) != 0)
 		endpoint_abort(ep);
 }
 
 static const struct hub_endpoint_ops ops = {
-    .write = endpoint_write, .close = endpoint_close_frame, .abort = endpoint_abort};
+    .deliver = endpoint_deliver, .close = endpoint_close_frame, .abort = endpoint_abort};
 
 static void endpoint_open(struct endpoint *e)
 {
@@ -98,12 +103,22 @@ static size_t drain_peer(struct endpoint *e, char *buf, size_t cap)
 	return got;
 }
 
-/* hub_broadcast for the tests that do not look at failures. */
+static size_t broadcast_counting(struct hub *hub, const struct hub_client *sender, bool echo,
+                                 const char *data, size_t len, size_t *slow)
+{
+	struct shared_frame *frame = shared_frame_new(data, len, len);
+	assert_non_null(frame);
+	size_t n = hub_broadcast(hub, sender, echo, frame, slow);
+	shared_frame_unref(frame);
+	return n;
+}
+
+/* For the tests that do not look at slow consumers. */
 static size_t broadcast(struct hub *hub, const struct hub_client *sender, bool echo,
                         const char *data, size_t len)
 {
-	size_t failed;
-	return hub_broadcast(hub, sender, echo, data, len, &failed);
+	size_t slow;
+	return broadcast_counting(hub, sender, echo, data, len, &slow);
 }
 
 static struct hub_client *join(struct hub *hub, struct endpoint *e)
@@ -190,7 +205,9 @@ static void test_removed_client_receives_nothing(void **state)
 	hub_destroy(hub);
 }
 
-static void test_failed_receiver_is_removed_once(void **state)
+/* A receiver whose queue refuses a frame is a slow consumer: removed at
+ * once, counted once, and its connection left to the endpoint to close. */
+static void test_full_receiver_is_removed_once(void **state)
 {
 	(void)state;
 	struct endpoint e[3];
@@ -200,28 +217,48 @@ static void test_failed_receiver_is_removed_once(void **state)
 		endpoint_open(&e[i]);
 		c[i] = join(hub, &e[i]);
 	}
-	/* The receiver's peer is gone: its next write fails with EPIPE. */
+	/* The receiver's peer is gone: the frame cannot be taken. */
 	close(e[2].peer);
 	e[2].peer = -1;
 
-	size_t failed;
-	assert_int_equal(hub_broadcast(hub, c[0], true, "m1", 2, &failed), 2);
-	assert_int_equal(failed, 1);
-	assert_int_equal(atomic_load(&e[2].aborted), 1);
+	size_t slow;
+	assert_int_equal(broadcast_counting(hub, c[0], true, "m1", 2, &slow), 2);
+	assert_int_equal(slow, 1);
 	assert_int_equal(hub_member_count(hub), 2);
+	assert_int_equal(atomic_load(&e[2].aborted), 0);
 
-	/* Later broadcasts no longer try it, so it is aborted exactly once. */
-	assert_int_equal(hub_broadcast(hub, c[1], true, "m2", 2, &failed), 2);
-	assert_int_equal(failed, 0);
-	assert_int_equal(atomic_load(&e[2].aborted), 1);
+	/* Later broadcasts no longer try it. */
+	assert_int_equal(broadcast_counting(hub, c[1], true, "m2", 2, &slow), 2);
+	assert_int_equal(slow, 0);
 
-	/* Its reader then leaves; the first recorded reason wins. */
-	assert_int_equal(hub_leave(hub, c[2], DISCONNECT_CLIENT_CLOSE), DISCONNECT_WRITE_ERROR);
+	/* A drop from elsewhere (the sender, on a write error) after that
+	 * keeps the first reason. */
+	hub_drop(hub, c[2], DISCONNECT_WRITE_ERROR);
+	assert_int_equal(hub_leave(hub, c[2], DISCONNECT_CLIENT_CLOSE), DISCONNECT_SLOW_CONSUMER);
 	for (int i = 0; i < 2; i++) {
 		hub_leave(hub, c[i], DISCONNECT_CLIENT_CLOSE);
 		endpoint_close(&e[i]);
 	}
 	endpoint_close(&e[2]);
+	hub_destroy(hub);
+}
+
+static void test_drop_removes_without_waiting(void **state)
+{
+	(void)state;
+	struct endpoint e[2];
+	struct hub *hub = hub_create(8, &ops);
+	endpoint_open(&e[0]);
+	endpoint_open(&e[1]);
+	struct hub_client *a = join(hub, &e[0]);
+	struct hub_client *b = join(hub, &e[1]);
+	hub_drop(hub, b, DISCONNECT_WRITE_ERROR);
+	assert_int_equal(hub_member_count(hub), 1);
+	assert_int_equal(broadcast(hub, a, true, "x", 1), 1);
+	assert_int_equal(hub_leave(hub, b, DISCONNECT_CLIENT_CLOSE), DISCONNECT_WRITE_ERROR);
+	hub_leave(hub, a, DISCONNECT_CLIENT_CLOSE);
+	endpoint_close(&e[0]);
+	endpoint_close(&e[1]);
 	hub_destroy(hub);
 }
 
@@ -394,7 +431,8 @@ int main(void)
 	    cmocka_unit_test(test_join_respects_capacity),
 	    cmocka_unit_test(test_broadcast_reaches_every_member),
 	    cmocka_unit_test(test_removed_client_receives_nothing),
-	    cmocka_unit_test(test_failed_receiver_is_removed_once),
+	    cmocka_unit_test(test_full_receiver_is_removed_once),
+	    cmocka_unit_test(test_drop_removes_without_waiting),
 	    cmocka_unit_test(test_leave_waits_for_writes_in_flight),
 	    cmocka_unit_test(test_close_all_stops_relaying),
 	    cmocka_unit_test(test_concurrent_join_broadcast_leave),

@@ -159,11 +159,11 @@ static void test_large_message_buffer_shrinks_after(void **state)
 	(void)state;
 	struct assembler as;
 	struct message m;
-	size_t big_len = 512 * 1024;
+	size_t big_len = (size_t)512 * 1024;
 	char *big = malloc(big_len);
 	assert_non_null(big);
 	memset(big, 'y', big_len);
-	assembler_init(&as, 1024 * 1024);
+	assembler_init(&as, (uint64_t)1024 * 1024);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_BINARY, big, big_len, &m),
 	                 ASSEMBLE_MESSAGE);
 	assert_frame(&m, WS_OPCODE_BINARY, big, big_len);
@@ -171,7 +171,7 @@ static void test_large_message_buffer_shrinks_after(void **state)
 	assert_true(as.cap >= big_len);
 	assert_int_equal(assembler_add(&as, WS_FIN | WS_OPCODE_TEXT, "small", 5, &m),
 	                 ASSEMBLE_MESSAGE);
-	assert_true(as.cap <= 64 * 1024);
+	assert_true(as.cap <= (size_t)64 * 1024);
 	assert_frame(&m, WS_OPCODE_TEXT, "small", 5);
 	assembler_free(&as);
 	free(big);

@@ -350,7 +350,7 @@ static void test_no_frame_after_refusal_under_load(void **state)
 	(void)state;
 	/* static: a failed assertion leaves the test before flooder_stop. */
 	static struct flooder fl;
-	assert_int_equal(flooder_start(&fl, relay.port, 2048), 0);
+	assert_int_equal(flooder_start(&fl, relay.port, 2048, 200), 0);
 	char *big = calloc(1, MAX_MESSAGE + 1);
 	assert_non_null(big);
 	for (int i = 0; i < 20; i++) {

@@ -218,17 +218,22 @@ static void *storm_thread(void *arg)
 {
 	struct storm_client *sc = arg;
 	pthread_barrier_wait(sc->start);
-	for (int i = 0; i < STORM_MESSAGES; i++) {
-		char msg[32];
-		snprintf(msg, sizeof(msg), "%d:%d", sc->id, i);
-		if (ws_raw_send_text(&sc->ws, msg) != 0) {
-			snprintf(sc->error, sizeof(sc->error), "send failed: %s", sc->ws.err);
-			return NULL;
-		}
-	}
+	int sent = 0;
 	while (sc->received < STORM_CLIENTS * STORM_MESSAGES) {
+		/* Like a real client, keep reading while sending: one that only
+		 * sends would be, rightly, a slow consumer. */
+		if (sent < STORM_MESSAGES) {
+			char msg[32];
+			snprintf(msg, sizeof(msg), "%d:%d", sc->id, sent++);
+			if (ws_raw_send_text(&sc->ws, msg) != 0) {
+				snprintf(sc->error, sizeof(sc->error), "send failed: %s", sc->ws.err);
+				return NULL;
+			}
+		}
 		struct ws_frame f;
-		int r = ws_raw_read_message(&sc->ws, &f, 20000);
+		int r = ws_raw_read_message(&sc->ws, &f, sent < STORM_MESSAGES ? 0 : 20000);
+		if (r == WS_TIMEOUT && sent < STORM_MESSAGES)
+			continue;
 		if (r != WS_FRAME) {
 			snprintf(sc->error, sizeof(sc->error), "after %d messages: result %d",
 			         sc->received, r);
@@ -238,11 +243,14 @@ static void *storm_thread(void *arg)
 		bool ok = f.opcode == WS_OP_TEXT &&
 		          sscanf((const char *)f.payload, "%d:%d", &sender, &seq) == 2 &&
 		          sender >= 0 && sender < STORM_CLIENTS;
-		ws_frame_free(&f);
 		if (!ok) {
-			snprintf(sc->error, sizeof(sc->error), "malformed message");
+			snprintf(sc->error, sizeof(sc->error),
+			         "malformed message after %d: opcode %d, %zu bytes \"%.40s\"",
+			         sc->received, f.opcode, f.len, (const char *)f.payload);
+			ws_frame_free(&f);
 			return NULL;
 		}
+		ws_frame_free(&f);
 		if (seq != sc->next_seq[sender]) {
 			snprintf(sc->error, sizeof(sc->error),
 			         "from sender %d: got seq %d, expected %d", sender, seq,

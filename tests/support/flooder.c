@@ -26,6 +26,8 @@ static void *flood(void *arg)
 			struct ws_frame f;
 			while (ws_raw_read_frame(&c, &f, 0) == WS_FRAME)
 				ws_frame_free(&f);
+			if (fl->pause_us)
+				usleep(fl->pause_us);
 		}
 		free(msg);
 	}
@@ -37,11 +39,12 @@ static void *flood(void *arg)
 	return NULL;
 }
 
-int flooder_start(struct flooder *fl, uint16_t port, size_t message_size)
+int flooder_start(struct flooder *fl, uint16_t port, size_t message_size, unsigned pause_us)
 {
 	memset(fl, 0, sizeof(*fl));
 	fl->port = port;
 	fl->message_size = message_size;
+	fl->pause_us = pause_us;
 	if (pthread_create(&fl->thread, NULL, flood, fl) != 0)
 		return -1;
 	for (int waited = 0; waited < 5000; waited += 5) {

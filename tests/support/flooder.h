@@ -12,16 +12,19 @@
 struct flooder {
 	uint16_t port;
 	size_t message_size;
+	unsigned pause_us;
 	pthread_t thread;
 	atomic_bool stop;
 	atomic_int sent;
 	atomic_bool connected;
 };
 
-/* Connects and starts sending message_size-byte text messages. Returns 0 once
- * connected, -1 if the handshake failed. fl must stay valid until
- * flooder_stop. */
-int flooder_start(struct flooder *fl, uint16_t port, size_t message_size);
+/* Connects and starts sending message_size-byte text messages, pausing
+ * pause_us between them (0: as fast as the relay takes them; faster than
+ * readers on the same machine can keep up with, which makes them slow
+ * consumers). Returns 0 once connected, -1 if the handshake failed. fl must
+ * stay valid until flooder_stop. */
+int flooder_start(struct flooder *fl, uint16_t port, size_t message_size, unsigned pause_us);
 
 /* Stops sending, closes and joins. Returns how many messages were sent. */
 int flooder_stop(struct flooder *fl);

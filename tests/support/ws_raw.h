@@ -45,13 +45,13 @@ enum ws_raw_result {
 };
 
 struct ws_raw {
-	int fd; /* -1 when not connected; free to use directly for odd writes */
 	/* Received but not yet consumed bytes live in buf[start, end). */
 	uint8_t *buf;
 	size_t cap;
 	size_t start;
 	size_t end;
 	char *http_head; /* the handshake response head, NUL-terminated, or NULL */
+	int fd;          /* -1 when not connected; free to use directly for odd writes */
 	bool peer_reset; /* the last WS_EOF was an RST rather than a FIN */
 	char err[160];   /* why the last call failed, for test diagnostics */
 };
