@@ -4,7 +4,7 @@
  * Locking, in three sentences. One mutex guards the current member list and
  * each client's bookkeeping; a member list is never changed once published,
  * and a join or leave publishes a new one. A broadcast pins the current list
- * under the mutex and writes to its members outside it, so a slow receiver
+ * under the mutex and queues the frame for its members outside it, so a slow receiver
  * never holds the lock. A leaving client is taken out of the current list and
  * then waits on the hub's condition variable until no pinned list still names
  * it, so its connection is never written to after its close handler returns. */
