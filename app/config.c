@@ -45,6 +45,8 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->server.tls.enabled = false;
 	cfg->server.tls.certificate = strdup("");
 	cfg->server.tls.private_key = strdup("");
+	cfg->server.ping_interval_seconds = 30;
+	cfg->server.idle_timeout_seconds = 75;
 	cfg->relay.echo_to_sender = true;
 	cfg->relay.client_queue_messages = 1024;
 	cfg->relay.client_queue_bytes = UINT64_C(8) << 20;

@@ -36,6 +36,8 @@ struct config {
 		uint64_t max_message_bytes;
 		char **allowed_origins;
 		size_t allowed_origins_count;
+		uint32_t ping_interval_seconds; /* 0: no pings, no idle limit */
+		uint32_t idle_timeout_seconds;
 		struct tls_config tls;
 	} server;
 

@@ -29,6 +29,22 @@ static const char *check_tls(const struct config *cfg, char *why, size_t whylen)
 	return "enabled";
 }
 
+/* A client gets at least one ping before it can be found idle. */
+static const char *check_keepalive(const struct config *cfg, char *why, size_t whylen)
+{
+	uint32_t ping = cfg->server.ping_interval_seconds;
+	uint32_t idle = cfg->server.idle_timeout_seconds;
+	if (ping == 0 || idle > ping)
+		return NULL;
+	snprintf(why, whylen,
+	         "server.idle_timeout_seconds: %u must be longer than "
+	         "server.ping_interval_seconds (%u)",
+	         idle, ping);
+	/* Points at the idle timeout if this mapping sets it, else at the
+	 * ping interval, which then must be set here. */
+	return "idle_timeout_seconds";
+}
+
 /* The metrics listener also serves the health check. */
 static const char *check_metrics(const struct config *cfg, char *why, size_t whylen)
 {
@@ -72,9 +88,12 @@ static const struct config_field server_fields[] = {
 	F_UINT("max_message_bytes", server.max_message_bytes, 1, UINT64_C(1) << 30),
 	F_LIST("allowed_origins", KIND_ORIGINS, server.allowed_origins,
 	       server.allowed_origins_count),
+	F_UINT("ping_interval_seconds", server.ping_interval_seconds, 0, 3600),
+	F_UINT("idle_timeout_seconds", server.idle_timeout_seconds, 1, 86400),
 	F_SECTION("tls", tls_section),
 };
-static const struct config_section server_section = SECTION_OF("server", server_fields, NULL);
+static const struct config_section server_section =
+	SECTION_OF("server", server_fields, check_keepalive);
 
 static const struct config_field relay_fields[] = {
 	F_BOOL("echo_to_sender", relay.echo_to_sender),

@@ -42,6 +42,9 @@ static void on_init_context(const struct mg_context *ctx)
 {
 	struct server *srv = mg_get_user_data(ctx);
 	mg_set_websocket_max_frame_size(ctx, srv->cfg->server.max_message_bytes);
+	unsigned ping_s = srv->cfg->server.ping_interval_seconds;
+	mg_set_websocket_keepalive(ctx, ping_s * 1000u,
+	                           ping_s ? srv->cfg->server.idle_timeout_seconds * 1000u : 0);
 	ws_connection_register(srv, (struct mg_context *)(uintptr_t)ctx);
 }
 

@@ -329,9 +329,10 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 {
 	struct server *srv = cbdata;
 	struct connection *c = mg_get_user_connection_data(conn);
-	/* A reader that ends without a reason of ours either had a frame
-	 * refused by CivetWeb (patch 0001) or lost its peer: a TCP close or
-	 * reset without a close frame, or an unanswered ping. */
+	/* A reader that ends without a reason of ours had a frame refused by
+	 * CivetWeb (patch 0001), went silent past the idle timeout (patch
+	 * 0006), or lost its peer: a TCP close or reset without a close
+	 * frame. */
 	enum disconnect_reason fallback;
 	switch (mg_websocket_close_code_sent(conn)) {
 	case WS_CLOSE_TOO_BIG:
@@ -341,7 +342,8 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		fallback = DISCONNECT_PROTOCOL_ERROR;
 		break;
 	default:
-		fallback = DISCONNECT_CLIENT_CLOSE;
+		fallback =
+		    mg_websocket_timed_out(conn) ? DISCONNECT_TIMEOUT : DISCONNECT_CLIENT_CLOSE;
 		break;
 	}
 	/* The sender lets go first: it may still want to drop the client from

@@ -152,6 +152,8 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_int_equal(a->server.tls.enabled, b->server.tls.enabled);
 	assert_string_equal(a->server.tls.certificate, b->server.tls.certificate);
 	assert_string_equal(a->server.tls.private_key, b->server.tls.private_key);
+	assert_int_equal(a->server.ping_interval_seconds, b->server.ping_interval_seconds);
+	assert_int_equal(a->server.idle_timeout_seconds, b->server.idle_timeout_seconds);
 	assert_int_equal(a->relay.echo_to_sender, b->relay.echo_to_sender);
 	assert_int_equal(a->relay.client_queue_messages, b->relay.client_queue_messages);
 	assert_int_equal(a->relay.client_queue_bytes, b->relay.client_queue_bytes);
@@ -527,6 +529,8 @@ static void test_print_defaults_exactly(void **state)
 	                               "  max_connections: 4096\n"
 	                               "  max_message_bytes: 1048576\n"
 	                               "  allowed_origins: []\n"
+	                               "  ping_interval_seconds: 30\n"
+	                               "  idle_timeout_seconds: 75\n"
 	                               "  tls:\n"
 	                               "    enabled: false\n"
 	                               "    certificate: \"\"\n"
@@ -809,7 +813,8 @@ static void test_section_errors(void **state)
 	     "server.tls: expected a mapping, got the string \"on\""},
 	    {"server:\n  listn: x\n", 2, 3,
 	     "unknown key \"listn\" in server (expected one of: listen, websocket_path, "
-	     "document_root, max_connections, max_message_bytes, allowed_origins, tls)"},
+	     "document_root, max_connections, max_message_bytes, allowed_origins, "
+	     "ping_interval_seconds, idle_timeout_seconds, tls)"},
 	    {"server:\n  tls:\n    enable: true\n", 3, 5,
 	     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
 	     "private_key)"},
@@ -1092,6 +1097,23 @@ static void test_tls_errors(void **state)
 	check_errors(cases, ARRAY_LEN(cases));
 }
 
+static void test_keepalive_errors(void **state)
+{
+	static const struct error_case cases[] = {
+	    {"server:\n  ping_interval_seconds: 10\n  idle_timeout_seconds: 10\n", 3, 25,
+	     "server.idle_timeout_seconds: 10 must be longer than server.ping_interval_seconds "
+	     "(10)"},
+	    /* The default idle timeout (75) is too short for this interval, and
+	     * the error points at the section, where the missing key belongs. */
+	    {"server:\n  ping_interval_seconds: 100\n", 2, 3, "must be longer than"},
+	    {"server:\n  idle_timeout_seconds: 0\n", 2, 25, "out of range"},
+	    {"server:\n  ping_interval_seconds: 3601\n", 2, 26, "out of range"},
+	};
+
+	(void)state;
+	check_errors(cases, ARRAY_LEN(cases));
+}
+
 static void test_metrics_path_errors(void **state)
 {
 	static const struct error_case cases[] = {
@@ -1190,6 +1212,7 @@ int main(void)
 	    TEST(test_origin_errors),
 	    TEST(test_tls_errors),
 	    TEST(test_metrics_path_errors),
+	    TEST(test_keepalive_errors),
 	    TEST(test_messages_quote_safely),
 	    TEST(test_removed_cwd),
 	};
