@@ -89,8 +89,14 @@ int handshake_filter(struct mg_connection *conn)
 	if (!upgrade)
 		return refuse(srv, REJECT_BAD_REQUEST, conn, 426, "Upgrade", "websocket",
 		              "This is a WebSocket endpoint: connect with a WebSocket client.\n");
+	/* CivetWeb checks these too, but its answers for an upgrade request go
+	 * out without a status line (see reply()), so they are made here. */
+	const char *version = mg_get_header(conn, "Sec-WebSocket-Version");
+	if (!version || strcmp(version, "13") != 0)
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 426, "Sec-WebSocket-Version", "13",
+		              "Only WebSocket version 13 (RFC 6455) is spoken here.\n");
 	const char *key = mg_get_header(conn, "Sec-WebSocket-Key");
-	if (key && strlen(key) != WEBSOCKET_KEY_LENGTH)
+	if (!key || strlen(key) != WEBSOCKET_KEY_LENGTH)
 		return refuse(srv, REJECT_BAD_REQUEST, conn, 400, NULL, NULL,
 		              "Malformed Sec-WebSocket-Key.\n");
 	const char *origin = mg_get_header(conn, "Origin");
