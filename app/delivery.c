@@ -41,7 +41,7 @@ struct outbox {
 	bool scheduled; /* its sender may touch it: run list, epoll or a write */
 	bool closed;
 	bool finishing;  /* the close frame is queued: nothing else is taken */
-	bool drop_queue; /* finishing: the sender trims the queue (it owns the head) */
+	bool drop_queue; /* finishing: the close frame does not wait for the queue */
 	bool done;       /* the close frame went out, or a write failed */
 	bool lingering;  /* the close frame went out: waiting for the peer's */
 	bool blocked;    /* its socket is full: the sender waits for room */
@@ -212,14 +212,15 @@ enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 	return result;
 }
 
-void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, int deadline_ms)
+void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool keep_queue,
+                   int deadline_ms)
 {
 	/* Allocated before taking the lock; a close frame is small. */
 	struct shared_frame *frame = shared_frame_new(close_frame, len, 0);
 	pthread_mutex_lock(&ob->lock);
 	if (frame && !ob->closed && !ob->finishing && !ob->done) {
 		ob->finishing = true;
-		ob->drop_queue = true;
+		ob->drop_queue = !keep_queue;
 		ob->close_frame = frame;
 		frame = NULL;
 		ob->deadline_ms = now_ms() + deadline_ms;
@@ -232,6 +233,26 @@ void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, int d
 	pthread_mutex_unlock(&ob->lock);
 	if (frame)
 		shared_frame_unref(frame);
+}
+
+bool outbox_wait_finished(struct outbox *ob, int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&ob->lock);
+	while (!ob->done && !ob->closed) {
+		if (pthread_cond_timedwait(&ob->released, &ob->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	bool sent = ob->lingering;
+	pthread_mutex_unlock(&ob->lock);
+	return sent;
 }
 
 void outbox_close(struct outbox *ob)
@@ -352,16 +373,16 @@ static void fail(struct sender *s, struct outbox *ob, bool deadline)
 	release_locked(s, ob);
 }
 
-/* ob->lock held. After a finish, the queue is cut back to the unwritten
- * rest of a partly written frame (the peer must get whole frames) and the
- * close frame goes behind it. */
-static void trim_for_close(struct outbox *ob)
+/* ob->lock held. After a finish, the close frame goes behind the queue, or
+ * behind what is left of a partly written frame (the peer must get whole
+ * frames) when the queue is to be dropped. */
+static void queue_close(struct outbox *ob)
 {
-	drop_frames(ob, true);
-	ob->drop_queue = false;
+	if (ob->drop_queue)
+		drop_frames(ob, true);
 	if (ob->count == ob->cap && grow(ob) != 0) {
-		/* No room for the close frame: drop the partial frame too; the
-		 * stream is cut anyway when the close cannot be sent. */
+		/* No room for the close frame: drop the rest too; the stream is
+		 * cut anyway when the close cannot be sent. */
 		drop_frames(ob, false);
 	}
 	if (ob->count < ob->cap) {
@@ -439,8 +460,8 @@ static bool service(struct sender *s, struct outbox *ob)
 			release_locked(s, ob);
 			break;
 		}
-		if (ob->drop_queue)
-			trim_for_close(ob);
+		if (ob->close_frame)
+			queue_close(ob);
 		if (ob->count == 0) {
 			if (!ob->finishing) {
 				release_locked(s, ob);
@@ -449,6 +470,7 @@ static bool service(struct sender *s, struct outbox *ob)
 			/* The close frame is out: nothing may follow it, and the
 			 * peer has until the deadline to answer before it is cut. */
 			ob->done = true;
+			pthread_cond_broadcast(&ob->released);
 			pthread_mutex_unlock(&ob->lock);
 			io->close_written(ob->endpoint);
 			pthread_mutex_lock(&ob->lock);
@@ -498,7 +520,7 @@ static void rescan_waiting(struct sender *s, struct outbox **run)
 		pthread_mutex_lock(&ob->lock);
 		bool late = ob->finishing && !ob->closed && now >= ob->deadline_ms;
 		bool attend =
-		    ob->closed || late || (!ob->lingering && (ob->drop_queue || !ob->in_epoll));
+		    ob->closed || late || (!ob->lingering && (ob->close_frame || !ob->in_epoll));
 		if (late)
 			fail(s, ob, true);
 		pthread_mutex_unlock(&ob->lock);

@@ -60,10 +60,16 @@ enum outbox_result {
 /* Queues a frame (taking a reference) and wakes the sender if needed. */
 enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame);
 
-/* Drops what is queued (but the rest of a frame already partly written),
- * then queues close_frame as the last thing to write; if it has not gone out
- * whole within deadline_ms, io->failed is called. Later pushes are refused. */
-void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, int deadline_ms);
+/* Queues close_frame as the last thing to write, behind what is queued
+ * (keep_queue) or instead of it (but the rest of a frame already partly
+ * written). Later pushes are refused. Unless the peer ends the connection
+ * within deadline_ms, io->failed is called. */
+void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool keep_queue,
+                   int deadline_ms);
+
+/* Waits up to timeout_ms for the close frame queued by outbox_finish to be
+ * written (true) or for the outbox to fail or close (false). */
+bool outbox_wait_finished(struct outbox *ob, int timeout_ms);
 
 /* Stops all writing to the endpoint and waits until its sender has let go.
  * Pushes after this are refused; the outbox stays valid until

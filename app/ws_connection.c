@@ -24,6 +24,9 @@
 /* Slow consumers get this long to take their close frame before they are
  * cut off. */
 #define SLOW_CLOSE_DEADLINE_MS 5000
+/* How long the reply to a client's close may wait behind the messages
+ * queued for it. */
+#define CLOSE_REPLY_WAIT_MS 2000
 
 /* From the connect handler to the end of the close handler. */
 struct connection {
@@ -91,7 +94,7 @@ static int endpoint_deliver(void *endpoint, struct shared_frame *frame)
 	/* The hub removes it as a slow consumer; the close is ours to send. */
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
 	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "slow consumer");
-	outbox_finish(c->outbox, close, len, SLOW_CLOSE_DEADLINE_MS);
+	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
 	log_info("closing %s: slow consumer (queue full)", c->peer);
 	return -1;
 }
@@ -102,7 +105,7 @@ static void endpoint_close(void *endpoint, const void *frame, size_t len)
 	/* The drain's own timeout cuts whoever is left (and counts them); the
 	 * outbox's deadline, a little later, is only a backstop. */
 	int deadline_ms = (int)c->srv->cfg->shutdown.timeout_seconds * 1000 + 1000;
-	outbox_finish(c->outbox, frame, len, deadline_ms);
+	outbox_finish(c->outbox, frame, len, false, deadline_ms);
 }
 
 static void endpoint_abort(void *endpoint)
@@ -276,16 +279,19 @@ static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
 			                       WS_CLOSE_PROTOCOL_ERROR, "invalid close frame");
 	}
 	hub_remove(c->srv->hub, c->client, DISCONNECT_CLIENT_CLOSE);
-	/* Echo the status code (RFC 6455 section 5.5.1); if we had sent a close
-	 * already (the shutdown's 1001), this frame was the answer to it and
-	 * send_close_frame sends nothing. */
+	/* Echo the status code (RFC 6455 section 5.5.1), after what was already
+	 * relayed to the client: it asked to close, not to lose messages. If we
+	 * had sent a close already (the shutdown's 1001), this frame answered
+	 * it and outbox_finish queues nothing. This is the client's own
+	 * thread, so waiting here holds up nobody else. */
 	uint8_t frame[4] = {WS_FIN | WS_OPCODE_CLOSE, 0};
 	if (len >= 2) {
 		frame[1] = 2;
 		frame[2] = data[0];
 		frame[3] = data[1];
 	}
-	send_close_frame(c, frame, 2 + frame[1]);
+	outbox_finish(c->outbox, frame, 2u + frame[1], true, CLOSE_REPLY_WAIT_MS);
+	outbox_wait_finished(c->outbox, CLOSE_REPLY_WAIT_MS);
 	return 0;
 }
 

@@ -215,7 +215,7 @@ static void test_finish_sends_close_last(void **state)
 	endpoint_open(&e);
 	struct outbox *ob = outbox_create(pool, &e, 1000, 1 << 20);
 	push(ob, "one");
-	outbox_finish(ob, "CLOSE", 5, 5000);
+	outbox_finish(ob, "CLOSE", 5, false, 5000);
 	struct shared_frame *g = frame_of("after");
 	assert_int_equal(outbox_push(ob, g), OUTBOX_CLOSED);
 	shared_frame_unref(g);
@@ -234,6 +234,29 @@ static void test_finish_sends_close_last(void **state)
 	sender_pool_stop(pool);
 }
 
+/* A close that keeps the queue goes out after everything queued. */
+static void test_finish_keeping_the_queue(void **state)
+{
+	(void)state;
+	struct sender_pool *pool = sender_pool_start(1, &io);
+	struct endpoint e;
+	endpoint_open(&e);
+	struct outbox *ob = outbox_create(pool, &e, 1000, 1 << 20);
+	for (int i = 0; i < 100; i++)
+		push(ob, "0123456789");
+	outbox_finish(ob, "CLOSE", 5, true, 5000);
+	assert_true(outbox_wait_finished(ob, 5000));
+	char got[1006] = "";
+	read_exactly(&e, got, 1005, 5000);
+	for (int i = 0; i < 100; i++)
+		assert_memory_equal(got + 10 * i, "0123456789", 10);
+	assert_memory_equal(got + 1000, "CLOSE", 5);
+	outbox_close(ob);
+	outbox_destroy(ob);
+	endpoint_close(&e);
+	sender_pool_stop(pool);
+}
+
 static void test_unanswered_close_fails_at_deadline(void **state)
 {
 	(void)state;
@@ -241,7 +264,7 @@ static void test_unanswered_close_fails_at_deadline(void **state)
 	struct endpoint e;
 	endpoint_open(&e);
 	struct outbox *ob = outbox_create(pool, &e, 1000, 1 << 30);
-	outbox_finish(ob, "CLOSE", 5, 200);
+	outbox_finish(ob, "CLOSE", 5, false, 200);
 	for (int waited = 0; atomic_load(&e.failures) == 0 && waited < 5000; waited++)
 		usleep(1000);
 	assert_int_equal(atomic_load(&e.failures), 1);
@@ -284,6 +307,7 @@ int main(void)
 	    cmocka_unit_test(test_stalled_peer_does_not_block_others),
 	    cmocka_unit_test(test_full_only_when_socket_is_full_too),
 	    cmocka_unit_test(test_finish_sends_close_last),
+	    cmocka_unit_test(test_finish_keeping_the_queue),
 	    cmocka_unit_test(test_unanswered_close_fails_at_deadline),
 	    cmocka_unit_test(test_write_error_reported_once),
 	};
