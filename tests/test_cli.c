@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "flooder.h"
@@ -422,6 +423,38 @@ static void test_second_signal_beats_stalled_writes(void **state)
 		ws_raw_close(&stalled[i]);
 }
 
+/* A thousand idle clients: every one receives the 1001, and once they
+ * answer, the relay exits 0 well within its timeout. */
+static void test_shutdown_with_a_thousand_clients(void **state)
+{
+	(void)state;
+	enum { CLIENTS = 1000 };
+	static const char config[] =
+	    "server:\n  listen: \"127.0.0.1:@PORT@\"\n  max_connections: 1050\n"
+	    "  document_root: \"\"\nmetrics:\n  enabled: false\n"
+	    "shutdown:\n  timeout_seconds: 30\nlogging:\n  level: \"warn\"\n";
+	struct relay_process rp;
+	assert_int_equal(relay_start(&rp, WSRELAY_BIN, config), 0);
+	static struct ws_raw clients[CLIENTS];
+	for (int i = 0; i < CLIENTS; i++)
+		connect_client(&rp, &clients[i]);
+	struct timespec start, end;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	kill(rp.pid, SIGTERM);
+	for (int i = 0; i < CLIENTS; i++) {
+		assert_int_equal(read_close(&clients[i]), 1001);
+		ws_raw_send_close(&clients[i], 1001, NULL);
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		assert_int_equal(ws_raw_expect_eof(&clients[i], WAIT_MS), 0);
+		ws_raw_close(&clients[i]);
+	}
+	assert_int_equal(relay_stop(&rp, 0, 30000), 0);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	fprintf(stderr, "shutdown with %d clients: %.2f s from SIGTERM to exit\n", CLIENTS,
+	        (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +475,7 @@ int main(void)
 	    cmocka_unit_test(test_second_signal_ends_the_wait),
 	    cmocka_unit_test(test_close_1001_is_last_frame_under_load),
 	    cmocka_unit_test(test_second_signal_beats_stalled_writes),
+	    cmocka_unit_test(test_shutdown_with_a_thousand_clients),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
