@@ -113,6 +113,10 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	options[n++] = WEBSOCKET_TIMEOUT_MS;
 	options[n++] = "enable_websocket_ping_pong";
 	options[n++] = "yes";
+	/* The senders batch frames themselves; Nagle would only hold a lone
+	 * frame back for a delayed ACK (tens of milliseconds). */
+	options[n++] = "tcp_nodelay";
+	options[n++] = "1";
 	options[n++] = "listen_backlog";
 	options[n++] = "1024";
 	options[n++] = "enable_directory_listing";
