@@ -52,6 +52,8 @@ const char *disconnect_reason_name(enum disconnect_reason reason)
 
 static struct member_list *list_alloc(size_t count)
 {
+	/* items holds pointers: the element size is a pointer's on purpose. */
+	// NOLINTNEXTLINE(bugprone-sizeof-expression)
 	struct member_list *list = malloc(sizeof(*list) + count * sizeof(list->items[0]));
 	if (list) {
 		list->pins = 0;
@@ -128,6 +130,7 @@ struct hub_client *hub_join(struct hub *hub, void *endpoint)
 	if (!hub->closing && cur->count < hub->max_clients)
 		next = list_alloc(cur->count + 1);
 	if (next) {
+		// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 		memcpy(next->items, cur->items, cur->count * sizeof(cur->items[0]));
 		next->items[cur->count] = client;
 		client->member = true;
@@ -156,7 +159,7 @@ static void publish_without(struct hub *hub, const struct hub_client *client)
 			break;
 		struct timespec retry;
 		clock_gettime(CLOCK_REALTIME, &retry);
-		retry.tv_nsec += 10 * 1000 * 1000;
+		retry.tv_nsec += 10L * 1000 * 1000;
 		if (retry.tv_nsec >= 1000000000L) {
 			retry.tv_sec++;
 			retry.tv_nsec -= 1000000000L;
@@ -164,10 +167,11 @@ static void publish_without(struct hub *hub, const struct hub_client *client)
 		pthread_cond_timedwait(&hub->list_freed, &hub->lock, &retry);
 	}
 	size_t n = 0;
-	for (size_t i = 0; i < cur->count; i++) {
+	for (size_t i = 0; i < cur->count && n < next->count; i++) {
 		if (cur->items[i] != client)
 			next->items[n++] = cur->items[i];
 	}
+	next->count = n;
 	publish(hub, next);
 }
 

@@ -61,6 +61,8 @@ static int parse_args(int argc, char **argv, struct options *opts)
 	};
 	opterr = 0;
 	int ch;
+	/* getopt_long keeps global state; this runs before any thread exists. */
+	// NOLINTNEXTLINE(concurrency-mt-unsafe)
 	while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -189,7 +191,8 @@ int main(int argc, char **argv)
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		log_warn("cannot ignore SIGPIPE: a write to a closed socket may end the process");
 
 	if (cfg.server.allowed_origins_count == 0)
 		log_warn("server.allowed_origins is empty: pages from any web site may connect");

@@ -73,8 +73,8 @@ static void test_usage_errors_exit_2(void **state)
 static void test_check_config_of_shipped_file(void **state)
 {
 	(void)state;
-	char *argv[] = {"wsrelay", "--config-file", WSRELAY_SOURCE_DIR "/conf/wsrelay.yaml",
-	                "--check-config", NULL};
+	static char shipped[] = WSRELAY_SOURCE_DIR "/conf/wsrelay.yaml";
+	char *argv[] = {"wsrelay", "--config-file", shipped, "--check-config", NULL};
 	assert_int_equal(run(argv), 0);
 	assert_non_null(strstr(out, "websocket_path: \"/ws\""));
 	assert_non_null(strstr(out, "max_connections: 4096"));
@@ -410,7 +410,7 @@ static void test_second_signal_beats_stalled_writes(void **state)
 	for (int i = 0; i < STALLED; i++)
 		connect_client(&rp, &stalled[i]);
 	static struct flooder fl;
-	assert_int_equal(flooder_start(&fl, rp.port, 64 * 1024, 0), 0);
+	assert_int_equal(flooder_start(&fl, rp.port, (size_t)64 * 1024, 0), 0);
 	/* By now the flooder's broadcast is blocked writing to the first
 	 * stalled client, holding its connection lock for the write timeout
 	 * (about 5 s), so its close frame cannot go out for that long. */

@@ -249,7 +249,7 @@ static void test_finish_keeping_the_queue(void **state)
 	char got[1006] = "";
 	read_exactly(&e, got, 1005, 5000);
 	for (int i = 0; i < 100; i++)
-		assert_memory_equal(got + 10 * i, "0123456789", 10);
+		assert_memory_equal(got + (size_t)10 * (size_t)i, "0123456789", 10);
 	assert_memory_equal(got + 1000, "CLOSE", 5);
 	outbox_close(ob);
 	outbox_destroy(ob);

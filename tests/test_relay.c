@@ -206,11 +206,11 @@ static void test_order_kept_per_sender(void **state)
 enum { STORM_CLIENTS = 32, STORM_MESSAGES = 200 };
 
 struct storm_client {
-	int id;
 	struct ws_raw ws;
 	pthread_barrier_t *start;
-	int next_seq[STORM_CLIENTS]; /* next expected sequence number per sender */
+	int id;
 	int received;
+	int next_seq[STORM_CLIENTS]; /* next expected sequence number per sender */
 	char error[200];
 };
 
@@ -226,7 +226,8 @@ static void *storm_thread(void *arg)
 			char msg[32];
 			snprintf(msg, sizeof(msg), "%d:%d", sc->id, sent++);
 			if (ws_raw_send_text(&sc->ws, msg) != 0) {
-				snprintf(sc->error, sizeof(sc->error), "send failed: %s", sc->ws.err);
+				snprintf(sc->error, sizeof(sc->error), "send failed: %s",
+				         sc->ws.err);
 				return NULL;
 			}
 		}
@@ -239,10 +240,11 @@ static void *storm_thread(void *arg)
 			         sc->received, r);
 			return NULL;
 		}
-		int sender = -1, seq = -1;
-		bool ok = f.opcode == WS_OP_TEXT &&
-		          sscanf((const char *)f.payload, "%d:%d", &sender, &seq) == 2 &&
-		          sender >= 0 && sender < STORM_CLIENTS;
+		char *colon = NULL, *end = NULL;
+		long sender = strtol((const char *)f.payload, &colon, 10);
+		long seq = (colon && *colon == ':') ? strtol(colon + 1, &end, 10) : -1;
+		bool ok = f.opcode == WS_OP_TEXT && end && *end == '\0' && sender >= 0 &&
+		          sender < STORM_CLIENTS && seq >= 0;
 		if (!ok) {
 			snprintf(sc->error, sizeof(sc->error),
 			         "malformed message after %d: opcode %d, %zu bytes \"%.40s\"",
@@ -253,7 +255,7 @@ static void *storm_thread(void *arg)
 		ws_frame_free(&f);
 		if (seq != sc->next_seq[sender]) {
 			snprintf(sc->error, sizeof(sc->error),
-			         "from sender %d: got seq %d, expected %d", sender, seq,
+			         "from sender %ld: got seq %ld, expected %d", sender, seq,
 			         sc->next_seq[sender]);
 			return NULL;
 		}
@@ -308,7 +310,7 @@ static int count_in_stderr(const char *needle)
 
 static uint16_t local_port(const struct ws_raw *c)
 {
-	struct sockaddr_in addr;
+	struct sockaddr_in addr = {0};
 	socklen_t len = sizeof(addr);
 	assert_int_equal(getsockname(c->fd, (struct sockaddr *)&addr, &len), 0);
 	return ntohs(addr.sin_port);

@@ -80,9 +80,10 @@ static void *receive_all(void *arg)
 			snprintf(r->error, sizeof(r->error), "after %d messages: %d", r->got, res);
 			return NULL;
 		}
-		int seq = -1;
-		bool ok = f.opcode == WS_OP_BINARY && f.len == MESSAGE_SIZE &&
-		          sscanf((const char *)f.payload, "%d", &seq) == 1 && seq == r->got;
+		char *end = NULL;
+		long seq = strtol((const char *)f.payload, &end, 10);
+		bool ok = f.opcode == WS_OP_BINARY && f.len == MESSAGE_SIZE && end && *end == ' ' &&
+		          seq == r->got;
 		ws_frame_free(&f);
 		if (!ok) {
 			snprintf(r->error, sizeof(r->error), "message %d out of order", r->got);
@@ -192,9 +193,10 @@ static void test_garbage_and_huge_requests_get_answers(void **state)
 	size_t huge_len = 1 << 20;
 	char *huge = malloc(huge_len + 64);
 	assert_non_null(huge);
-	memcpy(huge, "GET /", 5);
-	memset(huge + 5, 'a', huge_len);
-	strcpy(huge + 5 + huge_len, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	static const char head[] = "GET /", tail[] = " HTTP/1.1\r\nHost: x\r\n\r\n";
+	memcpy(huge, head, sizeof(head) - 1);
+	memset(huge + sizeof(head) - 1, 'a', huge_len);
+	memcpy(huge + sizeof(head) - 1 + huge_len, tail, sizeof(tail)); /* with its NUL */
 	status = http_request(relay.port, huge, resp, sizeof(resp), WAIT_MS);
 	free(huge);
 	assert_true(status == 413 || status == 414 || status == 400 || status == -1);
