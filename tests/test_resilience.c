@@ -82,8 +82,8 @@ static void *receive_all(void *arg)
 		}
 		char *end = NULL;
 		long seq = strtol((const char *)f.payload, &end, 10);
-		bool ok = f.opcode == WS_OP_BINARY && f.len == MESSAGE_SIZE && end && *end == ' ' &&
-		          seq == r->got;
+		bool ok = f.opcode == WS_OP_BINARY && f.len == MESSAGE_SIZE && end &&
+		          *end == '\0' && seq == r->got;
 		ws_frame_free(&f);
 		if (!ok) {
 			snprintf(r->error, sizeof(r->error), "message %d out of order", r->got);
