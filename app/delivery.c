@@ -521,15 +521,16 @@ static void rescan_waiting(struct sender *s, struct outbox **run)
 		bool late = ob->finishing && !ob->closed && now >= ob->deadline_ms;
 		bool attend =
 		    ob->closed || late || (!ob->lingering && (ob->close_frame || !ob->in_epoll));
+		/* Off the waiting list before fail() releases the outbox: once
+		 * released, its owner may free it at any moment. */
+		if (attend)
+			wait_list_remove(s, ob);
 		if (late)
 			fail(s, ob, true);
 		pthread_mutex_unlock(&ob->lock);
-		if (attend) {
-			wait_list_remove(s, ob);
-			if (!late) {
-				ob->next = *run;
-				*run = ob;
-			}
+		if (attend && !late) {
+			ob->next = *run;
+			*run = ob;
 		}
 		ob = next;
 	}
