@@ -154,6 +154,12 @@ static void drain(struct server *srv, const struct config *cfg, const sigset_t *
 	         closer.sent > left ? closer.sent - left : 0, left, elapsed_ms(&start));
 }
 
+static void *stop_metrics(void *metrics)
+{
+	metrics_server_stop(metrics);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts = {0};
@@ -221,8 +227,16 @@ int main(int argc, char **argv)
 	/* Metrics and /healthz keep answering through the drain (healthz with
 	 * 503), so the last scrape sees the shutdown. */
 	drain(srv, &cfg, &signals);
-	metrics_server_stop(metrics);
+	/* Each mg_stop can take up to CivetWeb's 2 s poll quantum: stop the
+	 * two listeners side by side rather than one after the other. */
+	pthread_t metrics_stopper;
+	bool parallel =
+	    metrics && pthread_create(&metrics_stopper, NULL, stop_metrics, metrics) == 0;
+	if (!parallel)
+		metrics_server_stop(metrics);
 	server_stop(srv);
+	if (parallel)
+		pthread_join(metrics_stopper, NULL);
 	mg_exit_library();
 	config_free(&cfg);
 	log_info("stopped");

@@ -417,7 +417,9 @@ static void test_second_signal_beats_stalled_writes(void **state)
 	usleep(400 * 1000);
 	kill(rp.pid, SIGTERM);
 	usleep(300 * 1000);
-	assert_int_equal(relay_stop(&rp, SIGTERM, 3000), 0);
+	/* Less than the one blocked write (about 5 s) that a synchronous close
+	 * would wait for, plus the two listeners' stop. */
+	assert_int_equal(relay_stop(&rp, SIGTERM, 5000), 0);
 	flooder_stop(&fl);
 	for (int i = 0; i < STALLED; i++)
 		ws_raw_close(&stalled[i]);
