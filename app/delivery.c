@@ -96,13 +96,10 @@ static void wake_publishers(struct outbox *ob)
 		pthread_cond_broadcast(&ob->space);
 }
 
-/* Caller holds ob->lock. */
-static void schedule_locked(struct outbox *ob)
+/* Appends ob to the sender's run list; true when the list was empty (the
+ * sender may be asleep in epoll_wait). */
+static bool run_list_append(struct sender *s, struct outbox *ob)
 {
-	if (ob->scheduled)
-		return;
-	ob->scheduled = true;
-	struct sender *s = ob->sender;
 	pthread_mutex_lock(&s->lock);
 	bool was_empty = s->run_head == NULL;
 	ob->next = NULL;
@@ -112,8 +109,17 @@ static void schedule_locked(struct outbox *ob)
 		s->run_head = ob;
 	s->run_tail = ob;
 	pthread_mutex_unlock(&s->lock);
-	if (was_empty)
-		wake(s);
+	return was_empty;
+}
+
+/* Caller holds ob->lock. */
+static void schedule_locked(struct outbox *ob)
+{
+	if (ob->scheduled)
+		return;
+	ob->scheduled = true;
+	if (run_list_append(ob->sender, ob))
+		wake(ob->sender);
 }
 
 /* ---- the queue ---- */
@@ -587,14 +593,7 @@ static void *sender_main(void *arg)
 		while (again) {
 			struct outbox *ob = again;
 			again = ob->next;
-			pthread_mutex_lock(&s->lock);
-			ob->next = NULL;
-			if (s->run_tail)
-				s->run_tail->next = ob;
-			else
-				s->run_head = ob;
-			s->run_tail = ob;
-			pthread_mutex_unlock(&s->lock);
+			run_list_append(s, ob);
 		}
 	}
 	return NULL;
