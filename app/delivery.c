@@ -477,9 +477,6 @@ static bool service(struct sender *s, struct outbox *ob)
 			 * peer has until the deadline to answer before it is cut. */
 			ob->done = true;
 			pthread_cond_broadcast(&ob->released);
-			pthread_mutex_unlock(&ob->lock);
-			io->close_written(ob->endpoint);
-			pthread_mutex_lock(&ob->lock);
 			linger(s, ob);
 			break;
 		}

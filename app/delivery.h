@@ -32,8 +32,6 @@ struct delivery_io {
 	long (*write_some)(void *endpoint, const void *data, size_t len);
 	/* The socket, to wait for room with epoll. */
 	int (*fd)(void *endpoint);
-	/* The close frame queued by outbox_finish has been written whole. */
-	void (*close_written)(void *endpoint);
 	/* frames whole frames carrying payload_bytes were written. */
 	void (*delivered)(void *endpoint, size_t frames, uint64_t payload_bytes);
 	/* A write failed, or a finished outbox missed its deadline: end the

@@ -103,36 +103,17 @@ static long elapsed_ms(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
 }
 
-struct closer {
-	struct server *srv;
-	size_t sent;
-};
-
-/* Close frames go out from their own thread: a write to a stalled client
- * can block for seconds, and the main thread must keep the timeout and
- * notice a second signal meanwhile. */
-static void *send_close_frames(void *arg)
-{
-	struct closer *closer = arg;
-	closer->sent = server_begin_drain(closer->srv);
-	log_info("shutting down: sent close 1001 to %zu clients", closer->sent);
-	return NULL;
-}
-
 /* The drain after SIGINT/SIGTERM: close 1001 to everyone, then wait for
- * their close replies until the timeout or another signal. */
+ * their close replies until the timeout or another signal. The close frames
+ * are only queued here (the sender threads write them), so nothing blocks
+ * the timeout or the second signal. */
 static void drain(struct server *srv, const struct config *cfg, const sigset_t *signals)
 {
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	log_info("shutting down: refusing new clients, waiting up to %u s for %zu to close",
-	         cfg->shutdown.timeout_seconds, server_client_count(srv));
-
-	struct closer closer = {.srv = srv};
-	pthread_t thread;
-	bool threaded = pthread_create(&thread, NULL, send_close_frames, &closer) == 0;
-	if (!threaded)
-		send_close_frames(&closer);
+	size_t sent = server_begin_drain(srv);
+	log_info("shutting down: sent close 1001 to %zu clients, waiting up to %u s", sent,
+	         cfg->shutdown.timeout_seconds);
 
 	long limit_ms = (long)cfg->shutdown.timeout_seconds * 1000L;
 	size_t left = server_client_count(srv);
@@ -144,14 +125,10 @@ static void drain(struct server *srv, const struct config *cfg, const sigset_t *
 		}
 		left = server_client_count(srv);
 	}
-	/* Cutting the connections also unblocks close frames still being
-	 * written, so the join below is prompt. */
 	if (left > 0)
 		server_abort_clients(srv);
-	if (threaded)
-		pthread_join(thread, NULL);
 	log_info("shutdown: %zu clients closed cleanly, %zu cut off, after %ld ms",
-	         closer.sent > left ? closer.sent - left : 0, left, elapsed_ms(&start));
+	         sent > left ? sent - left : 0, left, elapsed_ms(&start));
 }
 
 static void *stop_metrics(void *metrics)

@@ -35,9 +35,6 @@ struct connection {
 	struct hub_client *client;
 	struct outbox *outbox;
 	struct assembler assembler;
-	/* We sent a close frame; nothing may follow it. Guarded by the
-	 * connection lock, like every write. */
-	bool close_sent;
 	bool ready; /* the handshake completed: counted as a connection */
 	char peer[64];
 };
@@ -49,7 +46,7 @@ struct connection {
 /* Caller holds the connection lock. */
 static bool closed_locked(const struct connection *c)
 {
-	return c->close_sent || mg_websocket_close_code_sent(c->conn) != 0;
+	return mg_websocket_close_code_sent(c->conn) != 0;
 }
 
 static void abort_connection(struct connection *c)
@@ -61,27 +58,15 @@ static void abort_connection(struct connection *c)
 		shutdown(fd, SHUT_RDWR);
 }
 
-/* Sends a close frame from the client's own thread unless one went out
- * already. Its outbox is closed first, so no queued frame follows. */
-static void send_close_frame(struct connection *c, const void *frame, size_t len)
+/* Every close frame of ours goes through the client's outbox, behind what
+ * is queued (keep_queue) or instead of it, so nothing can follow it and no
+ * thread ever blocks on the client's socket. Waits, on the client's own
+ * thread, until it is written or the outbox gives up. If a close went out
+ * already (the shutdown's 1001), nothing more is queued. */
+static void close_via_outbox(struct connection *c, const void *frame, size_t len, bool keep_queue)
 {
-	outbox_close(c->outbox);
-	mg_lock_connection(c->conn);
-	int n = 0;
-	bool sent = !closed_locked(c);
-	if (sent) {
-		c->close_sent = true;
-		n = mg_write(c->conn, frame, len);
-	}
-	mg_unlock_connection(c->conn);
-	if (sent && (n <= 0 || (size_t)n != len))
-		abort_connection(c);
-}
-
-static void send_close(struct connection *c, uint16_t code, const char *reason)
-{
-	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	send_close_frame(c, frame, ws_close_frame(frame, code, reason));
+	outbox_finish(c->outbox, frame, len, keep_queue, CLOSE_REPLY_WAIT_MS);
+	outbox_wait_finished(c->outbox, CLOSE_REPLY_WAIT_MS);
 }
 
 /* ---- the hub's side: queueing ---- */
@@ -147,14 +132,6 @@ static int io_fd(void *endpoint)
 	return mg_get_connection_socket(c->conn);
 }
 
-static void io_close_written(void *endpoint)
-{
-	struct connection *c = endpoint;
-	mg_lock_connection(c->conn);
-	c->close_sent = true;
-	mg_unlock_connection(c->conn);
-}
-
 static void io_delivered(void *endpoint, size_t frames, uint64_t payload_bytes)
 {
 	struct relay_stats *stats = &((struct connection *)endpoint)->srv->stats;
@@ -174,7 +151,6 @@ static void io_failed(void *endpoint, bool deadline)
 const struct delivery_io ws_delivery_io = {
     .write_some = io_write_some,
     .fd = io_fd,
-    .close_written = io_close_written,
     .delivered = io_delivered,
     .failed = io_failed,
 };
@@ -263,7 +239,8 @@ static int fail_connection(struct connection *c, enum disconnect_reason reason, 
 {
 	hub_remove(c->srv->hub, c->client, reason);
 	log_debug("closing %s: %s", c->peer, why);
-	send_close(c, code, why);
+	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
+	close_via_outbox(c, frame, ws_close_frame(frame, code, why), false);
 	return 0;
 }
 
@@ -280,18 +257,14 @@ static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
 	}
 	hub_remove(c->srv->hub, c->client, DISCONNECT_CLIENT_CLOSE);
 	/* Echo the status code (RFC 6455 section 5.5.1), after what was already
-	 * relayed to the client: it asked to close, not to lose messages. If we
-	 * had sent a close already (the shutdown's 1001), this frame answered
-	 * it and outbox_finish queues nothing. This is the client's own
-	 * thread, so waiting here holds up nobody else. */
+	 * relayed to the client: it asked to close, not to lose messages. */
 	uint8_t frame[4] = {WS_FIN | WS_OPCODE_CLOSE, 0};
 	if (len >= 2) {
 		frame[1] = 2;
 		frame[2] = data[0];
 		frame[3] = data[1];
 	}
-	outbox_finish(c->outbox, frame, 2u + frame[1], true, CLOSE_REPLY_WAIT_MS);
-	outbox_wait_finished(c->outbox, CLOSE_REPLY_WAIT_MS);
+	close_via_outbox(c, frame, 2u + frame[1], true);
 	return 0;
 }
 

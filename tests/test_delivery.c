@@ -20,7 +20,6 @@ struct endpoint {
 	int fd;
 	int peer;
 	atomic_size_t frames;
-	atomic_bool close_written;
 	atomic_int failures;
 	atomic_bool failed_by_deadline;
 };
@@ -39,11 +38,6 @@ static int io_fd(void *ep)
 	return ((const struct endpoint *)ep)->fd;
 }
 
-static void io_close_written(void *ep)
-{
-	atomic_store(&((struct endpoint *)ep)->close_written, true);
-}
-
 static void io_delivered(void *ep, size_t frames, uint64_t payload_bytes)
 {
 	(void)payload_bytes;
@@ -60,7 +54,6 @@ static void io_failed(void *ep, bool deadline)
 static const struct delivery_io io = {
     .write_some = io_write_some,
     .fd = io_fd,
-    .close_written = io_close_written,
     .delivered = io_delivered,
     .failed = io_failed,
 };
@@ -93,13 +86,6 @@ static void read_exactly(struct endpoint *e, void *buf, size_t len, int timeout_
 		assert_true(n > 0);
 		got += (size_t)n;
 	}
-}
-
-static void wait_until(atomic_bool *flag, int timeout_ms)
-{
-	for (int waited = 0; !atomic_load(flag) && waited < timeout_ms; waited++)
-		usleep(1000);
-	assert_true(atomic_load(flag));
 }
 
 static struct shared_frame *frame_of(const char *text)
@@ -219,7 +205,7 @@ static void test_finish_sends_close_last(void **state)
 	struct shared_frame *g = frame_of("after");
 	assert_int_equal(outbox_push(ob, g), OUTBOX_CLOSED);
 	shared_frame_unref(g);
-	wait_until(&e.close_written, 5000);
+	assert_true(outbox_wait_finished(ob, 5000));
 	/* Whatever was queued before may or may not have gone out, but the
 	 * close frame is the end of the stream. */
 	char got[16] = "";
