@@ -16,6 +16,33 @@ void config_free_strings(char **strings, size_t count)
 	free(strings);
 }
 
+static void tls_config_free(struct tls_config *tls)
+{
+	free(tls->certificate);
+	free(tls->private_key);
+	free(tls->ciphers);
+	free(tls->client_ca);
+}
+
+/* Returns 0, or -1 when a string could not be allocated. */
+static int tls_config_defaults(struct tls_config *tls)
+{
+	tls->enabled = false;
+	tls->certificate = strdup("");
+	tls->private_key = strdup("");
+	tls->min_version = TLS_MIN_VERSION_1_2;
+	tls->ciphers = strdup("");
+	tls->client_ca = strdup("");
+	return (tls->certificate && tls->private_key && tls->ciphers && tls->client_ca) ? 0 : -1;
+}
+
+bool config_listen_uses_tls(const struct config *cfg, const struct listen_addr *addr)
+{
+	if (addr->scheme == LISTEN_SCHEME_NONE)
+		return cfg->server.tls.enabled;
+	return addr->scheme == LISTEN_SCHEME_WSS;
+}
+
 void config_free(struct config *cfg)
 {
 	free(cfg->source);
@@ -23,8 +50,8 @@ void config_free(struct config *cfg)
 	free(cfg->server.websocket_path);
 	free(cfg->server.document_root);
 	config_free_strings(cfg->server.allowed_origins, cfg->server.allowed_origins_count);
-	free(cfg->server.tls.certificate);
-	free(cfg->server.tls.private_key);
+	tls_config_free(&cfg->server.tls);
+	tls_config_free(&cfg->metrics.tls);
 	free(cfg->metrics.path);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -42,9 +69,6 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->server.document_root = path_resolve(base, "www");
 	cfg->server.max_connections = 4096;
 	cfg->server.max_message_bytes = 1048576;
-	cfg->server.tls.enabled = false;
-	cfg->server.tls.certificate = strdup("");
-	cfg->server.tls.private_key = strdup("");
 	cfg->server.ping_interval_seconds = 30;
 	cfg->server.idle_timeout_seconds = 75;
 	cfg->relay.echo_to_sender = true;
@@ -53,11 +77,12 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->metrics.enabled = true;
 	cfg->metrics.listen = (struct listen_addr){.host = "0.0.0.0", .port = 9090};
 	cfg->metrics.path = strdup("/metrics");
+	int tls_ok = tls_config_defaults(&cfg->server.tls) + tls_config_defaults(&cfg->metrics.tls);
 	cfg->shutdown.timeout_seconds = 10;
 	cfg->logging.level = LOG_LEVEL_INFO;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
-	    !cfg->server.tls.certificate || !cfg->server.tls.private_key || !cfg->metrics.path) {
+	    tls_ok != 0 || !cfg->metrics.path) {
 		config_free(cfg);
 		return -1;
 	}

@@ -12,16 +12,26 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERRO
 
 /* One "host:port" listener, already split and checked. host is an IP literal
  * without brackets ("0.0.0.0", "::1"); ipv6 tells which family it is. */
+/* An address in server.listen may carry a scheme: ws:// is plain whatever
+ * server.tls says, wss:// is TLS; without one it follows server.tls.enabled. */
+enum listen_scheme { LISTEN_SCHEME_NONE, LISTEN_SCHEME_WS, LISTEN_SCHEME_WSS };
+
 struct listen_addr {
 	char host[64];
 	uint16_t port; /* 0 only when the config asked for an ephemeral port */
 	bool ipv6;
+	enum listen_scheme scheme;
 };
+
+enum tls_min_version { TLS_MIN_VERSION_1_2, TLS_MIN_VERSION_1_3 };
 
 struct tls_config {
 	bool enabled;
-	char *certificate; /* absolute path or "" */
+	char *certificate; /* absolute path or "": leaf first, then its chain */
 	char *private_key; /* absolute path or "" */
+	enum tls_min_version min_version;
+	char *ciphers;   /* OpenSSL cipher list for TLS 1.2, or "" for OpenSSL's */
+	char *client_ca; /* absolute path or "": when set, clients need a certificate */
 };
 
 struct config {
@@ -51,6 +61,7 @@ struct config {
 		bool enabled;
 		struct listen_addr listen;
 		char *path;
+		struct tls_config tls;
 	} metrics;
 
 	struct {
@@ -79,5 +90,9 @@ void config_free(struct config *cfg);
 void config_print(const struct config *cfg, FILE *out);
 
 const char *log_level_name(enum log_level level);
+const char *tls_min_version_name(enum tls_min_version version);
+
+/* Whether the server.listen entry addr serves TLS under cfg. */
+bool config_listen_uses_tls(const struct config *cfg, const struct listen_addr *addr);
 
 #endif

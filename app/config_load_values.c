@@ -178,14 +178,42 @@ static int load_level(struct config_loader *ld, const yaml_node_t *node, enum lo
 	                         quote_shortened(s, quoted));
 }
 
-static int load_listen(struct config_loader *ld, const yaml_node_t *node, struct listen_addr *out)
+static int load_tls_version(struct config_loader *ld, const yaml_node_t *node,
+                            enum tls_min_version *out)
+{
+	char quoted[QUOTE_SIZE];
+	const char *s;
+
+	if (get_string(ld, node, "a TLS version", &s))
+		return -1;
+	if (strcmp(s, "1.2") == 0)
+		*out = TLS_MIN_VERSION_1_2;
+	else if (strcmp(s, "1.3") == 0)
+		*out = TLS_MIN_VERSION_1_3;
+	else
+		return loader_fail_value(ld, node, "expected \"1.2\" or \"1.3\", got %s",
+		                         quote_shortened(s, quoted));
+	return 0;
+}
+
+static int load_string(struct config_loader *ld, const yaml_node_t *node, char **out)
+{
+	const char *s;
+
+	if (get_string(ld, node, "a string", &s))
+		return -1;
+	return replace_string(ld, node, out, strdup(s));
+}
+
+static int load_listen(struct config_loader *ld, const yaml_node_t *node, bool allow_scheme,
+                       struct listen_addr *out)
 {
 	char why[WHY_SIZE];
 	const char *s;
 
 	if (get_string(ld, node, "a \"host:port\" string", &s))
 		return -1;
-	if (listen_addr_parse(s, out, why, sizeof(why)))
+	if (listen_addr_parse(s, allow_scheme, out, why, sizeof(why)))
 		return loader_fail_value(ld, node, "%s", why);
 	return 0;
 }
@@ -221,7 +249,7 @@ static int load_listen_list(struct config_loader *ld, yaml_node_t *node, struct 
 		if (i == MAX_LISTEN)
 			return loader_fail_value(ld, item, "too many addresses (at most %d)",
 			                         MAX_LISTEN);
-		if (load_listen(ld, item, &addr))
+		if (load_listen(ld, item, true, &addr))
 			return -1;
 		for (size_t j = 0; j < *count; j++)
 			if (listen_addr_equal(&(*out)[j], &addr))
@@ -289,13 +317,17 @@ int loader_load_value(struct config_loader *ld, const struct config_field *f, ya
 	case KIND_FILE:
 		return load_file_path(ld, node, slot);
 	case KIND_LISTEN:
-		return load_listen(ld, node, slot);
+		return load_listen(ld, node, false, slot);
 	case KIND_LISTEN_LIST:
 		return load_listen_list(ld, node, slot, config_member(ld->cfg, f->count_offset));
 	case KIND_ORIGINS:
 		return load_origins(ld, node, slot, config_member(ld->cfg, f->count_offset));
 	case KIND_LEVEL:
 		return load_level(ld, node, slot);
+	case KIND_STRING:
+		return load_string(ld, node, slot);
+	case KIND_TLS_VERSION:
+		return load_tls_version(ld, node, slot);
 	}
 	return -1;
 }

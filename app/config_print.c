@@ -41,6 +41,7 @@ static void print_section(const struct config *cfg, const struct config_section 
 			break;
 		case KIND_URL_PATH:
 		case KIND_FILE:
+		case KIND_STRING:
 			fputc(' ', out);
 			quote_print(*(char *const *)slot, out);
 			break;
@@ -80,6 +81,10 @@ static void print_section(const struct config *cfg, const struct config_section 
 		case KIND_LEVEL:
 			fputc(' ', out);
 			quote_print(log_level_name(*(const enum log_level *)slot), out);
+			break;
+		case KIND_TLS_VERSION:
+			fputc(' ', out);
+			quote_print(tls_min_version_name(*(const enum tls_min_version *)slot), out);
 			break;
 		}
 		fputc('\n', out);

@@ -4,29 +4,68 @@
  * in config_fill_defaults() (config.c) and a line in conf/wsrelay.yaml. */
 #include "config_schema.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Certificate files are only opened when the server starts; here they just
- * have to be named. */
-static const char *check_tls(const struct config *cfg, char *why, size_t whylen)
+ * have to be named. The cipher list is checked here, against this OpenSSL,
+ * so a typo is a config error with its line rather than a start-up failure. */
+static const char *check_tls(const struct tls_config *tls, const char *section, char *why,
+                             size_t whylen)
 {
-	const struct tls_config *tls = &cfg->server.tls;
-	const char *missing;
-
+	if (tls->ciphers[0]) {
+		SSL_CTX *probe = SSL_CTX_new(TLS_server_method());
+		int ok = probe && SSL_CTX_set_cipher_list(probe, tls->ciphers) == 1;
+		SSL_CTX_free(probe);
+		ERR_clear_error();
+		if (!ok) {
+			snprintf(why, whylen,
+			         "%s.ciphers: OpenSSL knows no TLS 1.2 cipher in \"%s\" (see "
+			         "`openssl ciphers -v`)",
+			         section, tls->ciphers);
+			return "ciphers";
+		}
+	}
 	if (!tls->enabled || (tls->certificate[0] && tls->private_key[0]))
 		return NULL;
 	if (!tls->certificate[0] && !tls->private_key[0])
-		missing = "server.tls.certificate and server.tls.private_key";
-	else if (!tls->certificate[0])
-		missing = "server.tls.certificate";
+		snprintf(why, whylen, "%s.enabled: true needs %s.certificate and %s.private_key to be set",
+		         section, section, section);
 	else
-		missing = "server.tls.private_key";
-	snprintf(why, whylen, "server.tls.enabled: true needs %s to be set", missing);
+		snprintf(why, whylen, "%s.enabled: true needs %s.%s to be set", section, section,
+		         tls->certificate[0] ? "private_key" : "certificate");
 	/* enabled defaults to false, so it is true only if this mapping says so. */
 	return "enabled";
+}
+
+static const char *check_server_tls(const struct config *cfg, char *why, size_t whylen)
+{
+	return check_tls(&cfg->server.tls, "server.tls", why, whylen);
+}
+
+static const char *check_metrics_tls(const struct config *cfg, char *why, size_t whylen)
+{
+	return check_tls(&cfg->metrics.tls, "metrics.tls", why, whylen);
+}
+
+/* A wss:// listener needs the certificate that server.tls names. */
+static const char *check_listen_schemes(const struct config *cfg, char *why, size_t whylen)
+{
+	if (cfg->server.tls.enabled)
+		return NULL;
+	for (size_t i = 0; i < cfg->server.listen_count; i++) {
+		if (cfg->server.listen[i].scheme == LISTEN_SCHEME_WSS) {
+			snprintf(why, whylen,
+			         "server.listen: a \"wss://\" address needs server.tls.enabled: "
+			         "true with a certificate and key");
+			return "listen";
+		}
+	}
+	return NULL;
 }
 
 /* A client gets at least one ping before it can be found idle. */
@@ -43,6 +82,12 @@ static const char *check_keepalive(const struct config *cfg, char *why, size_t w
 	/* Points at the idle timeout if this mapping sets it, else at the
 	 * ping interval, which then must be set here. */
 	return "idle_timeout_seconds";
+}
+
+static const char *check_server(const struct config *cfg, char *why, size_t whylen)
+{
+	const char *key = check_keepalive(cfg, why, whylen);
+	return key ? key : check_listen_schemes(cfg, why, whylen);
 }
 
 /* The metrics listener also serves the health check. */
@@ -72,12 +117,20 @@ static const char *check_metrics(const struct config *cfg, char *why, size_t why
 #define SECTION_OF(p, table, chk) \
 	{ .path = (p), .fields = (table), .count = ARRAY_LEN(table), .check = (chk) }
 
-static const struct config_field tls_fields[] = {
-	F_BOOL("enabled", server.tls.enabled),
-	F_SIMPLE("certificate", KIND_FILE, server.tls.certificate),
-	F_SIMPLE("private_key", KIND_FILE, server.tls.private_key),
-};
-static const struct config_section tls_section = SECTION_OF("server.tls", tls_fields, check_tls);
+#define TLS_FIELDS(t) \
+	F_BOOL("enabled", t.enabled), \
+	F_SIMPLE("certificate", KIND_FILE, t.certificate), \
+	F_SIMPLE("private_key", KIND_FILE, t.private_key), \
+	F_SIMPLE("min_version", KIND_TLS_VERSION, t.min_version), \
+	F_SIMPLE("ciphers", KIND_STRING, t.ciphers), \
+	F_SIMPLE("client_ca", KIND_FILE, t.client_ca)
+
+static const struct config_field tls_fields[] = { TLS_FIELDS(server.tls) };
+static const struct config_section tls_section =
+	SECTION_OF("server.tls", tls_fields, check_server_tls);
+static const struct config_field metrics_tls_fields[] = { TLS_FIELDS(metrics.tls) };
+static const struct config_section metrics_tls_section =
+	SECTION_OF("metrics.tls", metrics_tls_fields, check_metrics_tls);
 
 static const struct config_field server_fields[] = {
 	F_LIST("listen", KIND_LISTEN_LIST, server.listen, server.listen_count),
@@ -93,7 +146,7 @@ static const struct config_field server_fields[] = {
 	F_SECTION("tls", tls_section),
 };
 static const struct config_section server_section =
-	SECTION_OF("server", server_fields, check_keepalive);
+	SECTION_OF("server", server_fields, check_server);
 
 static const struct config_field relay_fields[] = {
 	F_BOOL("echo_to_sender", relay.echo_to_sender),
@@ -106,6 +159,7 @@ static const struct config_field metrics_fields[] = {
 	F_BOOL("enabled", metrics.enabled),
 	F_SIMPLE("listen", KIND_LISTEN, metrics.listen),
 	F_SIMPLE("path", KIND_URL_PATH, metrics.path),
+	F_SECTION("tls", metrics_tls_section),
 };
 static const struct config_section metrics_section =
 	SECTION_OF("metrics", metrics_fields, check_metrics);
@@ -136,6 +190,11 @@ static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
 };
 // clang-format on
+
+const char *tls_min_version_name(enum tls_min_version version)
+{
+	return version == TLS_MIN_VERSION_1_3 ? "1.3" : "1.2";
+}
 
 const char *log_level_name(enum log_level level)
 {

@@ -261,6 +261,14 @@ bool outbox_wait_finished(struct outbox *ob, int timeout_ms)
 	return sent;
 }
 
+void outbox_wake(struct outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	if (!ob->closed && !ob->done)
+		schedule_locked(ob);
+	pthread_mutex_unlock(&ob->lock);
+}
+
 void outbox_close(struct outbox *ob)
 {
 	pthread_mutex_lock(&ob->lock);
@@ -468,6 +476,22 @@ static bool service(struct sender *s, struct outbox *ob)
 		}
 		if (ob->close_frame)
 			queue_close(ob);
+		if (ob->count == 0 && io->flush) {
+			pthread_mutex_unlock(&ob->lock);
+			int flushed = io->flush(ob->endpoint);
+			pthread_mutex_lock(&ob->lock);
+			if (flushed < 0) {
+				fail(s, ob, false);
+				break;
+			}
+			if (flushed == 0) {
+				wait_for_room(s, ob);
+				break;
+			}
+			/* Frames or a close may have come while unlocked. */
+			if (ob->count != 0 || ob->closed || ob->close_frame)
+				continue;
+		}
 		if (ob->count == 0) {
 			if (!ob->finishing) {
 				release_locked(s, ob);

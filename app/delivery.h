@@ -30,6 +30,10 @@ struct delivery_io {
 	/* Writes what the socket takes now without blocking: returns the bytes
 	 * written (0 when the socket is full), or -1 when it is gone. */
 	long (*write_some)(void *endpoint, const void *data, size_t len);
+	/* Optional: writes what the endpoint holds below the queue (bytes it
+	 * accepted but the socket did not take yet). Returns 1 when nothing is
+	 * left, 0 when the socket is full, -1 when it is gone. */
+	int (*flush)(void *endpoint);
 	/* The socket, to wait for room with epoll. */
 	int (*fd)(void *endpoint);
 	/* frames whole frames carrying payload_bytes were written. */
@@ -68,6 +72,10 @@ void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool 
 /* Waits up to timeout_ms for the close frame queued by outbox_finish to be
  * written (true) or for the outbox to fail or close (false). */
 bool outbox_wait_finished(struct outbox *ob, int timeout_ms);
+
+/* The endpoint holds bytes to flush (io->flush) that no queued frame will
+ * make the sender look at: schedules the outbox anyway. */
+void outbox_wake(struct outbox *ob);
 
 /* Stops all writing to the endpoint and waits until its sender has let go.
  * Pushes after this are refused; the outbox stays valid until

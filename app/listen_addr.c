@@ -56,17 +56,54 @@ static int split_host_port(const char *spec, const char *q, const char **host, s
 	return 0;
 }
 
-int listen_addr_parse(const char *spec, struct listen_addr *out, char *why, size_t whylen)
+/* Takes a "ws://" or "wss://" off the front of *spec. Returns -1 for any
+ * other "scheme://". */
+static int take_scheme(const char **spec, bool allowed, const char *q, enum listen_scheme *scheme,
+                       char *why, size_t whylen)
+{
+	const char *sep = strstr(*spec, "://");
+
+	*scheme = LISTEN_SCHEME_NONE;
+	if (!sep)
+		return 0;
+	if (!allowed) {
+		snprintf(why, whylen, "%s: this address takes no scheme, just \"host:port\"", q);
+		return -1;
+	}
+	if (sep - *spec == 2 && strncmp(*spec, "ws", 2) == 0)
+		*scheme = LISTEN_SCHEME_WS;
+	else if (sep - *spec == 3 && strncmp(*spec, "wss", 3) == 0)
+		*scheme = LISTEN_SCHEME_WSS;
+	else {
+		snprintf(why, whylen,
+		         "%s: the scheme must be \"ws://\" (plain) or \"wss://\" (TLS)", q);
+		return -1;
+	}
+	*spec = sep + 3;
+	return 0;
+}
+
+int listen_addr_parse(const char *spec, bool allow_scheme, struct listen_addr *out, char *why,
+                      size_t whylen)
 {
 	char q[QUOTE_SIZE], host[sizeof(out->host)];
 	unsigned char addr[16];
 	const char *host_start, *port;
 	size_t host_len, port_len;
 	uint64_t port_value;
-	bool ipv6 = spec[0] == '[';
-	int family = ipv6 ? AF_INET6 : AF_INET;
+	enum listen_scheme scheme;
 
 	quote_shortened(spec, q);
+	if (take_scheme(&spec, allow_scheme, q, &scheme, why, whylen))
+		return -1;
+	if (strchr(spec, '/')) {
+		snprintf(why, whylen, "%s: unexpected \"/\"; write \"host:port\"%s", q,
+		         allow_scheme ? ", optionally after \"ws://\" or \"wss://\"" : "");
+		return -1;
+	}
+
+	bool ipv6 = spec[0] == '[';
+	int family = ipv6 ? AF_INET6 : AF_INET;
 	if (split_host_port(spec, q, &host_start, &host_len, &port, why, whylen))
 		return -1;
 
@@ -109,13 +146,17 @@ int listen_addr_parse(const char *spec, struct listen_addr *out, char *why, size
 	inet_ntop(family, addr, out->host, sizeof(out->host));
 	out->port = (uint16_t)port_value;
 	out->ipv6 = ipv6;
+	out->scheme = scheme;
 	return 0;
 }
 
 void listen_addr_format(const struct listen_addr *addr, char buf[static LISTEN_ADDR_TEXT_SIZE])
 {
-	snprintf(buf, LISTEN_ADDR_TEXT_SIZE, addr->ipv6 ? "[%s]:%u" : "%s:%u", addr->host,
-	         (unsigned)addr->port);
+	const char *scheme = addr->scheme == LISTEN_SCHEME_WS    ? "ws://"
+	                     : addr->scheme == LISTEN_SCHEME_WSS ? "wss://"
+	                                                         : "";
+	snprintf(buf, LISTEN_ADDR_TEXT_SIZE, addr->ipv6 ? "%s[%s]:%u" : "%s%s:%u", scheme,
+	         addr->host, (unsigned)addr->port);
 }
 
 bool listen_addr_equal(const struct listen_addr *a, const struct listen_addr *b)

@@ -8,14 +8,16 @@
 
 #include "config.h"
 
-/* Enough for "[" host "]:" port and the terminator. */
-#define LISTEN_ADDR_TEXT_SIZE (sizeof(((struct listen_addr *)0)->host) + 16)
+/* Enough for "wss://[" host "]:" port and the terminator. */
+#define LISTEN_ADDR_TEXT_SIZE (sizeof(((struct listen_addr *)0)->host) + 24)
 
-/* Parses "IPv4:port" or "[IPv6]:port" into out. On failure returns -1 and
- * writes the reason, which quotes spec, into why. */
-int listen_addr_parse(const char *spec, struct listen_addr *out, char *why, size_t whylen);
+/* Parses "IPv4:port" or "[IPv6]:port" into out; with allow_scheme, a
+ * "ws://" or "wss://" in front too. On failure returns -1 and writes the
+ * reason, which quotes spec, into why. */
+int listen_addr_parse(const char *spec, bool allow_scheme, struct listen_addr *out, char *why,
+                      size_t whylen);
 
-/* addr as listen_addr_parse reads it back. */
+/* addr as listen_addr_parse reads it back, scheme included. */
 void listen_addr_format(const struct listen_addr *addr, char buf[static LISTEN_ADDR_TEXT_SIZE]);
 
 bool listen_addr_equal(const struct listen_addr *a, const struct listen_addr *b);

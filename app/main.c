@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics_server.h"
+#include "tls_context.h"
 #include "resource_limits.h"
 #include "server.h"
 
@@ -131,6 +132,31 @@ static void drain(struct server *srv, const struct config *cfg, const sigset_t *
 	         sent > left ? sent - left : 0, left, elapsed_ms(&start));
 }
 
+/* SIGHUP: the certificates are read again from the same paths; open
+ * connections keep theirs, and a pair that fails its checks is refused with
+ * the old one left in service. */
+static void reload_certificates(struct server *srv, struct metrics_server *metrics)
+{
+	struct {
+		const char *section;
+		struct tls_context *tls;
+	} listeners[] = {{"server.tls", server_tls(srv)},
+	                 {"metrics.tls", metrics_server_tls(metrics)}};
+	bool any = false;
+	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
+		if (!listeners[i].tls)
+			continue;
+		any = true;
+		char err[1024];
+		if (tls_context_reload(listeners[i].tls, err, sizeof(err)) == 0)
+			log_info("%s: certificate and key reloaded", listeners[i].section);
+		else
+			log_error("%s; the previous certificate stays in service", err);
+	}
+	if (!any)
+		log_info("SIGHUP: no listener serves TLS, nothing to reload");
+}
+
 static void *stop_metrics(void *metrics)
 {
 	metrics_server_stop(metrics);
@@ -169,11 +195,13 @@ int main(int argc, char **argv)
 
 	/* Blocked before any thread exists, so every CivetWeb thread inherits the
 	 * mask and the signals reach only sigtimedwait below. */
-	sigset_t signals;
+	sigset_t signals, with_hup;
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	with_hup = signals;
+	sigaddset(&with_hup, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &with_hup, NULL);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		log_warn("cannot ignore SIGPIPE: a write to a closed socket may end the process");
 
@@ -197,9 +225,14 @@ int main(int argc, char **argv)
 		return EXIT_STARTUP;
 	}
 
-	int sig;
-	while (sigwait(&signals, &sig) != 0)
-		;
+	int sig = 0;
+	for (;;) {
+		if (sigwait(&with_hup, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		reload_certificates(srv, metrics);
+	}
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	/* Metrics and /healthz keep answering through the drain (healthz with
 	 * 503), so the last scrape sees the shutdown. */

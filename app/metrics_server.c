@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "exposition.h"
 #include "listen_addr.h"
@@ -12,6 +13,7 @@
 #include "process_metrics.h"
 #include "relay_metrics.h"
 #include "server.h"
+#include "tls_context.h"
 
 /* Scrapes and health checks are short; a few workers are plenty, and they
  * are not taken from the WebSocket pool. */
@@ -21,6 +23,7 @@ struct metrics_server {
 	const struct config *cfg;
 	struct server *srv;
 	struct mg_context *ctx;
+	struct tls_context *tls; /* metrics.tls, or NULL */
 };
 
 static void send_text(struct mg_connection *conn, int status, const char *content_type,
@@ -51,6 +54,43 @@ static bool readable_method(struct mg_connection *conn, bool *head)
 	return false;
 }
 
+/* Only listeners that serve TLS have a certificate to report. */
+static void write_tls_metrics(struct metrics_server *ms, struct exposition *e)
+{
+	struct {
+		const char *listener;
+		struct tls_context *tls;
+	} served[] = {{"websocket", server_tls(ms->srv)}, {"metrics", ms->tls}};
+	if (!served[0].tls && !served[1].tls)
+		return;
+	int64_t now = (int64_t)time(NULL);
+	exposition_family(e, "wsrelay_tls_certificate_expiry_seconds", "gauge",
+	                  "Seconds until the served certificate expires (negative once it has), "
+	                  "by listener.");
+	for (size_t i = 0; i < 2; i++) {
+		if (!served[i].tls)
+			continue;
+		const char *labels[] = {"listener", served[i].listener, NULL};
+		exposition_double(e, "wsrelay_tls_certificate_expiry_seconds", labels,
+		                  (double)(tls_context_not_after(served[i].tls) - now));
+	}
+	exposition_family(e, "wsrelay_tls_certificate_reloads_total", "counter",
+	                  "Certificate reloads (SIGHUP), by listener and result; a failed one "
+	                  "leaves the previous certificate in service.");
+	for (size_t i = 0; i < 2; i++) {
+		if (!served[i].tls)
+			continue;
+		uint64_t ok, failed;
+		tls_context_reload_counts(served[i].tls, &ok, &failed);
+		const char *ok_labels[] = {"listener", served[i].listener, "result", "success",
+		                           NULL};
+		const char *failed_labels[] = {"listener", served[i].listener, "result", "failure",
+		                               NULL};
+		exposition_uint(e, "wsrelay_tls_certificate_reloads_total", ok_labels, ok);
+		exposition_uint(e, "wsrelay_tls_certificate_reloads_total", failed_labels, failed);
+	}
+}
+
 static int on_metrics(struct mg_connection *conn, void *cbdata)
 {
 	struct metrics_server *ms = cbdata;
@@ -64,6 +104,7 @@ static int on_metrics(struct mg_connection *conn, void *cbdata)
 	struct exposition e;
 	exposition_init(&e);
 	relay_metrics_write(ms->srv, &e);
+	write_tls_metrics(ms, &e);
 	process_metrics_write(&e);
 	if (e.failed) {
 		exposition_free(&e);
@@ -108,6 +149,15 @@ static void on_init_context(const struct mg_context *ctx)
 	mg_set_request_handler(writable, "/healthz", on_healthz, ms);
 }
 
+static int provide_ssl_ctx(void **ssl_ctx, void *user_data)
+{
+	struct metrics_server *ms = user_data;
+	if (!ms->tls)
+		return 0;
+	*ssl_ctx = tls_context_ssl_ctx(ms->tls);
+	return 1;
+}
+
 struct metrics_server *metrics_server_start(const struct config *cfg, struct server *srv, char *err,
                                             size_t errlen)
 {
@@ -119,8 +169,17 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	ms->cfg = cfg;
 	ms->srv = srv;
 
-	char port[LISTEN_ADDR_TEXT_SIZE];
-	listen_addr_format(&cfg->metrics.listen, port);
+	bool tls = cfg->metrics.tls.enabled;
+	if (tls) {
+		ms->tls = tls_context_create(&cfg->metrics.tls, "metrics.tls", err, errlen);
+		if (!ms->tls) {
+			free(ms);
+			return NULL;
+		}
+	}
+	char addr[LISTEN_ADDR_TEXT_SIZE], port[LISTEN_ADDR_TEXT_SIZE + 1];
+	listen_addr_format(&cfg->metrics.listen, addr);
+	snprintf(port, sizeof(port), "%s%s", addr, tls ? "s" : "");
 	const char *options[] = {
 	    "listening_ports",    port,   "num_threads", METRICS_THREADS,
 	    "request_timeout_ms", "5000", NULL,
@@ -129,6 +188,7 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	memset(&callbacks, 0, sizeof(callbacks));
 	callbacks.log_message = on_log_message;
 	callbacks.init_context = on_init_context;
+	callbacks.external_ssl_ctx = provide_ssl_ctx;
 
 	char mg_err[256] = "";
 	struct mg_error_data error = {.text = mg_err, .text_buffer_size = sizeof(mg_err)};
@@ -138,10 +198,12 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	if (!ms->ctx) {
 		snprintf(err, errlen, "cannot start the metrics listener on %s: %s", port,
 		         mg_err[0] ? mg_err : "unknown error");
+		tls_context_free(ms->tls);
 		free(ms);
 		return NULL;
 	}
-	log_info("metrics on http://%s%s, health on /healthz", port, cfg->metrics.path);
+	log_info("metrics on %s://%s%s, health on /healthz", tls ? "https" : "http", addr,
+	         cfg->metrics.path);
 	return ms;
 }
 
@@ -150,5 +212,11 @@ void metrics_server_stop(struct metrics_server *ms)
 	if (!ms)
 		return;
 	mg_stop(ms->ctx);
+	tls_context_free(ms->tls);
 	free(ms);
+}
+
+struct tls_context *metrics_server_tls(struct metrics_server *ms)
+{
+	return ms ? ms->tls : NULL;
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "resource_limits.h"
 #include "server_internal.h"
+#include "tls_context.h"
 #include "ws_frame.h"
 
 /* Worker threads beyond one per WebSocket client, for static files and for
@@ -57,26 +58,52 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
 
 /* ---- start and stop ---- */
 
+/* CivetWeb's form: "host:port", with an "s" after the port for TLS. */
 static void format_listeners(const struct config *cfg, char *out, size_t cap)
 {
 	size_t used = 0;
 	out[0] = '\0';
 	for (size_t i = 0; i < cfg->server.listen_count; i++) {
+		struct listen_addr bare = cfg->server.listen[i];
+		bare.scheme = LISTEN_SCHEME_NONE;
 		char one[LISTEN_ADDR_TEXT_SIZE];
-		listen_addr_format(&cfg->server.listen[i], one);
-		int n = snprintf(out + used, cap - used, "%s%s", i ? "," : "", one);
+		listen_addr_format(&bare, one);
+		int n = snprintf(out + used, cap - used, "%s%s%s", i ? "," : "", one,
+		                 config_listen_uses_tls(cfg, &cfg->server.listen[i]) ? "s" : "");
 		if (n < 0 || (size_t)n >= cap - used)
 			break;
 		used += (size_t)n;
 	}
 }
 
+static bool any_tls_listener(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->server.listen_count; i++)
+		if (config_listen_uses_tls(cfg, &cfg->server.listen[i]))
+			return true;
+	return false;
+}
+
+/* CivetWeb takes our SSL_CTX as it is, and leaves freeing it to us. */
+static int provide_ssl_ctx(void **ssl_ctx, void *user_data)
+{
+	struct server *srv = user_data;
+	if (!srv->tls)
+		return 0;
+	*ssl_ctx = tls_context_ssl_ctx(srv->tls);
+	return 1;
+}
+
+static void free_server(struct server *srv)
+{
+	sender_pool_stop(srv->senders);
+	hub_destroy(srv->hub);
+	tls_context_free(srv->tls);
+	free(srv);
+}
+
 struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 {
-	if (cfg->server.tls.enabled) {
-		snprintf(err, errlen, "server.tls is not supported by this build yet");
-		return NULL;
-	}
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv) {
 		snprintf(err, errlen, "out of memory");
@@ -90,11 +117,16 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	srv->hub = hub_create(cfg->server.max_connections, &ws_endpoint_ops);
 	srv->senders = sender_pool_start(sender_threads(), &ws_delivery_io);
 	if (!srv->hub || !srv->senders) {
-		sender_pool_stop(srv->senders);
-		hub_destroy(srv->hub);
-		free(srv);
+		free_server(srv);
 		snprintf(err, errlen, "out of memory or threads for the relay");
 		return NULL;
+	}
+	if (any_tls_listener(cfg)) {
+		srv->tls = tls_context_create(&cfg->server.tls, "server.tls", err, errlen);
+		if (!srv->tls) {
+			free_server(srv);
+			return NULL;
+		}
 	}
 
 	char ports[1024];
@@ -132,6 +164,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	callbacks.begin_request = handshake_filter;
 	callbacks.init_context = on_init_context;
 	callbacks.log_message = on_log_message;
+	callbacks.external_ssl_ctx = provide_ssl_ctx;
 
 	char mg_err[256] = "";
 	struct mg_error_data error = {.text = mg_err, .text_buffer_size = sizeof(mg_err)};
@@ -141,9 +174,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	if (!srv->ctx) {
 		snprintf(err, errlen, "cannot start the listener on %s: %s", ports,
 		         mg_err[0] ? mg_err : "unknown error");
-		sender_pool_stop(srv->senders);
-		hub_destroy(srv->hub);
-		free(srv);
+		free_server(srv);
 		return NULL;
 	}
 	/* The workers, the master thread and this one, at least. */
@@ -155,13 +186,18 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		         "server.max_connections or raise the thread limits",
 		         running, wanted);
 		mg_stop(srv->ctx);
-		sender_pool_stop(srv->senders);
-		hub_destroy(srv->hub);
-		free(srv);
+		free_server(srv);
 		return NULL;
 	}
-	log_info("listening on %s, WebSocket path %s, up to %u clients", ports,
-	         cfg->server.websocket_path, cfg->server.max_connections);
+	for (size_t i = 0; i < cfg->server.listen_count; i++) {
+		struct listen_addr shown = cfg->server.listen[i];
+		shown.scheme =
+		    config_listen_uses_tls(cfg, &shown) ? LISTEN_SCHEME_WSS : LISTEN_SCHEME_WS;
+		char one[LISTEN_ADDR_TEXT_SIZE];
+		listen_addr_format(&shown, one);
+		log_info("listening on %s%s", one, cfg->server.websocket_path);
+	}
+	log_info("up to %u clients", cfg->server.max_connections);
 	return srv;
 }
 
@@ -195,7 +231,10 @@ void server_stop(struct server *srv)
 	/* Every connection's close handler has run once mg_stop returns, so no
 	 * outbox is left for the senders. */
 	mg_stop(srv->ctx);
-	sender_pool_stop(srv->senders);
-	hub_destroy(srv->hub);
-	free(srv);
+	free_server(srv);
+}
+
+struct tls_context *server_tls(struct server *srv)
+{
+	return srv->tls;
 }

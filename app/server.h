@@ -9,6 +9,7 @@
 #include "config.h"
 
 struct server;
+struct tls_context;
 
 /* Starts listening with cfg (which must outlive the server). Returns NULL
  * with a one-line reason in err when a listener cannot be opened. */
@@ -26,6 +27,9 @@ size_t server_client_count(struct server *srv);
 
 /* Cuts the connections of clients that did not finish their close handshake. */
 void server_abort_clients(struct server *srv);
+
+/* The WebSocket listeners' TLS, or NULL when none serves TLS. */
+struct tls_context *server_tls(struct server *srv);
 
 /* Stops CivetWeb (every connection ends) and frees the server. */
 void server_stop(struct server *srv);

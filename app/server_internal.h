@@ -16,7 +16,8 @@ struct server {
 	struct mg_context *ctx;
 	struct hub *hub;
 	struct sender_pool *senders;
-	atomic_bool draining; /* new handshakes are refused */
+	struct tls_context *tls; /* NULL when no listener serves TLS */
+	atomic_bool draining;    /* new handshakes are refused */
 	struct relay_stats stats;
 	double start_time; /* seconds since the Unix epoch */
 };

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -18,6 +20,7 @@
 #include "log.h"
 #include "message_assembler.h"
 #include "server_internal.h"
+#include "tls_send_queue.h"
 #include "utf8.h"
 #include "ws_frame.h"
 
@@ -34,6 +37,10 @@ struct connection {
 	struct mg_connection *conn;
 	struct hub_client *client;
 	struct outbox *outbox;
+	/* TLS only: the SSL object, and the queue its records leave through
+	 * (tls_send_queue.c), both freed by CivetWeb after on_close. */
+	void *ssl;
+	struct tls_send_queue *tls_queue;
 	struct assembler assembler;
 	bool ready; /* the handshake completed: counted as a connection */
 	char peer[64];
@@ -106,9 +113,38 @@ const struct hub_endpoint_ops ws_endpoint_ops = {
 
 /* ---- the sender's side: writing the queue ---- */
 
+/* TLS: records are made only once the queue below is empty, and from at
+ * most this much plaintext, so the queue never holds more than that. */
+#define TLS_WRITE_MAX ((size_t)256 * 1024)
+
+static long tls_write_some(struct connection *c, const void *data, size_t len)
+{
+	if (len > TLS_WRITE_MAX)
+		len = TLS_WRITE_MAX;
+	mg_lock_connection(c->conn);
+	long n;
+	if (closed_locked(c)) {
+		n = (long)len;
+	} else {
+		int flushed = tls_send_queue_flush(c->tls_queue);
+		if (flushed <= 0) {
+			n = flushed;
+		} else {
+			ERR_clear_error();
+			int w = SSL_write(c->ssl, data, (int)len);
+			n = w > 0 ? w : -1;
+			ERR_clear_error();
+		}
+	}
+	mg_unlock_connection(c->conn);
+	return n;
+}
+
 static long io_write_some(void *endpoint, const void *data, size_t len)
 {
 	struct connection *c = endpoint;
+	if (c->tls_queue)
+		return tls_write_some(c, data, len);
 	mg_lock_connection(c->conn);
 	long n;
 	if (closed_locked(c)) {
@@ -124,6 +160,17 @@ static long io_write_some(void *endpoint, const void *data, size_t len)
 	}
 	mg_unlock_connection(c->conn);
 	return n;
+}
+
+static int io_flush(void *endpoint)
+{
+	struct connection *c = endpoint;
+	if (!c->tls_queue)
+		return 1;
+	mg_lock_connection(c->conn);
+	int flushed = tls_send_queue_flush(c->tls_queue);
+	mg_unlock_connection(c->conn);
+	return flushed;
 }
 
 static int io_fd(void *endpoint)
@@ -150,12 +197,27 @@ static void io_failed(void *endpoint, bool deadline)
 
 const struct delivery_io ws_delivery_io = {
     .write_some = io_write_some,
+    .flush = io_flush,
     .fd = io_fd,
     .delivered = io_delivered,
     .failed = io_failed,
 };
 
 /* ---- callbacks ---- */
+
+static void wake_outbox(void *arg)
+{
+	outbox_wake(arg);
+}
+
+/* From here on, everything written to the client, CivetWeb's 101 and
+ * control frames included, leaves through the queue; the TLS handshake,
+ * done on the socket itself, is over. */
+static bool attach_tls_queue(struct connection *c)
+{
+	c->tls_queue = tls_send_queue_install(c->ssl, mg_get_connection_socket(c->conn));
+	return c->tls_queue != NULL;
+}
 
 static int on_connect(const struct mg_connection *conn, void *cbdata)
 {
@@ -176,6 +238,12 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	snprintf(c->peer, sizeof(c->peer), "%s%s%s:%d", v6 ? "[" : "", ri->remote_addr,
 	         v6 ? "]" : "", ri->remote_port);
 	assembler_init(&c->assembler, srv->cfg->server.max_message_bytes);
+	c->ssl = mg_get_connection_ssl(conn);
+	if (c->ssl && !attach_tls_queue(c)) {
+		log_warn("refused handshake from %s: out of memory", c->peer);
+		free(c);
+		return 1;
+	}
 
 	/* Joined before the 101 goes out, so the client misses no message sent
 	 * after its handshake; patch 0003 holds the connection lock until the
@@ -192,6 +260,8 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 		free(c);
 		return 1;
 	}
+	if (c->tls_queue)
+		tls_send_queue_set_waker(c->tls_queue, wake_outbox, c->outbox);
 	mg_set_user_connection_data(conn, c);
 	return 0;
 }
@@ -327,6 +397,13 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 	}
 	/* The sender lets go first: it may still want to drop the client from
 	 * the hub, which hub_leave is about to free. */
+	if (c->tls_queue) {
+		/* CivetWeb may still write (its TLS close) after the outbox is
+		 * gone. */
+		mg_lock_connection(c->conn);
+		tls_send_queue_set_waker(c->tls_queue, NULL, NULL);
+		mg_unlock_connection(c->conn);
+	}
 	outbox_close(c->outbox);
 	enum disconnect_reason reason = hub_leave(srv->hub, c->client, fallback);
 	outbox_destroy(c->outbox);

@@ -135,13 +135,26 @@ static void assert_listen(const struct listen_addr *addr, const char *host, unsi
 	assert_int_equal(addr->ipv6, ipv6);
 }
 
+static void assert_same_tls(const struct tls_config *a, const struct tls_config *b)
+{
+	assert_int_equal(a->enabled, b->enabled);
+	assert_string_equal(a->certificate, b->certificate);
+	assert_string_equal(a->private_key, b->private_key);
+	assert_int_equal(a->min_version, b->min_version);
+	assert_string_equal(a->ciphers, b->ciphers);
+	assert_string_equal(a->client_ca, b->client_ca);
+}
+
 /* Every field but source. */
 static void assert_same_config(const struct config *a, const struct config *b)
 {
 	assert_int_equal(a->server.listen_count, b->server.listen_count);
 	for (size_t i = 0; i < a->server.listen_count; i++)
+	{
 		assert_listen(&a->server.listen[i], b->server.listen[i].host,
 		              b->server.listen[i].port, b->server.listen[i].ipv6);
+		assert_int_equal(a->server.listen[i].scheme, b->server.listen[i].scheme);
+	}
 	assert_string_equal(a->server.websocket_path, b->server.websocket_path);
 	assert_string_equal(a->server.document_root, b->server.document_root);
 	assert_int_equal(a->server.max_connections, b->server.max_connections);
@@ -149,9 +162,8 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_int_equal(a->server.allowed_origins_count, b->server.allowed_origins_count);
 	for (size_t i = 0; i < a->server.allowed_origins_count; i++)
 		assert_string_equal(a->server.allowed_origins[i], b->server.allowed_origins[i]);
-	assert_int_equal(a->server.tls.enabled, b->server.tls.enabled);
-	assert_string_equal(a->server.tls.certificate, b->server.tls.certificate);
-	assert_string_equal(a->server.tls.private_key, b->server.tls.private_key);
+	assert_same_tls(&a->server.tls, &b->server.tls);
+	assert_same_tls(&a->metrics.tls, &b->metrics.tls);
 	assert_int_equal(a->server.ping_interval_seconds, b->server.ping_interval_seconds);
 	assert_int_equal(a->server.idle_timeout_seconds, b->server.idle_timeout_seconds);
 	assert_int_equal(a->relay.echo_to_sender, b->relay.echo_to_sender);
@@ -327,6 +339,9 @@ static void test_every_key_parsed(void **state)
 	              "    enabled: true\n"
 	              "    certificate: \"/etc/wsrelay/cert.pem\"\n"
 	              "    private_key: '/etc/wsrelay/key.pem'\n"
+	              "    min_version: \"1.3\"\n"
+	              "    ciphers: \"ECDHE+AESGCM:ECDHE+CHACHA20\"\n"
+	              "    client_ca: /etc/wsrelay/clients.pem\n"
 	              "relay:\n"
 	              "  echo_to_sender: false\n"
 	              "  client_queue_messages: 1000000\n"
@@ -335,6 +350,8 @@ static void test_every_key_parsed(void **state)
 	              "  enabled: false\n"
 	              "  listen: \"[::1]:0\"\n"
 	              "  path: /stats\n"
+	              "  tls: {enabled: true, certificate: /m/c.pem, private_key: /m/k.pem,\n"
+	              "        min_version: \"1.2\", ciphers: \"\", client_ca: \"\"}\n"
 	              "shutdown:\n"
 	              "  timeout_seconds: 3600\n"
 	              "logging:\n"
@@ -353,6 +370,13 @@ static void test_every_key_parsed(void **state)
 	assert_true(cfg.server.tls.enabled);
 	assert_string_equal(cfg.server.tls.certificate, "/etc/wsrelay/cert.pem");
 	assert_string_equal(cfg.server.tls.private_key, "/etc/wsrelay/key.pem");
+	assert_int_equal(cfg.server.tls.min_version, TLS_MIN_VERSION_1_3);
+	assert_string_equal(cfg.server.tls.ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20");
+	assert_string_equal(cfg.server.tls.client_ca, "/etc/wsrelay/clients.pem");
+	assert_true(cfg.metrics.tls.enabled);
+	assert_string_equal(cfg.metrics.tls.certificate, "/m/c.pem");
+	assert_string_equal(cfg.metrics.tls.private_key, "/m/k.pem");
+	assert_int_equal(cfg.metrics.tls.min_version, TLS_MIN_VERSION_1_2);
 	assert_false(cfg.relay.echo_to_sender);
 	assert_int_equal(cfg.relay.client_queue_messages, 1000000);
 	assert_int_equal(cfg.relay.client_queue_bytes, UINT64_C(4294967296));
@@ -535,6 +559,9 @@ static void test_print_defaults_exactly(void **state)
 	                               "    enabled: false\n"
 	                               "    certificate: \"\"\n"
 	                               "    private_key: \"\"\n"
+	                               "    min_version: \"1.2\"\n"
+	                               "    ciphers: \"\"\n"
+	                               "    client_ca: \"\"\n"
 	                               "relay:\n"
 	                               "  echo_to_sender: true\n"
 	                               "  client_queue_messages: 1024\n"
@@ -543,6 +570,13 @@ static void test_print_defaults_exactly(void **state)
 	                               "  enabled: true\n"
 	                               "  listen: \"0.0.0.0:9090\"\n"
 	                               "  path: \"/metrics\"\n"
+	                               "  tls:\n"
+	                               "    enabled: false\n"
+	                               "    certificate: \"\"\n"
+	                               "    private_key: \"\"\n"
+	                               "    min_version: \"1.2\"\n"
+	                               "    ciphers: \"\"\n"
+	                               "    client_ca: \"\"\n"
 	                               "shutdown:\n"
 	                               "  timeout_seconds: 10\n"
 	                               "logging:\n"
@@ -567,15 +601,17 @@ static void test_print_round_trips(void **state)
 	static const char *const sources[] = {
 	    "",
 	    "server:\n"
-	    "  listen: [\"[::]:8443\", \"0.0.0.0:8443\", \"[fe80::1]:0\"]\n"
+	    "  listen: [\"[::]:8443\", \"ws://0.0.0.0:8443\", \"wss://[fe80::1]:0\"]\n"
 	    "  websocket_path: \"/w\\\\s\\\"x\\\"\"\n"
 	    "  document_root: 'dir with \"quotes\" and \\backslash'\n"
 	    "  max_connections: 17\n"
 	    "  max_message_bytes: 65536\n"
 	    "  allowed_origins: [\"https://a.example\", \"http://b.example:8080\"]\n"
-	    "  tls: {enabled: true, certificate: c.pem, private_key: k.pem}\n"
+	    "  tls: {enabled: true, certificate: c.pem, private_key: k.pem, min_version: \"1.3\",\n"
+	    "        ciphers: \"HIGH:!aNULL\", client_ca: ca.pem}\n"
 	    "relay: {echo_to_sender: false}\n"
-	    "metrics: {enabled: false, listen: \"[::1]:9999\", path: /x}\n"
+	    "metrics: {enabled: false, listen: \"[::1]:9999\", path: /x,\n"
+	    "          tls: {enabled: true, certificate: m.pem, private_key: mk.pem}}\n"
 	    "shutdown: {timeout_seconds: 0}\n"
 	    "logging: {level: error}\n",
 	    ("server:\n  listen: [\"127.0.0.1:1\"]\n  allowed_origins: [\"http://x\"]\n"
@@ -817,12 +853,12 @@ static void test_section_errors(void **state)
 	     "ping_interval_seconds, idle_timeout_seconds, tls)"},
 	    {"server:\n  tls:\n    enable: true\n", 3, 5,
 	     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
-	     "private_key)"},
+	     "private_key, min_version, ciphers, client_ca)"},
 	    {"relay:\n  echo: true\n", 2, 3,
 	     "unknown key \"echo\" in relay (expected one of: echo_to_sender, "
 	     "client_queue_messages, client_queue_bytes)"},
 	    {"metrics:\n  port: 1\n", 2, 3,
-	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path)"},
+	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path, tls)"},
 	    {"shutdown:\n  timeout: 1\n", 2, 3,
 	     "unknown key \"timeout\" in shutdown (expected one of: timeout_seconds)"},
 	    {"logging:\n  lvl: info\n", 2, 3,
@@ -1091,10 +1127,64 @@ static void test_tls_errors(void **state)
 	     14, "needs server.tls.certificate to be set"},
 	    {"server:\n  tls: {enabled: true, certificate: c}\n", 2, 18,
 	     "needs server.tls.private_key to be set"},
+	    {"metrics:\n  tls:\n    enabled: true\n", 3, 14,
+	     "metrics.tls.enabled: true needs metrics.tls.certificate and "
+	     "metrics.tls.private_key to be set"},
+	    {"server:\n  tls:\n    min_version: \"1.1\"\n", 3, 18,
+	     "server.tls.min_version: expected \"1.2\" or \"1.3\", got \"1.1\""},
+	    {"server:\n  tls:\n    min_version: 1.3.0\n", 3, 18, "expected \"1.2\" or \"1.3\""},
+	    {"server:\n  tls:\n    min_version: true\n", 3, 18, "expected a TLS version"},
+	    {"server:\n  tls:\n    ciphers: \"NO-SUCH-CIPHER\"\n", 3, 14,
+	     "server.tls.ciphers: OpenSSL knows no TLS 1.2 cipher in \"NO-SUCH-CIPHER\""},
+	    {"metrics:\n  tls:\n    ciphers: \"nonsense:alsonot\"\n", 3, 14,
+	     "metrics.tls.ciphers: OpenSSL knows no TLS 1.2 cipher"},
+	    {"server:\n  tls:\n    client_ca: [a]\n", 3, 16, "expected a file path"},
+	    /* A wss:// address needs the certificate that server.tls names. */
+	    {"server:\n  listen: [\"ws://0.0.0.0:1\", \"wss://0.0.0.0:2\"]\n", 2, 11,
+	     "server.listen: a \"wss://\" address needs server.tls.enabled: true"},
+	    {"server:\n  listen: \"http://0.0.0.0:1\"\n", 2, 11,
+	     "\"http://0.0.0.0:1\": the scheme must be \"ws://\" (plain) or \"wss://\" (TLS)"},
+	    {"server:\n  listen: \"wss:/0.0.0.0:1\"\n", 2, 11,
+	     "\"wss:/0.0.0.0:1\": unexpected \"/\"; write \"host:port\", optionally after "
+	     "\"ws://\" or \"wss://\""},
+	    {"server:\n  listen: \"ws://0.0.0.0:1/ws\"\n", 2, 11, "unexpected \"/\""},
+	    {"server:\n  listen: [\"ws://0.0.0.0:1\", \"wss://0.0.0.0:1\"]\n", 2, 29,
+	     "\"wss://0.0.0.0:1\" is listed twice"},
+	    {"metrics:\n  listen: \"ws://0.0.0.0:1\"\n", 2, 11,
+	     "metrics.listen: \"ws://0.0.0.0:1\": this address takes no scheme"},
 	};
 
 	(void)state;
 	check_errors(cases, ARRAY_LEN(cases));
+}
+
+/* Schemes pick TLS per address; without one, server.tls.enabled decides. */
+static void test_listen_schemes(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok(&cfg, "server:\n"
+	              "  listen: [\"wss://0.0.0.0:8443\", \"ws://127.0.0.1:8080\", \"[::1]:9000\"]\n"
+	              "  tls: {enabled: true, certificate: c.pem, private_key: k.pem}\n");
+	assert_int_equal(cfg.server.listen_count, 3);
+	assert_int_equal(cfg.server.listen[0].scheme, LISTEN_SCHEME_WSS);
+	assert_int_equal(cfg.server.listen[1].scheme, LISTEN_SCHEME_WS);
+	assert_int_equal(cfg.server.listen[2].scheme, LISTEN_SCHEME_NONE);
+	assert_listen(&cfg.server.listen[0], "0.0.0.0", 8443, false);
+	assert_true(config_listen_uses_tls(&cfg, &cfg.server.listen[0]));
+	assert_false(config_listen_uses_tls(&cfg, &cfg.server.listen[1]));
+	assert_true(config_listen_uses_tls(&cfg, &cfg.server.listen[2]));
+	cfg.server.tls.enabled = false;
+	assert_false(config_listen_uses_tls(&cfg, &cfg.server.listen[2]));
+	assert_true(config_listen_uses_tls(&cfg, &cfg.server.listen[0]));
+	config_free(&cfg);
+
+	/* ws:// needs no certificate. */
+	load_ok(&cfg, "server:\n  listen: \"ws://[::]:80\"\n");
+	assert_int_equal(cfg.server.listen[0].scheme, LISTEN_SCHEME_WS);
+	assert_listen(&cfg.server.listen[0], "::", 80, true);
+	config_free(&cfg);
 }
 
 static void test_keepalive_errors(void **state)
@@ -1211,6 +1301,7 @@ int main(void)
 	    TEST(test_listen_errors),
 	    TEST(test_origin_errors),
 	    TEST(test_tls_errors),
+	    TEST(test_listen_schemes),
 	    TEST(test_metrics_path_errors),
 	    TEST(test_keepalive_errors),
 	    TEST(test_messages_quote_safely),

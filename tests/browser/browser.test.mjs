@@ -68,7 +68,7 @@ function waitForListening(child, port, getLog) {
       resolve(value);
     };
     const check = () => {
-      if (getLog().includes(`listening on 127.0.0.1:${port}`)) done("ready");
+      if (getLog().includes(`listening on ws://127.0.0.1:${port}/`)) done("ready");
     };
     const exited = (code) => done({ code });
     const timer = setTimeout(() => done("timeout"), WAIT_MS);

@@ -1,0 +1,180 @@
+/* An OpenSSL BIO in front of a non-blocking socket that always accepts the
+ * whole write.
+ *
+ * OpenSSL's socket BIO answers a full socket with "retry", and SSL_write
+ * must then be called again with the same data before anything else is
+ * written on that SSL object, CivetWeb's own pongs and close frames
+ * included. With several threads writing to one connection that rule cannot
+ * be kept. Here SSL_write always completes: the records it made go to the
+ * socket as far as it takes them and the rest waits in this queue, in
+ * order, until a flush. The queue is bounded: a sender only encrypts more
+ * when the queue is empty, so what can pile up is one batch plus the few
+ * control frames CivetWeb writes in between. */
+#include "tls_send_queue.h"
+
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Above this the peer is not reading at all: the connection fails rather
+ * than buffer without end (a sender's batch is 256 KiB of plaintext). */
+#define QUEUE_LIMIT ((size_t)4 << 20)
+
+struct tls_send_queue {
+	int fd;
+	bool failed;
+	unsigned char *buf;
+	size_t head, len, cap; /* queued bytes: buf[head .. head + len) */
+	void (*wake)(void *arg);
+	void *wake_arg;
+};
+
+static BIO_METHOD *queue_method;
+static pthread_once_t queue_method_once = PTHREAD_ONCE_INIT;
+
+/* Sends from data; returns what the socket took (0 when full), or -1. */
+static long send_now(struct tls_send_queue *q, const void *data, size_t len)
+{
+	for (;;) {
+		ssize_t n = send(q->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n >= 0)
+			return (long)n;
+		if (errno == EINTR)
+			continue;
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+	}
+}
+
+static int append(struct tls_send_queue *q, const unsigned char *data, size_t len)
+{
+	if (q->len + len > QUEUE_LIMIT)
+		return -1;
+	if (q->head + q->len + len > q->cap) {
+		memmove(q->buf, q->buf + q->head, q->len);
+		q->head = 0;
+	}
+	if (q->len + len > q->cap) {
+		size_t cap = q->cap ? q->cap : 16384;
+		while (cap < q->len + len)
+			cap *= 2;
+		unsigned char *grown = realloc(q->buf, cap);
+		if (!grown)
+			return -1;
+		q->buf = grown;
+		q->cap = cap;
+	}
+	memcpy(q->buf + q->head + q->len, data, len);
+	q->len += len;
+	return 0;
+}
+
+int tls_send_queue_flush(struct tls_send_queue *q)
+{
+	while (q->len > 0 && !q->failed) {
+		long n = send_now(q, q->buf + q->head, q->len);
+		if (n < 0)
+			q->failed = true;
+		else if (n == 0)
+			return 0;
+		else {
+			q->head += (size_t)n;
+			q->len -= (size_t)n;
+		}
+	}
+	if (q->failed)
+		return -1;
+	q->head = 0;
+	/* A long-idle connection should not keep a large buffer. */
+	if (q->cap > 65536) {
+		free(q->buf);
+		q->buf = NULL;
+		q->cap = 0;
+	}
+	return 1;
+}
+
+static int queue_write(BIO *bio, const char *data, int len)
+{
+	struct tls_send_queue *q = BIO_get_data(bio);
+	BIO_clear_retry_flags(bio);
+	if (q->failed || len < 0)
+		return -1;
+	size_t done = 0;
+	if (q->len == 0) {
+		long n = send_now(q, data, (size_t)len);
+		if (n < 0) {
+			q->failed = true;
+			return -1;
+		}
+		done = (size_t)n;
+	}
+	if (done < (size_t)len) {
+		if (append(q, (const unsigned char *)data + done, (size_t)len - done) != 0) {
+			q->failed = true;
+			return -1;
+		}
+		if (q->wake)
+			q->wake(q->wake_arg);
+	}
+	return len;
+}
+
+static long queue_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+	(void)bio;
+	(void)num;
+	(void)ptr;
+	/* A flush means "make it leave": it leaves through the sender. */
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int queue_destroy(BIO *bio)
+{
+	struct tls_send_queue *q = BIO_get_data(bio);
+	if (q) {
+		free(q->buf);
+		free(q);
+		BIO_set_data(bio, NULL);
+	}
+	return 1;
+}
+
+static void make_queue_method(void)
+{
+	BIO_METHOD *m =
+	    BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wsrelay send queue");
+	if (m && BIO_meth_set_write(m, queue_write) == 1 && BIO_meth_set_ctrl(m, queue_ctrl) == 1 &&
+	    BIO_meth_set_destroy(m, queue_destroy) == 1)
+		queue_method = m;
+	else
+		BIO_meth_free(m);
+}
+
+struct tls_send_queue *tls_send_queue_install(void *ssl, int fd)
+{
+	pthread_once(&queue_method_once, make_queue_method);
+	if (!queue_method)
+		return NULL;
+	struct tls_send_queue *q = calloc(1, sizeof(*q));
+	BIO *bio = q ? BIO_new(queue_method) : NULL;
+	if (!bio) {
+		free(q);
+		return NULL;
+	}
+	q->fd = fd;
+	BIO_set_data(bio, q);
+	BIO_set_init(bio, 1);
+	SSL_set0_wbio(ssl, bio);
+	return q;
+}
+
+void tls_send_queue_set_waker(struct tls_send_queue *q, void (*wake)(void *arg), void *arg)
+{
+	q->wake = wake;
+	q->wake_arg = arg;
+}
