@@ -33,7 +33,8 @@ static const char *check_tls(const struct tls_config *tls, const char *section, 
 	if (!tls->enabled || (tls->certificate[0] && tls->private_key[0]))
 		return NULL;
 	if (!tls->certificate[0] && !tls->private_key[0])
-		snprintf(why, whylen, "%s.enabled: true needs %s.certificate and %s.private_key to be set",
+		snprintf(why, whylen,
+		         "%s.enabled: true needs %s.certificate and %s.private_key to be set",
 		         section, section, section);
 	else
 		snprintf(why, whylen, "%s.enabled: true needs %s.%s to be set", section, section,

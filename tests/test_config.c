@@ -149,8 +149,7 @@ static void assert_same_tls(const struct tls_config *a, const struct tls_config 
 static void assert_same_config(const struct config *a, const struct config *b)
 {
 	assert_int_equal(a->server.listen_count, b->server.listen_count);
-	for (size_t i = 0; i < a->server.listen_count; i++)
-	{
+	for (size_t i = 0; i < a->server.listen_count; i++) {
 		assert_listen(&a->server.listen[i], b->server.listen[i].host,
 		              b->server.listen[i].port, b->server.listen[i].ipv6);
 		assert_int_equal(a->server.listen[i].scheme, b->server.listen[i].scheme);
@@ -1148,7 +1147,7 @@ static void test_tls_errors(void **state)
 	     "\"wss:/0.0.0.0:1\": unexpected \"/\"; write \"host:port\", optionally after "
 	     "\"ws://\" or \"wss://\""},
 	    {"server:\n  listen: \"ws://0.0.0.0:1/ws\"\n", 2, 11, "unexpected \"/\""},
-	    {"server:\n  listen: [\"ws://0.0.0.0:1\", \"wss://0.0.0.0:1\"]\n", 2, 29,
+	    {"server:\n  listen: [\"ws://0.0.0.0:1\", \"wss://0.0.0.0:1\"]\n", 2, 30,
 	     "\"wss://0.0.0.0:1\" is listed twice"},
 	    {"metrics:\n  listen: \"ws://0.0.0.0:1\"\n", 2, 11,
 	     "metrics.listen: \"ws://0.0.0.0:1\": this address takes no scheme"},
@@ -1164,9 +1163,10 @@ static void test_listen_schemes(void **state)
 	struct config cfg;
 
 	(void)state;
-	load_ok(&cfg, "server:\n"
-	              "  listen: [\"wss://0.0.0.0:8443\", \"ws://127.0.0.1:8080\", \"[::1]:9000\"]\n"
-	              "  tls: {enabled: true, certificate: c.pem, private_key: k.pem}\n");
+	load_ok(&cfg,
+	        "server:\n"
+	        "  listen: [\"wss://0.0.0.0:8443\", \"ws://127.0.0.1:8080\", \"[::1]:9000\"]\n"
+	        "  tls: {enabled: true, certificate: c.pem, private_key: k.pem}\n");
 	assert_int_equal(cfg.server.listen_count, 3);
 	assert_int_equal(cfg.server.listen[0].scheme, LISTEN_SCHEME_WSS);
 	assert_int_equal(cfg.server.listen[1].scheme, LISTEN_SCHEME_WS);

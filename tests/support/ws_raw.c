@@ -10,8 +10,10 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +167,8 @@ void ws_raw_init(struct ws_raw *c)
 
 void ws_raw_close(struct ws_raw *c)
 {
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -221,6 +226,35 @@ static int reserve(struct ws_raw *c, size_t room)
 	return 0;
 }
 
+/* One SSL_read into the buffer: WS_FRAME with data, 0 to poll again
+ * (records that carried no data, e.g. session tickets), WS_EOF or WS_ERROR. */
+static int tls_fill(struct ws_raw *c)
+{
+	ERR_clear_error();
+	int n = SSL_read(c->ssl, c->buf + c->end, (int)(c->cap - c->end));
+	if (n > 0) {
+		c->end += (size_t)n;
+		return WS_FRAME;
+	}
+	int err = SSL_get_error(c->ssl, n);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+		return 0;
+	if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno != ECONNRESET)) {
+		c->peer_reset = false;
+		set_err(c, "connection closed by peer");
+		return WS_EOF;
+	}
+	if (err == SSL_ERROR_SYSCALL) {
+		c->peer_reset = true;
+		set_err(c, "connection reset by peer");
+		return WS_EOF;
+	}
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	set_err(c, "TLS: %s", reason ? reason : "error");
+	return WS_ERROR;
+}
+
 /* One poll + recv. Returns WS_FRAME when bytes were added, else like the
  * public readers. */
 static int fill(struct ws_raw *c, int64_t deadline)
@@ -232,7 +266,8 @@ static int fill(struct ws_raw *c, int64_t deadline)
 	if (reserve(c, MIN_READ) < 0)
 		return WS_ERROR;
 	for (;;) {
-		int r = wait_fd(c->fd, POLLIN, deadline);
+		/* Records OpenSSL has read already do not make the socket readable. */
+		int r = (c->ssl && SSL_pending(c->ssl) > 0) ? 1 : wait_fd(c->fd, POLLIN, deadline);
 		if (r == 0) {
 			set_err(c, "timed out waiting for data");
 			return WS_TIMEOUT;
@@ -240,6 +275,12 @@ static int fill(struct ws_raw *c, int64_t deadline)
 		if (r < 0) {
 			set_err(c, "poll: %s", ERRNO_TEXT());
 			return WS_ERROR;
+		}
+		if (c->ssl) {
+			int tls = tls_fill(c);
+			if (tls == 0)
+				continue;
+			return tls;
 		}
 		ssize_t n = recv(c->fd, c->buf + c->end, c->cap - c->end, 0);
 		if (n > 0) {
@@ -282,6 +323,16 @@ int ws_raw_send_bytes(struct ws_raw *c, const void *data, size_t len)
 	if (c->fd < 0) {
 		set_err(c, "not connected");
 		return -1;
+	}
+	while (len > 0 && c->ssl) {
+		ERR_clear_error();
+		int n = SSL_write(c->ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+		if (n <= 0) {
+			set_err(c, "TLS write failed (%d)", SSL_get_error(c->ssl, n));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
 	}
 	while (len > 0) {
 		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
@@ -741,8 +792,65 @@ static bool has_token(const char *list, const char *token)
 	return false;
 }
 
+/* The TLS handshake on c->fd, bounded by timeout_ms. */
+static int tls_handshake(struct ws_raw *c, void *ssl_ctx, int timeout_ms)
+{
+	SSL *ssl = SSL_new(ssl_ctx);
+	if (!ssl || SSL_set_fd(ssl, c->fd) != 1) {
+		SSL_free(ssl);
+		set_err(c, "SSL_new failed");
+		return -1;
+	}
+	c->ssl = ssl;
+	/* Session tickets arriving later must not make a read wait for data. */
+	SSL_clear_mode(ssl, SSL_MODE_AUTO_RETRY);
+	SSL_set_tlsext_host_name(ssl, "localhost");
+	if (SSL_CTX_get_verify_mode(ssl_ctx) != SSL_VERIFY_NONE)
+		SSL_set1_host(ssl, "localhost");
+	struct timeval tv = {.tv_sec = timeout_ms / 1000,
+	                     .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ERR_clear_error();
+	int r = SSL_connect(ssl);
+	struct timeval none = {0};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	if (r != 1) {
+		unsigned long e = ERR_peek_last_error();
+		const char *reason = e ? ERR_reason_error_string(e) : NULL;
+		set_err(c, "TLS handshake failed: %s", reason ? reason : "connection closed");
+		return -1;
+	}
+	return 0;
+}
+
+int ws_raw_tls_only(struct ws_raw *c, uint16_t port, void *ssl_ctx, int timeout_ms)
+{
+	ws_raw_init(c);
+	c->fd = tcp_connect_loopback(port, timeout_ms);
+	if (c->fd < 0) {
+		set_err(c, "connect to 127.0.0.1:%u: %s", port, ERRNO_TEXT());
+		return -1;
+	}
+	return tls_handshake(c, ssl_ctx, timeout_ms);
+}
+
+static int connect_ws(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
+                      const char *extra_headers, int *http_status, int timeout_ms);
+
 int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char *extra_headers,
                    int *http_status, int timeout_ms)
+{
+	return connect_ws(c, port, NULL, path, extra_headers, http_status, timeout_ms);
+}
+
+int ws_raw_connect_tls(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
+                       const char *extra_headers, int *http_status, int timeout_ms)
+{
+	return connect_ws(c, port, ssl_ctx, path, extra_headers, http_status, timeout_ms);
+}
+
+static int connect_ws(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
+                      const char *extra_headers, int *http_status, int timeout_ms)
 {
 	int64_t deadline = deadline_after(timeout_ms);
 	uint8_t nonce[16];
@@ -763,6 +871,8 @@ int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char
 		set_err(c, "connect to 127.0.0.1:%u: %s", port, ERRNO_TEXT());
 		return -1;
 	}
+	if (ssl_ctx && tls_handshake(c, ssl_ctx, timeout_ms) != 0)
+		return -1;
 	if (random_bytes(nonce, sizeof(nonce)) < 0) {
 		set_err(c, "getrandom: %s", ERRNO_TEXT());
 		return -1;

@@ -52,6 +52,7 @@ struct ws_raw {
 	size_t end;
 	char *http_head; /* the handshake response head, NUL-terminated, or NULL */
 	int fd;          /* -1 when not connected; free to use directly for odd writes */
+	void *ssl;       /* the connection's SSL object for wss://, else NULL */
 	bool peer_reset; /* the last WS_EOF was an RST rather than a FIN */
 	char err[160];   /* why the last call failed, for test diagnostics */
 };
@@ -88,6 +89,17 @@ void ws_raw_init(struct ws_raw *c);
  * reader. */
 int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char *extra_headers,
                    int *http_status, int timeout_ms);
+
+/* ws_raw_connect over TLS: ssl_ctx (an SSL_CTX *) is the client's context,
+ * with whatever trust, certificate and versions the test wants; the server
+ * name sent and checked is "localhost" when the context verifies. The TLS
+ * handshake failing is a -1 like any other (c->err says why). */
+int ws_raw_connect_tls(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
+                       const char *extra_headers, int *http_status, int timeout_ms);
+
+/* Only the TLS handshake, no WebSocket: for https:// requests and for
+ * handshake tests. Returns 0 or -1 (c->err says why). */
+int ws_raw_tls_only(struct ws_raw *c, uint16_t port, void *ssl_ctx, int timeout_ms);
 
 /* Closes the socket and frees all buffers; c may be reused after
  * ws_raw_init or ws_raw_connect. Safe to call twice. */
