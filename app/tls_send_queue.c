@@ -54,7 +54,7 @@ static int append(struct tls_send_queue *q, const unsigned char *data, size_t le
 {
 	if (q->len + len > QUEUE_LIMIT)
 		return -1;
-	if (q->head + q->len + len > q->cap) {
+	if (q->head > 0 && q->head + q->len + len > q->cap) {
 		memmove(q->buf, q->buf + q->head, q->len);
 		q->head = 0;
 	}

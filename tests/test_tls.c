@@ -109,6 +109,17 @@ static SSL_CTX *client_ctx(bool verify, int max_version, const char *cert, const
 	return ctx;
 }
 
+/* The server of the test running, whose log a failure shows. */
+static const struct relay_process *current_relay;
+
+static void show_relay_log(void)
+{
+	char *log = current_relay ? read_file(current_relay->stderr_path, NULL) : NULL;
+	if (log)
+		print_error("server log:\n%s\n", log);
+	free(log);
+}
+
 /* The relay on wss://127.0.0.1:@PORT@ (unless listen says otherwise), with
  * server.tls from certificate, key and the extra lines tls_extra. */
 static void start_relay(struct relay_process *rp, const char *listen, const char *certificate,
@@ -137,6 +148,7 @@ static void start_relay(struct relay_process *rp, const char *listen, const char
 	int rc = relay_start(rp, WSRELAY_BIN, yaml);
 	free(yaml);
 	assert_int_equal(rc, 0);
+	current_relay = rp;
 }
 
 static void connect_tls(struct ws_raw *c, uint16_t port, SSL_CTX *ctx)
@@ -150,8 +162,10 @@ static void expect_message(struct ws_raw *c, uint8_t opcode, const void *payload
 {
 	struct ws_frame f;
 	int r = ws_raw_read_message(c, &f, WAIT_MS);
-	if (r != WS_FRAME)
+	if (r != WS_FRAME) {
+		show_relay_log();
 		fail_msg("no message: result %d (%s)", r, c->err);
+	}
 	assert_int_equal(f.opcode, opcode);
 	assert_int_equal(f.len, len);
 	assert_memory_equal(f.payload, payload, len);
@@ -664,6 +678,61 @@ static void test_independent_clients_interoperate(void **state)
 	assert_int_equal(relay_stop(&rp, SIGTERM, 15000), 0);
 }
 
+/* Replaces the first find in *text with put (text is malloc'd). */
+static void replace(char **text, const char *find, const char *put)
+{
+	char *at = strstr(*text, find);
+	assert_non_null(at);
+	char *out = NULL;
+	assert_true(asprintf(&out, "%.*s%s%s", (int)(at - *text), *text, put, at + strlen(find)) >
+	            0);
+	free(*text);
+	*text = out;
+}
+
+/* conf/wsrelay-tls.yaml as shipped, on free ports and with the test's pair
+ * in place of the README's self-signed one. */
+static void test_shipped_tls_example_works(void **state)
+{
+	(void)state;
+	char *yaml = read_file(WSRELAY_SOURCE_DIR "/conf/wsrelay-tls.yaml", NULL);
+	assert_non_null(yaml);
+	uint16_t plain_port = free_loopback_port();
+	char plain[32], www[PATH_MAX];
+	snprintf(plain, sizeof(plain), "127.0.0.1:%u", plain_port);
+	snprintf(www, sizeof(www), "%s/www", WSRELAY_SOURCE_DIR);
+	replace(&yaml, "0.0.0.0:8443", "127.0.0.1:@PORT@");
+	replace(&yaml, "127.0.0.1:8080", plain);
+	replace(&yaml, "../www", www);
+	replace(&yaml, "127.0.0.1:9090", "127.0.0.1:@METRICS_PORT@");
+	for (int i = 0; i < 2; i++) {
+		replace(&yaml, "\"localhost.pem\"", pki_path("server.pem"));
+		replace(&yaml, "\"localhost-key.pem\"", pki_path("server.key"));
+	}
+	struct relay_process rp;
+	assert_int_equal(relay_start(&rp, WSRELAY_BIN, yaml), 0);
+	free(yaml);
+	assert_int_equal(relay_wait_listener(&rp, plain_port, WAIT_MS), 0);
+	assert_int_equal(relay_wait_listener(&rp, rp.metrics_port, WAIT_MS), 0);
+	SSL_CTX *ctx = client_ctx(true, 0, NULL, NULL);
+	struct ws_raw secure, local;
+	connect_tls(&secure, rp.port, ctx);
+	int status = 0;
+	assert_int_equal(ws_raw_connect(&local, plain_port, "/ws", NULL, &status, WAIT_MS), 0);
+	assert_int_equal(ws_raw_send_text(&secure, "shipped example"), 0);
+	expect_text(&local, "shipped example");
+	static char resp[1 << 16];
+	assert_int_equal(https_request(rp.metrics_port, ctx,
+	                               "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+	                               "Connection: close\r\n\r\n",
+	                               resp, sizeof(resp)),
+	                 200);
+	ws_raw_close(&secure);
+	ws_raw_close(&local);
+	SSL_CTX_free(ctx);
+	assert_int_equal(relay_stop(&rp, SIGTERM, 15000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +747,7 @@ int main(void)
 	    cmocka_unit_test(test_sighup_rotates_the_certificate),
 	    cmocka_unit_test(test_metrics_over_https),
 	    cmocka_unit_test(test_independent_clients_interoperate),
+	    cmocka_unit_test(test_shipped_tls_example_works),
 	};
 	return cmocka_run_group_tests(tests, make_pki, remove_pki);
 }
