@@ -244,9 +244,12 @@ int main(int argc, char **argv)
 	    metrics && pthread_create(&metrics_stopper, NULL, stop_metrics, metrics) == 0;
 	if (!parallel)
 		metrics_server_stop(metrics);
-	server_stop(srv);
+	server_stop_listening(srv);
+	/* A scrape reads the server: it is freed only after the metrics
+	 * listener is gone. */
 	if (parallel)
 		pthread_join(metrics_stopper, NULL);
+	server_stop(srv);
 	mg_exit_library();
 	config_free(&cfg);
 	log_info("stopped");

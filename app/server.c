@@ -228,10 +228,17 @@ void server_stop(struct server *srv)
 {
 	if (!srv)
 		return;
+	server_stop_listening(srv);
+	free_server(srv);
+}
+
+void server_stop_listening(struct server *srv)
+{
 	/* Every connection's close handler has run once mg_stop returns, so no
 	 * outbox is left for the senders. */
-	mg_stop(srv->ctx);
-	free_server(srv);
+	if (srv->ctx)
+		mg_stop(srv->ctx);
+	srv->ctx = NULL;
 }
 
 struct tls_context *server_tls(struct server *srv)

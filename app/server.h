@@ -31,7 +31,11 @@ void server_abort_clients(struct server *srv);
 /* The WebSocket listeners' TLS, or NULL when none serves TLS. */
 struct tls_context *server_tls(struct server *srv);
 
-/* Stops CivetWeb (every connection ends) and frees the server. */
+/* Stops CivetWeb: every connection ends, and no callback runs any more. */
+void server_stop_listening(struct server *srv);
+
+/* Stops CivetWeb (unless stopped already) and frees the server. Whatever
+ * else reads the server (the metrics listener) must be stopped first. */
 void server_stop(struct server *srv);
 
 #endif
