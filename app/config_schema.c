@@ -118,18 +118,25 @@ static const char *check_metrics(const struct config *cfg, char *why, size_t why
 #define SECTION_OF(p, table, chk) \
 	{ .path = (p), .fields = (table), .count = ARRAY_LEN(table), .check = (chk) }
 
-#define TLS_FIELDS(t) \
-	F_BOOL("enabled", t.enabled), \
-	F_SIMPLE("certificate", KIND_FILE, t.certificate), \
-	F_SIMPLE("private_key", KIND_FILE, t.private_key), \
-	F_SIMPLE("min_version", KIND_TLS_VERSION, t.min_version), \
-	F_SIMPLE("ciphers", KIND_STRING, t.ciphers), \
-	F_SIMPLE("client_ca", KIND_FILE, t.client_ca)
-
-static const struct config_field tls_fields[] = { TLS_FIELDS(server.tls) };
+static const struct config_field tls_fields[] = {
+	F_BOOL("enabled", server.tls.enabled),
+	F_SIMPLE("certificate", KIND_FILE, server.tls.certificate),
+	F_SIMPLE("private_key", KIND_FILE, server.tls.private_key),
+	F_SIMPLE("min_version", KIND_TLS_VERSION, server.tls.min_version),
+	F_SIMPLE("ciphers", KIND_STRING, server.tls.ciphers),
+	F_SIMPLE("client_ca", KIND_FILE, server.tls.client_ca),
+};
 static const struct config_section tls_section =
 	SECTION_OF("server.tls", tls_fields, check_server_tls);
-static const struct config_field metrics_tls_fields[] = { TLS_FIELDS(metrics.tls) };
+/* The same keys as server.tls. */
+static const struct config_field metrics_tls_fields[] = {
+	F_BOOL("enabled", metrics.tls.enabled),
+	F_SIMPLE("certificate", KIND_FILE, metrics.tls.certificate),
+	F_SIMPLE("private_key", KIND_FILE, metrics.tls.private_key),
+	F_SIMPLE("min_version", KIND_TLS_VERSION, metrics.tls.min_version),
+	F_SIMPLE("ciphers", KIND_STRING, metrics.tls.ciphers),
+	F_SIMPLE("client_ca", KIND_FILE, metrics.tls.client_ca),
+};
 static const struct config_section metrics_tls_section =
 	SECTION_OF("metrics.tls", metrics_tls_fields, check_metrics_tls);
 

@@ -59,9 +59,12 @@ static FILE *open_pem(const char *section, const char *key, const char *path, ch
                       size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	if (!f)
+	if (!f) {
+		/* strerror may hand every thread the same buffer. */
+		char why[128];
 		snprintf(err, errlen, "%s.%s: cannot read %s: %s", section, key, path,
-		         strerror(errno));
+		         strerror_r(errno, why, sizeof(why)));
+	}
 	return f;
 }
 
@@ -111,7 +114,7 @@ static int read_certificates(const struct tls_context *tls, struct cert_pair *pa
 	}
 	rc = 0;
 out:
-	fclose(f);
+	(void)fclose(f);
 	return rc;
 }
 
@@ -121,7 +124,7 @@ static int read_key(const struct tls_context *tls, struct cert_pair *pair, char 
 	if (!f)
 		return -1;
 	pair->key = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
-	fclose(f);
+	(void)fclose(f);
 	if (!pair->key) {
 		snprintf(err, errlen,
 		         "%s.private_key: %s holds no PEM private key, or one protected by a "
@@ -155,7 +158,7 @@ static void warn_about_dates(const struct tls_context *tls, const struct cert_pa
 	char when[32];
 	time_t t = (time_t)pair->not_after;
 	struct tm tm;
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+	(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
 	if (pair->not_after < now)
 		log_warn("%s.certificate: %s expired on %s; serving it anyway", tls->section,
 		         tls->certificate, when);
@@ -200,7 +203,7 @@ static int set_client_ca(struct tls_context *tls, const char *path, char *err, s
 	FILE *f = open_pem(tls->section, "client_ca", path, err, errlen);
 	if (!f)
 		return -1;
-	fclose(f);
+	(void)fclose(f);
 	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(path);
 	if (!names || SSL_CTX_load_verify_locations(tls->ctx, path, NULL) != 1) {
 		sk_X509_NAME_pop_free(names, X509_NAME_free);

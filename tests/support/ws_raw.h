@@ -51,8 +51,8 @@ struct ws_raw {
 	size_t start;
 	size_t end;
 	char *http_head; /* the handshake response head, NUL-terminated, or NULL */
-	int fd;          /* -1 when not connected; free to use directly for odd writes */
 	void *ssl;       /* the connection's SSL object for wss://, else NULL */
+	int fd;          /* -1 when not connected; free to use directly for odd writes */
 	bool peer_reset; /* the last WS_EOF was an RST rather than a FIN */
 	char err[160];   /* why the last call failed, for test diagnostics */
 };
