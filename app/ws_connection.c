@@ -18,6 +18,7 @@
 #include "log.h"
 #include "message_assembler.h"
 #include "server_internal.h"
+#include "stack_release.h"
 #include "utf8.h"
 #include "ws_frame.h"
 
@@ -203,6 +204,10 @@ static void on_ready(struct mg_connection *conn, void *cbdata)
 	c->ready = true;
 	stats_add(&srv->stats.connections, 1);
 	log_info("client connected: %s", c->peer);
+	/* The handshake is over and this thread now waits in the read loop,
+	 * shallower than anything before: an idle client keeps only the stack
+	 * it needs from here on. */
+	stack_release_below_caller();
 }
 
 static uint64_t monotonic_ns(void)
