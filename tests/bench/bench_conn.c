@@ -19,11 +19,11 @@
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 /* Idle connections hold thousands of these: start small, grow on demand. */
-#define IN_CAP_IDLE 1024u
-#define IN_CAP_BUSY (64u * 1024u)
+#define IN_CAP_IDLE ((size_t)1024)
+#define IN_CAP_BUSY ((size_t)64 * 1024)
 /* A server frame larger than this ends the connection: a bench client has
  * no use for more, and a length field gone wrong must not allocate 2^63. */
-#define MAX_FRAME     (64u * 1024u * 1024u)
+#define MAX_FRAME     ((size_t)64 * 1024 * 1024)
 #define HANDSHAKE_MAX 4096u
 
 enum {
@@ -281,7 +281,8 @@ static int handle_frame(struct bench_conn *c, uint8_t b0, const uint8_t *payload
 		return 0;
 	case OP_CLOSE:
 		c->close_received = true;
-		c->close_code = len >= 2 ? (uint16_t)(payload[0] << 8 | payload[1]) : 1005;
+		c->close_code =
+		    len >= 2 ? (uint16_t)(payload[0] << 8 | payload[1]) : (uint16_t)1005;
 		/* Echo the code, as RFC 6455 asks, then stop reading. */
 		(void)conn_queue_frame(c, OP_CLOSE, payload, len >= 2 ? 2 : 0);
 		(void)conn_flush(c);

@@ -33,6 +33,7 @@ int bench_run_idle(const struct bench_options *o)
 	struct bench_pool pool;
 	if (pool_init(&pool, o, o->idle, ignore_message, NULL) != 0) {
 		fprintf(stderr, "wsrelay-bench: out of memory\n");
+		pool_free(&pool);
 		return 1;
 	}
 	for (size_t i = 0; i < pool.count; i++)
@@ -63,7 +64,7 @@ int bench_run_idle(const struct bench_options *o)
 		       kib_per_connection(before, after, pool.open_count));
 	}
 	printf("}\n");
-	fflush(stdout);
+	(void)fflush(stdout);
 	pool_free(&pool);
 	return connected > 0 ? 0 : 1;
 }

@@ -16,7 +16,7 @@
 
 /* A publisher stops queueing while this much is still waiting for its
  * socket: the window bounds messages, this bounds bytes. */
-#define PUBLISHER_BACKLOG (256u * 1024u)
+#define PUBLISHER_BACKLOG ((size_t)256 * 1024)
 /* How long stalled clients get, after the run, to show whether the server
  * cut them (their socket is read again: a close frame, a reset or EOF). */
 #define STALLED_CHECK_NS 3000000000ull
@@ -298,16 +298,23 @@ static void print_report(struct load_run *run, size_t stalled_cut, struct proc_s
 		       s_end.ok ? s_end.rss_kib : -1L, s1.threads);
 	}
 	printf("}\n");
-	fflush(stdout);
+	(void)fflush(stdout);
 }
 
 int bench_run_load(const struct bench_options *o)
 {
 	struct load_run *run = calloc(1, sizeof(*run));
 	size_t total = (size_t)o->subscribers + o->stalled + o->publishers;
-	if (!run || !(run->payload = calloc(1, o->size)) ||
-	    pool_init(&run->pool, o, total, on_message, run) != 0) {
+	if (!run || !(run->payload = calloc(1, o->size))) {
 		fprintf(stderr, "wsrelay-bench: out of memory\n");
+		free(run);
+		return 1;
+	}
+	if (pool_init(&run->pool, o, total, on_message, run) != 0) {
+		fprintf(stderr, "wsrelay-bench: out of memory\n");
+		pool_free(&run->pool);
+		free(run->payload);
+		free(run);
 		return 1;
 	}
 	run->opts = o;
@@ -326,6 +333,8 @@ int bench_run_load(const struct bench_options *o)
 	if (run->subscribers_open == 0 || count_open(&run->pool, ROLE_PUBLISHER) == 0) {
 		fprintf(stderr, "wsrelay-bench: no subscriber or no publisher could connect\n");
 		pool_free(&run->pool);
+		free(run->payload);
+		free(run);
 		return 1;
 	}
 

@@ -26,7 +26,10 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	/* A server that goes away mid-write must not kill the report. */
-	signal(SIGPIPE, SIG_IGN);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "wsrelay-bench: cannot ignore SIGPIPE\n");
+		return 1;
+	}
 	raise_fd_limit();
 	return opts.mode == BENCH_MODE_IDLE ? bench_run_idle(&opts) : bench_run_load(&opts);
 }

@@ -54,6 +54,7 @@ int pool_init(struct bench_pool *pool, const struct bench_options *opts, size_t 
               conn_message_fn on_message, void *ctx)
 {
 	memset(pool, 0, sizeof(*pool));
+	pool->epfd = -1;
 	pool->addr.sin_family = AF_INET;
 	pool->addr.sin_port = htons(opts->port);
 	if (inet_pton(AF_INET, opts->host, &pool->addr.sin_addr) != 1)
@@ -183,10 +184,11 @@ size_t pool_connect(struct bench_pool *pool, double connect_rate, double timeout
 
 void pool_free(struct bench_pool *pool)
 {
-	for (size_t i = 0; i < pool->count; i++)
+	for (size_t i = 0; pool->conns && i < pool->count; i++)
 		conn_free(&pool->conns[i]);
 	free(pool->conns);
 	if (pool->epfd >= 0)
 		close(pool->epfd);
+	pool->epfd = -1;
 	pool->conns = NULL;
 }

@@ -19,17 +19,32 @@ static double read_cpu_s(pid_t pid, bool *ok)
 	}
 	char line[1024];
 	bool got = fgets(line, sizeof(line), f) != NULL;
-	fclose(f);
+	(void)fclose(f);
 	/* The command name may hold spaces and parentheses: fields are counted
-	 * from the last ')'. utime and stime are fields 14 and 15. */
+	 * from the last ')'. utime and stime are the 12th and 13th after it. */
 	char *p = got ? strrchr(line, ')') : NULL;
-	unsigned long long utime = 0;
-	unsigned long long stime = 0;
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-	                 &stime) != 2) {
+	if (!p) {
 		*ok = false;
 		return 0;
 	}
+	p++;
+	unsigned long long ticks[2] = {0, 0};
+	for (int field = 1; field <= 13; field++) {
+		while (*p == ' ')
+			p++;
+		char *end = p;
+		while (*end && *end != ' ')
+			end++;
+		if (end == p) {
+			*ok = false;
+			return 0;
+		}
+		if (field >= 12)
+			ticks[field - 12] = strtoull(p, NULL, 10);
+		p = end;
+	}
+	unsigned long long utime = ticks[0];
+	unsigned long long stime = ticks[1];
 	long hz = sysconf(_SC_CLK_TCK);
 	return (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
 }
@@ -49,7 +64,7 @@ static long read_kib(const char *path, const char *key)
 			break;
 		}
 	}
-	fclose(f);
+	(void)fclose(f);
 	return value;
 }
 

@@ -43,8 +43,10 @@ static double json_number(const char *json, const char *key)
 	char quoted[64];
 	snprintf(quoted, sizeof(quoted), "\"%s\":", key);
 	const char *p = strstr(json, quoted);
-	if (!p)
+	if (!p) {
 		fail_msg("key %s missing in: %s", key, json);
+		return 0; /* not reached: fail_msg leaves the test */
+	}
 	char *end = NULL;
 	double v = strtod(p + strlen(quoted), &end);
 	if (end == p + strlen(quoted))
@@ -102,8 +104,10 @@ static int run_bench(char *out, size_t cap, const char *const *args)
 static const char *json_line(const char *out)
 {
 	const char *p = strstr(out, "{\"mode\"");
-	if (!p)
+	if (!p) {
 		fail_msg("no JSON line in: %s", out);
+		return ""; /* not reached: fail_msg leaves the test */
+	}
 	return p;
 }
 
