@@ -344,6 +344,10 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);
 	free(c);
+	/* The thread goes back to the pool, maybe for good: what this client's
+	 * messages touched below (the read loop, relaying, logging) need not
+	 * stay resident while it waits. */
+	stack_release_below_caller();
 }
 
 void ws_connection_register(struct server *srv, struct mg_context *ctx)
