@@ -339,7 +339,8 @@ int conn_read(struct bench_conn *c, conn_message_fn fn, void *ctx)
 {
 	/* Bounded per call, so one busy socket cannot starve the others. */
 	for (int round = 0; round < 16; round++) {
-		if (c->in_len == c->in_cap && reserve(&c->in, &c->in_cap, c->in_cap * 2) != 0)
+		if (c->in_len == c->in_cap &&
+		    reserve(&c->in, &c->in_cap, c->in_cap ? c->in_cap * 2 : IN_CAP_IDLE) != 0)
 			return fail(c);
 		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 		if (n < 0 && errno == EINTR)
