@@ -20,6 +20,7 @@
 #include "log.h"
 #include "message_assembler.h"
 #include "server_internal.h"
+#include "stack_release.h"
 #include "tls_send_queue.h"
 #include "utf8.h"
 #include "ws_frame.h"
@@ -273,6 +274,10 @@ static void on_ready(struct mg_connection *conn, void *cbdata)
 	c->ready = true;
 	stats_add(&srv->stats.connections, 1);
 	log_info("client connected: %s", c->peer);
+	/* The handshake is over and this thread now waits in the read loop,
+	 * shallower than anything before: an idle client keeps only the stack
+	 * it needs from here on. */
+	stack_release_below_caller();
 }
 
 static uint64_t monotonic_ns(void)
@@ -416,6 +421,10 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);
 	free(c);
+	/* The thread goes back to the pool, maybe for good: what this client's
+	 * messages touched below (the read loop, relaying, logging) need not
+	 * stay resident while it waits. */
+	stack_release_below_caller();
 }
 
 void ws_connection_register(struct server *srv, struct mg_context *ctx)

@@ -1,0 +1,36 @@
+/* wsrelay-bench's command line. */
+#ifndef WSRELAY_BENCH_OPTIONS_H
+#define WSRELAY_BENCH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum bench_mode { BENCH_MODE_LOAD, BENCH_MODE_IDLE };
+
+struct bench_options {
+	enum bench_mode mode;
+	char host[64];
+	uint16_t port;
+	char path[256];
+	unsigned subscribers;
+	unsigned publishers;
+	unsigned stalled;
+	unsigned size;       /* payload bytes per message */
+	double rate;         /* messages per second per publisher; 0: window-bound */
+	unsigned window;     /* a publisher's messages sent but not yet back to it */
+	double duration_s;   /* the measured part of a load run */
+	double warmup_s;     /* sending before the measurement starts */
+	double drain_s;      /* how long a message may take before it counts as lost */
+	unsigned idle;       /* idle mode: connections to open */
+	double hold_s;       /* idle mode: how long to hold them */
+	double connect_rate; /* new connections per second; 0: as fast as possible */
+	pid_t server_pid;    /* 0: none */
+	bool text;           /* text frames (stamp in hex) instead of binary */
+};
+
+/* Fills opts from argv. Returns 0 to run, 1 when --help was printed (exit 0),
+ * or -1 after printing a one-line error to stderr (exit 2). */
+int bench_options_parse(struct bench_options *opts, int argc, char **argv);
+
+#endif

@@ -1,0 +1,168 @@
+#!/bin/bash
+# usage: tests/bench/run.sh            (from anywhere; after building into build/)
+#        SCENARIOS="S1 S5" tests/bench/run.sh
+#
+# The benchmark scenarios S1-S5 of ../shared/bench/README.md with our own
+# load generator (build/bin/wsrelay-bench) against a freshly started wsrelay
+# per scenario, on free loopback ports. Prints one table: deliveries/s,
+# deliveries per server CPU-second, loss, latency, memory per idle connection.
+# A benchmark, never a test: figures depend on the machine and on whatever
+# else runs on it, so compare them only with figures from the same run.
+#
+# Env: WSRELAY_BIN (default build/bin/wsrelay), WSRELAY_BENCH (default
+# build/bin/wsrelay-bench), SCENARIOS (default "S1 S2 S3 S4 S5"), OUT (a
+# folder for the JSON lines and server logs; default a new temporary one).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${WSRELAY_BIN:-$root/build/bin/wsrelay}
+BENCH=${WSRELAY_BENCH:-$root/build/bin/wsrelay-bench}
+SCENARIOS=${SCENARIOS:-"S1 S2 S3 S4 S5"}
+OUT=${OUT:-$(mktemp -d /tmp/wsrelay-run.XXXXXX)}
+mkdir -p "$OUT"
+for f in "$BIN" "$BENCH"; do
+  [ -x "$f" ] || { echo "run.sh: $f is missing: build first (.ci/build build)" >&2; exit 1; }
+done
+# 10 000 idle clients (S4) need a descriptor each, on both ends.
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+scenario_args() {
+  case "$1" in
+    S1) echo "--subs 100 --pubs 1 --size 64 --rate 0 --duration 10 --warmup 2" ;;
+    S2) echo "--subs 1000 --pubs 1 --size 64 --rate 200 --duration 10 --warmup 2 --connect-rate 2000" ;;
+    S3) echo "--subs 2000 --pubs 4 --size 1024 --rate 50 --duration 10 --warmup 2 --connect-rate 2000" ;;
+    S4) echo "--idle 10000 --hold 20 --connect-rate 2000" ;;
+    # S5 twice: with the stalled client, and without it for the others' p99 to compare with.
+    S5) echo "--subs 100 --stalled 1 --pubs 1 --size 1024 --rate 500 --duration 20 --warmup 2" ;;
+    S5ref) echo "--subs 100 --pubs 1 --size 1024 --rate 500 --duration 20 --warmup 2" ;;
+    *) return 1 ;;
+  esac
+}
+
+SRV_PID=""
+stop_server() {
+  if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
+    kill -TERM "$SRV_PID"
+    for _ in $(seq 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$SRV_PID" 2>/dev/null && kill -KILL "$SRV_PID"
+    wait "$SRV_PID" 2>/dev/null || true
+  fi
+  SRV_PID=""
+}
+trap stop_server EXIT
+trap 'stop_server; exit 130' INT TERM
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# CivetWeb binds the port first and then creates its max_connections
+# workers, which takes seconds at 12 000: measuring before that ends would
+# charge the pool's start-up to the scenario (memory in S4, CPU in S1). Waits
+# until the thread count stops growing.
+wait_settled() {
+  local before after
+  after=$(awk '/^Threads:/ {print $2}' "/proc/$SRV_PID/status")
+  for _ in $(seq 300); do
+    sleep 0.5
+    before=$after
+    after=$(awk '/^Threads:/ {print $2}' "/proc/$SRV_PID/status" 2>/dev/null) || return 0
+    [ "$after" = "$before" ] && return 0
+  done
+}
+
+# Starts wsrelay on a free port with the benchmark's config (as
+# ../shared/bench/peers/wsrelay/start.sh writes it); sets SRV_PID and PORT.
+start_server() {
+  local name=$1
+  for _ in 1 2 3 4 5; do
+    PORT=$((20000 + RANDOM % 30000))
+    port_open "$PORT" && continue
+    cat >"$OUT/$name.yaml" <<YAML
+server:
+  listen: "127.0.0.1:$PORT"
+  websocket_path: "/ws"
+  document_root: ""
+  max_connections: 12000
+  max_message_bytes: 1048576
+metrics:
+  enabled: false
+logging:
+  level: "warn"
+YAML
+    "$BIN" --config-file "$OUT/$name.yaml" >"$OUT/$name.server.log" 2>&1 &
+    SRV_PID=$!
+    for _ in $(seq 100); do
+      port_open "$PORT" && { wait_settled; return 0; }
+      kill -0 "$SRV_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    stop_server
+  done
+  echo "run.sh: wsrelay did not start (see $OUT/$name.server.log)" >&2
+  return 1
+}
+
+# user + system CPU-seconds of a process, from /proc/PID/stat
+cpu_seconds() {
+  local stat fields
+  stat=$(cat "/proc/$1/stat") || { echo 0; return; }
+  # after the command name: state is field 0, utime 11 and stime 12
+  read -r -a fields <<<"${stat##*) }"
+  awk -v u="${fields[11]}" -v s="${fields[12]}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f\n", (u + s) / hz }'
+}
+
+# A number from a one-line JSON object ("-" when absent).
+json() {
+  local v
+  v=$(grep -o "\"$2\":[-0-9.e+]*" "$1" | head -1 | cut -d: -f2)
+  echo "${v:--}"
+}
+
+run_one() {
+  local sc=$1 args cpu0 cpu1
+  args=$(scenario_args "$sc") || { echo "run.sh: unknown scenario $sc" >&2; return 1; }
+  start_server "$sc" || return 1
+  awk '/^VmRSS:/ {print $2}' "/proc/$SRV_PID/status" >"$OUT/$sc.pool_kb"
+  cpu0=$(cpu_seconds "$SRV_PID")
+  echo "[$(date +%T)] $sc: wsrelay-bench $args" >&2
+  # shellcheck disable=SC2086 # args is a list of options
+  if ! "$BENCH" --port "$PORT" --text --server-pid "$SRV_PID" $args >"$OUT/$sc.json" 2>"$OUT/$sc.log"; then
+    echo "run.sh: $sc failed (see $OUT/$sc.log)" >&2
+  fi
+  cpu1=$(cpu_seconds "$SRV_PID")
+  echo "$cpu0 $cpu1" | awk '{printf "%.2f\n", $2 - $1}' >"$OUT/$sc.cpu"
+  stop_server
+}
+
+list=()
+for sc in $SCENARIOS; do
+  list+=("$sc")
+  [ "$sc" = S5 ] && list+=(S5ref)
+done
+for sc in "${list[@]}"; do run_one "$sc"; done
+
+echo
+echo "wsrelay $("$BIN" --version 2>/dev/null | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ); results in $OUT"
+echo "server CPU-s: the whole run (connects, warm-up, drain) from /proc; per server CPU-s: the measured window only"
+printf '%-6s %14s %16s %10s %8s %10s %10s %12s %s\n' scen "deliveries/s" "per server CPU-s" "server CPU-s" loss "p50 ms" "p99 ms" "KiB/idle conn" notes
+for sc in "${list[@]}"; do
+  f=$OUT/$sc.json
+  [ -s "$f" ] || { printf '%-6s (no result, see %s)\n' "$sc" "$OUT/$sc.log"; continue; }
+  notes=""
+  if [ "$(json "$f" stalled)" != "-" ] && [ "$(json "$f" stalled)" != 0 ]; then
+    notes="stalled cut: $(json "$f" stalled_cut) of $(json "$f" stalled)"
+  fi
+  [ "$(json "$f" server_disconnects)" != "-" ] && [ "$(json "$f" server_disconnects)" != 0 ] &&
+    notes="$notes others cut: $(json "$f" server_disconnects)"
+  if [ "$sc" = S4 ]; then
+    notes="connected $(json "$f" connected), survived $(json "$f" survived);"
+    notes="$notes pool before: $(awk '{printf "%.1f", $1 / 12016}' "$OUT/$sc.pool_kb") KiB per worker thread"
+  fi
+  awk -v sc="$sc" -v dps="$(json "$f" delivered_per_s)" -v eff="$(json "$f" deliveries_per_cpu_s)" \
+    -v cpu="$(cat "$OUT/$sc.cpu")" -v loss="$(json "$f" loss)" -v p50="$(json "$f" p50)" \
+    -v p99="$(json "$f" p99)" -v kib="$(json "$f" kb_per_conn)" -v notes="$notes" '
+    function num(v, fmt, scale) { return v == "-" ? "-" : sprintf(fmt, v / scale) }
+    BEGIN {
+      printf "%-6s %14s %16s %10s %8s %10s %10s %12s %s\n", sc, num(dps, "%.0f", 1), num(eff, "%.0f", 1),
+        cpu, (loss == "-" ? "-" : sprintf("%.2f%%", loss * 100)), num(p50, "%.2f", 1000),
+        num(p99, "%.2f", 1000), num(kib, "%.1f", 1), notes
+    }'
+done
