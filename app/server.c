@@ -76,6 +76,24 @@ static void format_listeners(const struct config *cfg, char *out, size_t cap)
 	}
 }
 
+/* For people: "wss://0.0.0.0:8443, ws://127.0.0.1:8080". */
+static void describe_listeners(const struct config *cfg, char *out, size_t cap)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < cfg->server.listen_count; i++) {
+		struct listen_addr shown = cfg->server.listen[i];
+		shown.scheme =
+		    config_listen_uses_tls(cfg, &shown) ? LISTEN_SCHEME_WSS : LISTEN_SCHEME_WS;
+		char one[LISTEN_ADDR_TEXT_SIZE];
+		listen_addr_format(&shown, one);
+		int n = snprintf(out + used, cap - used, "%s%s", i ? ", " : "", one);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
 static bool any_tls_listener(const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->server.listen_count; i++)
@@ -172,7 +190,9 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	    .callbacks = &callbacks, .user_data = srv, .configuration_options = options};
 	srv->ctx = mg_start2(&init, &error);
 	if (!srv->ctx) {
-		snprintf(err, errlen, "cannot start the listener on %s: %s", ports,
+		char shown[1024];
+		describe_listeners(cfg, shown, sizeof(shown));
+		snprintf(err, errlen, "cannot start the listener on %s: %s", shown,
 		         mg_err[0] ? mg_err : "unknown error");
 		free_server(srv);
 		return NULL;

@@ -134,7 +134,8 @@ static long tls_write_some(struct connection *c, const void *data, size_t len)
 			ERR_clear_error();
 			int w = SSL_write(c->ssl, data, (int)len);
 			n = w > 0 ? w : -1;
-			ERR_clear_error();
+			if (w <= 0)
+				ERR_clear_error();
 		}
 	}
 	mg_unlock_connection(c->conn);
