@@ -97,6 +97,17 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 
+	/* Before the listener: a message from the first client is published. */
+	if (cfg->cluster.enabled) {
+		srv->cluster = cluster_start(cfg, srv->hub, err, errlen);
+		if (!srv->cluster) {
+			sender_pool_stop(srv->senders);
+			hub_destroy(srv->hub);
+			free(srv);
+			return NULL;
+		}
+	}
+
 	char ports[1024];
 	char threads[16];
 	format_listeners(cfg, ports, sizeof(ports));
@@ -141,6 +152,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	if (!srv->ctx) {
 		snprintf(err, errlen, "cannot start the listener on %s: %s", ports,
 		         mg_err[0] ? mg_err : "unknown error");
+		cluster_stop(srv->cluster);
 		sender_pool_stop(srv->senders);
 		hub_destroy(srv->hub);
 		free(srv);
@@ -155,6 +167,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		         "server.max_connections or raise the thread limits",
 		         running, wanted);
 		mg_stop(srv->ctx);
+		cluster_stop(srv->cluster);
 		sender_pool_stop(srv->senders);
 		hub_destroy(srv->hub);
 		free(srv);
@@ -193,8 +206,10 @@ void server_stop(struct server *srv)
 	if (!srv)
 		return;
 	/* Every connection's close handler has run once mg_stop returns, so no
-	 * outbox is left for the senders. */
+	 * outbox is left for the senders, and no reader publishes any more;
+	 * the cluster's broadcasts into the closing hub are no-ops. */
 	mg_stop(srv->ctx);
+	cluster_stop(srv->cluster);
 	sender_pool_stop(srv->senders);
 	hub_destroy(srv->hub);
 	free(srv);

@@ -6,6 +6,7 @@
 #include <civetweb.h>
 #include <stdatomic.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "delivery.h"
 #include "hub.h"
@@ -16,6 +17,7 @@ struct server {
 	struct mg_context *ctx;
 	struct hub *hub;
 	struct sender_pool *senders;
+	struct cluster *cluster; /* NULL unless cluster.enabled */
 	atomic_bool draining; /* new handshakes are refused */
 	struct relay_stats stats;
 	double start_time; /* seconds since the Unix epoch */
