@@ -166,7 +166,7 @@ static void *subscriber_main(void *arg)
 			}
 			b->events.link(b->events.ctx, false, why);
 		} else if (attempt == 0) {
-			log_warn("cluster: cannot subscribe at redis://%s:%u: %s (retrying)",
+			log_warn("cluster: broker not reachable at redis://%s:%u: %s (retrying)",
 			         b->url.host, b->url.port, why);
 		}
 		if (ctx)
