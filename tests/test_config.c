@@ -325,6 +325,27 @@ static void test_conf_file_matches_defaults(void **state)
 	free(www);
 }
 
+/* The three-node example in README.md loads as it is. */
+static void test_conf_cluster_examples_load(void **state)
+{
+	(void)state;
+	for (int i = 1; i <= 3; i++) {
+		char path[PATH_MAX], err[512] = "", id[16];
+		struct config cfg;
+
+		snprintf(path, sizeof(path), "%s/conf/cluster-node%d.yaml", WSRELAY_SOURCE_DIR, i);
+		if (config_load(&cfg, path, err, sizeof(err)) != 0) {
+			print_error("%s\n", err);
+			fail();
+		}
+		snprintf(id, sizeof(id), "node%d", i);
+		assert_true(cfg.cluster.enabled);
+		assert_string_equal(cfg.cluster.node_id, id);
+		assert_int_equal(cfg.server.listen[0].port, 8440 + i);
+		config_free(&cfg);
+	}
+}
+
 /* ---- Values that load ---- */
 
 static void test_every_key_parsed(void **state)
@@ -1271,6 +1292,7 @@ int main(void)
 	    TEST(test_empty_documents_give_defaults),
 	    TEST(test_null_sections_give_defaults),
 	    TEST(test_conf_file_matches_defaults),
+	    TEST(test_conf_cluster_examples_load),
 	    TEST(test_every_key_parsed),
 	    TEST(test_range_bounds_and_levels),
 	    TEST(test_listen_forms),
