@@ -189,7 +189,8 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 	natsStatus s = natsOptions_Create(&b->opts);
 	if (s != NATS_OK || !configure(b, cfg, node_id)) {
 		const char *why = nats_GetLastError(NULL);
-		snprintf(err, errlen, "cluster: nats options: %s", why ? why : natsStatus_GetText(s));
+		snprintf(err, errlen, "cluster: nats options: %s",
+		         why ? why : natsStatus_GetText(s));
 		destroy(b);
 		return NULL;
 	}
@@ -201,7 +202,8 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 	s = natsConnection_Connect(&b->conn, b->opts);
 	if (s == NATS_NOT_YET_CONNECTED)
 		log_warn("cluster: broker not reachable at %s%s: no server answers (retrying)",
-		         cfg->cluster.urls[0], cfg->cluster.url_count > 1 ? " or its other seeds" : "");
+		         cfg->cluster.urls[0],
+		         cfg->cluster.url_count > 1 ? " or its other seeds" : "");
 	if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED)
 		s = natsConnection_Subscribe(&b->sub, b->conn, cfg->cluster.channel, on_msg, b);
 	if (s == NATS_OK)

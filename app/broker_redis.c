@@ -104,8 +104,7 @@ static bool pump_messages(struct broker *b, redisContext *ctx, bool *subscribed,
 			else if (reply_is(r, "subscribe")) {
 				*subscribed = true;
 				b->events.link(b->events.ctx, true, NULL);
-			}
-			else if (r->type == REDIS_REPLY_ERROR)
+			} else if (r->type == REDIS_REPLY_ERROR)
 				log_warn("cluster: redis: %s", r->str);
 			freeReplyObject(reply);
 			continue;
@@ -116,7 +115,8 @@ static bool pump_messages(struct broker *b, redisContext *ctx, bool *subscribed,
 			if (errno == EINTR)
 				continue;
 			char reason[128];
-			snprintf(why, whylen, "poll: %s", strerror_r(errno, reason, sizeof(reason)));
+			snprintf(why, whylen, "poll: %s",
+			         strerror_r(errno, reason, sizeof(reason)));
 			return false;
 		}
 		if (fds[1].revents)
@@ -171,8 +171,8 @@ static void *subscriber_main(void *arg)
 		}
 		if (ctx)
 			redisFree(ctx);
-		uint32_t delay = backoff_delay_ms(attempt++, BACKOFF_BASE_MS, BACKOFF_CAP_MS,
-		                                  backoff_random());
+		uint32_t delay =
+		    backoff_delay_ms(attempt++, BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoff_random());
 		log_debug("cluster: next subscribe attempt in %u ms", delay);
 		if (stop_requested(b, (int)delay))
 			break;

@@ -69,7 +69,8 @@ static int parse_host_port(const char *rest, struct broker_url *out, const char 
 	if (*end == '\0')
 		return 0;
 	if (*end != ':') {
-		*problem = *end == '/' ? "must not have a path" : "has an invalid character in the host";
+		*problem =
+		    *end == '/' ? "must not have a path" : "has an invalid character in the host";
 		return -1;
 	}
 	uint64_t port;

@@ -89,6 +89,21 @@ static bool worth_logging(uint64_t nth)
 
 /* ---- publishing ---- */
 
+/* Caller holds the lock. */
+static void enqueue_locked(struct cluster *c, struct outgoing *o)
+{
+	if (c->tail)
+		c->tail->next = o;
+	else
+		c->head = o;
+	c->tail = o;
+	c->queued++;
+	c->queued_bytes += o->len;
+	atomic_store_explicit(&c->queued_now, c->queued, memory_order_relaxed);
+	if (c->queued == 1)
+		pthread_cond_signal(&c->wake);
+}
+
 void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, size_t len)
 {
 	size_t header = envelope_header_size(c->node_id_len);
@@ -111,16 +126,7 @@ void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, siz
 	bool first_drop = false;
 	if (fits) {
 		envelope_write_header(o->data, opcode, c->node_id, c->node_id_len, seq);
-		if (c->tail)
-			c->tail->next = o;
-		else
-			c->head = o;
-		c->tail = o;
-		c->queued++;
-		c->queued_bytes += o->len;
-		atomic_store_explicit(&c->queued_now, c->queued, memory_order_relaxed);
-		if (c->queued == 1)
-			pthread_cond_signal(&c->wake);
+		enqueue_locked(c, o);
 	} else {
 		first_drop = !c->dropping;
 		c->dropping = true;
@@ -218,7 +224,8 @@ static void on_message(void *ctx, const void *data, size_t len)
 		drop_malformed(c, envelope_status_text(status), len);
 		return;
 	}
-	if (env.node_id_len == c->node_id_len && memcmp(env.node_id, c->node_id, c->node_id_len) == 0)
+	if (env.node_id_len == c->node_id_len &&
+	    memcmp(env.node_id, c->node_id, c->node_id_len) == 0)
 		return; /* ours, delivered locally when it was sent */
 	if (env.payload_len > c->cfg->server.max_message_bytes) {
 		drop_malformed(c, "larger than server.max_message_bytes", len);
@@ -256,7 +263,8 @@ static void on_message(void *ctx, const void *data, size_t len)
 		break;
 	}
 
-	struct shared_frame *frame = shared_frame_from_payload(env.opcode, env.payload, env.payload_len);
+	struct shared_frame *frame =
+	    shared_frame_from_payload(env.opcode, env.payload, env.payload_len);
 	if (!frame) {
 		log_error("cluster: out of memory: a message from node %.*s not relayed", id_len,
 		          env.node_id);
@@ -280,7 +288,8 @@ static void on_link(void *ctx, bool up, const char *why)
 			count(&c->reconnects, 1);
 			log_info("cluster: reconnected to %s", url);
 		} else {
-			log_info("cluster: connected to %s, channel \"%s\"", url, c->cfg->cluster.channel);
+			log_info("cluster: connected to %s, channel \"%s\"", url,
+			         c->cfg->cluster.channel);
 		}
 		return;
 	}

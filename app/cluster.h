@@ -37,8 +37,7 @@ struct cluster_stats {
 /* Starts the backend cfg->cluster.broker and the publisher thread; the
  * broker need not be reachable yet. cfg and hub must outlive the cluster.
  * NULL with a reason in err when threads or memory cannot be had. */
-struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *err,
-                              size_t errlen);
+struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *err, size_t errlen);
 
 /* Queues a local client's message for the other nodes; never blocks on the
  * broker. opcode is WS_OPCODE_TEXT or WS_OPCODE_BINARY. */

@@ -11,6 +11,8 @@
 
 void config_free_strings(char **strings, size_t count)
 {
+	if (!strings)
+		return;
 	for (size_t i = 0; i < count; i++)
 		free(strings[i]);
 	free(strings);

@@ -311,7 +311,8 @@ static int load_name(struct config_loader *ld, const struct config_field *f,
 		return -1;
 	size_t len = strlen(s);
 	if (len < f->min || len > f->max)
-		return loader_fail_value(ld, node, "%s must be %" PRIu64 " to %" PRIu64 " bytes long",
+		return loader_fail_value(ld, node,
+		                         "%s must be %" PRIu64 " to %" PRIu64 " bytes long",
 		                         quote_shortened(s, quoted), f->min, f->max);
 	for (size_t i = 0; i < len; i++)
 		if (!name_char(s[i]))
@@ -326,8 +327,7 @@ static int load_name(struct config_loader *ld, const struct config_field *f,
 }
 
 /* One URL, or a list of 1..MAX_BROKER_URLS of them, into a fresh list. */
-static int load_broker_urls(struct config_loader *ld, yaml_node_t *node, char ***out,
-                            size_t *count)
+static int load_broker_urls(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
 {
 	char got[DESCRIBE_SIZE], quoted[QUOTE_SIZE], why[WHY_SIZE];
 	yaml_node_item_t *items = NULL;

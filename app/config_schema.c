@@ -80,7 +80,8 @@ static const char *check_cluster(const struct config *cfg, char *why, size_t why
 		if (broker_url_parse(cfg->cluster.urls[i], &url, unused, sizeof(unused)) == 0 &&
 		    url.scheme == cfg->cluster.broker)
 			continue;
-		snprintf(why, whylen, "cluster.url: %s is not a %s:// URL, but cluster.broker is \"%s\"",
+		snprintf(why, whylen,
+		         "cluster.url: %s is not a %s:// URL, but cluster.broker is \"%s\"",
 		         quote_shortened(cfg->cluster.urls[i], quoted), broker, broker);
 		return "url";
 	}

@@ -18,8 +18,7 @@ static void counter(struct exposition *e, const char *name, const char *help,
 	exposition_uint(e, name, NULL, stats_read(value));
 }
 
-static void plain_counter(struct exposition *e, const char *name, const char *help,
-                          uint64_t value)
+static void plain_counter(struct exposition *e, const char *name, const char *help, uint64_t value)
 {
 	exposition_family(e, name, "counter", help);
 	exposition_uint(e, name, NULL, value);

@@ -18,7 +18,7 @@ struct server {
 	struct hub *hub;
 	struct sender_pool *senders;
 	struct cluster *cluster; /* NULL unless cluster.enabled */
-	atomic_bool draining; /* new handshakes are refused */
+	atomic_bool draining;    /* new handshakes are refused */
 	struct relay_stats stats;
 	double start_time; /* seconds since the Unix epoch */
 };

@@ -19,10 +19,10 @@
 #include "relay_process.h"
 #include "ws_raw.h"
 
-#define WAIT_MS       5000
-#define LINK_WAIT_MS  30000 /* a reconnect may sit out the longest backoff */
-#define SCRAPE_CAP    (64 * 1024)
-#define MAX_NODES     3
+#define WAIT_MS      5000
+#define LINK_WAIT_MS 30000 /* a reconnect may sit out the longest backoff */
+#define SCRAPE_CAP   (64 * 1024)
+#define MAX_NODES    3
 
 static enum test_broker broker_kind;
 static struct broker_process broker;
@@ -52,8 +52,8 @@ static void start_nodes(size_t count)
 	char url[128], yaml[sizeof(node_config) + 256];
 	broker_url(&broker, url, sizeof(url));
 	for (size_t i = 0; i < count; i++) {
-		snprintf(yaml, sizeof(yaml), node_config, broker_kind_name(broker_kind), url, channel,
-		         i + 1);
+		snprintf(yaml, sizeof(yaml), node_config, broker_kind_name(broker_kind), url,
+		         channel, i + 1);
 		assert_int_equal(relay_start(&nodes[i], WSRELAY_BIN, yaml), 0);
 		assert_int_equal(relay_wait_listener(&nodes[i], nodes[i].metrics_port, WAIT_MS), 0);
 		node_count = i + 1;
@@ -182,13 +182,30 @@ struct ordered_reader {
 	long last; /* phase * 100000 + index of the last message, -1 before any */
 };
 
+/* "<a><sep><b>" with decimal a and b, nothing else; false if not. */
+static bool parse_pair(const char *s, char sep, int *a, int *b)
+{
+	char *end;
+	long x = strtol(s, &end, 10);
+	if (end == s || *end != sep || x < 0 || x > 99999)
+		return false;
+	const char *second = end + 1;
+	long y = strtol(second, &end, 10);
+	if (end == second || *end != '\0' || y < 0 || y > 99999)
+		return false;
+	*a = (int)x;
+	*b = (int)y;
+	return true;
+}
+
 /* Reads one message, checking its place; returns its phase and index. */
 static bool read_ordered(struct ordered_reader *r, int timeout_ms, int *phase, int *index)
 {
 	char got[64];
+	*phase = *index = -1;
 	if (!read_text(r->ws, got, sizeof(got), timeout_ms))
 		return false;
-	if (sscanf(got, "p%d-%d", phase, index) != 2)
+	if (got[0] != 'p' || !parse_pair(got + 1, '-', phase, index))
 		fail_msg("malformed message \"%s\"", got);
 	long key = (long)*phase * 100000 + *index;
 	if (key <= r->last)
@@ -213,7 +230,7 @@ static void expect_phase(struct ordered_reader *r, int phase, int count)
 {
 	int next = 0;
 	while (next < count) {
-		int p, i;
+		int p = -1, i = -1;
 		if (!read_ordered(r, WAIT_MS, &p, &i))
 			fail_msg("timed out waiting for p%d-%d", phase, next);
 		if (p < phase)
@@ -227,14 +244,13 @@ static void expect_phase(struct ordered_reader *r, int phase, int count)
 /* Sends p<phase>-0, -1, ... from sender, one at a time, until receiver
  * gets one of them: whatever the broker is doing, from then on messages
  * cross. No timing is asserted; the loop only gives up after LINK_WAIT_MS. */
-static void probe_until_crossing(struct ws_raw *sender, struct ordered_reader *receiver,
-                                 int phase)
+static void probe_until_crossing(struct ws_raw *sender, struct ordered_reader *receiver, int phase)
 {
 	for (int i = 0; i * 200 < LINK_WAIT_MS; i++) {
 		char msg[32];
 		snprintf(msg, sizeof(msg), "p%d-%d", phase, i);
 		send_text(sender, msg);
-		int p, idx;
+		int p = -1, idx = -1;
 		while (read_ordered(receiver, 200, &p, &idx))
 			if (p == phase)
 				return;
@@ -280,8 +296,8 @@ static void *storm_thread(void *arg)
 		}
 		int sender = -1, seq = -1;
 		bool ok = f.opcode == WS_OP_TEXT &&
-		          sscanf((const char *)f.payload, "%d:%d", &sender, &seq) == 2 &&
-		          sender >= 0 && sender < STORM_CLIENTS;
+		          parse_pair((const char *)f.payload, ':', &sender, &seq) &&
+		          sender < STORM_CLIENTS;
 		ws_frame_free(&f);
 		if (!ok) {
 			snprintf(sc->error, sizeof(sc->error), "malformed message after %d",
@@ -289,8 +305,8 @@ static void *storm_thread(void *arg)
 			return NULL;
 		}
 		if (seq != sc->next_seq[sender]) {
-			snprintf(sc->error, sizeof(sc->error), "from %d: got %d, expected %d", sender,
-			         seq, sc->next_seq[sender]);
+			snprintf(sc->error, sizeof(sc->error), "from %d: got %d, expected %d",
+			         sender, seq, sc->next_seq[sender]);
 			return NULL;
 		}
 		sc->next_seq[sender]++;
@@ -438,10 +454,11 @@ static size_t envelope(uint8_t *out, const char *node_id, uint64_t seq, const ch
 	out[1] = 1;
 	out[2] = 1;
 	out[3] = (uint8_t)id_len;
-	memcpy(out + 4, node_id, id_len);
+	/* Counted bytes, as on the wire: no NUL after the id or the text. */
+	memcpy(out + 4, node_id, id_len); // NOLINT(bugprone-not-null-terminated-result)
 	for (int i = 0; i < 8; i++)
 		out[4 + id_len + (size_t)i] = (uint8_t)(seq >> (56 - 8 * i));
-	memcpy(out + 12 + id_len, text, len);
+	memcpy(out + 12 + id_len, text, len); // NOLINT(bugprone-not-null-terminated-result)
 	return 12 + id_len + len;
 }
 

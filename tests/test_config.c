@@ -376,7 +376,8 @@ static void test_every_key_parsed(void **state)
 	              "cluster:\n"
 	              "  enabled: true\n"
 	              "  broker: nats\n"
-	              "  url: [\"nats://10.0.0.1:4222\", \"nats://u:p@nats-2.internal\", \"nats://[::1]:4\"]\n"
+	              "  url: [\"nats://10.0.0.1:4222\", \"nats://u:p@nats-2.internal\", "
+	              "\"nats://[::1]:4\"]\n"
 	              "  channel: \"relay.prod:eu-1\"\n"
 	              "  node_id: node_1.a-b:c\n"
 	              "  queue_messages: 10000000\n"
@@ -1198,14 +1199,17 @@ static void test_cluster_errors(void **state)
 	     "cluster.url: \"redis://a\" is not a nats:// URL, but cluster.broker is \"nats\""},
 	    /* The default URL is Redis's: with NATS it has to be given. */
 	    {"cluster:\n  broker: nats\n", 2, 3, "\"redis://127.0.0.1:6379\" is not a nats:// URL"},
-	    {"cluster:\n  channel: \"\"\n", 2, 12, "cluster.channel: \"\" must be 1 to 200 bytes long"},
+	    {"cluster:\n  channel: \"\"\n", 2, 12,
+	     "cluster.channel: \"\" must be 1 to 200 bytes long"},
 	    {"cluster:\n  channel: \"a b\"\n", 2, 12,
 	     "\"a b\" may only contain letters, digits and _ - : ."},
 	    {"cluster:\n  channel: \"events.>\"\n", 2, 12, "may only contain"},
-	    {"cluster:\n  channel: \"a..b\"\n", 2, 12, "must not start or end with \".\" or contain \"..\""},
+	    {"cluster:\n  channel: \"a..b\"\n", 2, 12,
+	     "must not start or end with \".\" or contain \"..\""},
 	    {"cluster:\n  channel: \".a\"\n", 2, 12, "must not start or end with"},
 	    {"cluster:\n  node_id: \"n\u00e9\"\n", 2, 12, "may only contain"},
-	    {"cluster:\n  node_id: 12345678901234567890123456789012345678901234567890123456789012345\n",
+	    {"cluster:\n  node_id: "
+	     "12345678901234567890123456789012345678901234567890123456789012345\n",
 	     2, 12, "must be 0 to 64 bytes long"},
 	    {"cluster:\n  queue_messages: 0\n", 2, 19,
 	     "cluster.queue_messages: 0 is out of range (1..10000000)"},

@@ -68,9 +68,9 @@ int broker_start(struct broker_process *bp)
 	if (bp->kind == TEST_BROKER_REDIS) {
 		/* No persistence: a restarted broker starts empty, as pub/sub
 		 * does anyway. */
-		char *const argv[] = {"redis-server", "--port", port,    "--bind",      "127.0.0.1",
-		                      "--save",       "",       "--dir", bp->dir,       "--appendonly",
-		                      "no",           NULL};
+		char *const argv[] = {"redis-server", "--port",       port, "--bind",
+		                      "127.0.0.1",    "--save",       "",   "--dir",
+		                      bp->dir,        "--appendonly", "no", NULL};
 		bp->pid = process_spawn(find_program(argv[0], program, sizeof(program)), argv,
 		                        bp->log_path);
 	} else {
@@ -177,8 +177,8 @@ int broker_publish_raw(const struct broker_process *bp, const char *channel, con
 		/* The server greets with INFO; the PONG to our PING says the
 		 * PUB before it was processed. */
 		snprintf(head, sizeof(head),
-		         "CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPUB %s %zu\r\n", channel,
-		         len);
+		         "CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPUB %s %zu\r\n",
+		         channel, len);
 		if (read_until(fd, "\r\n") == 0 && send_all(fd, head, strlen(head)) == 0 &&
 		    send_all(fd, data, len) == 0 && send_all(fd, "\r\nPING\r\n", 8) == 0)
 			rc = read_until(fd, "PONG\r\n");
