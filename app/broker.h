@@ -32,6 +32,12 @@ enum broker_publish_result {
 	BROKER_REFUSED, /* the broker will never take this one (too large): drop it */
 };
 
+/* One message to publish. */
+struct broker_message {
+	const void *data;
+	size_t len;
+};
+
 struct broker_backend {
 	const char *name;
 	/* Subscribes to cfg->cluster.channel at cfg->cluster.urls in the
@@ -41,10 +47,15 @@ struct broker_backend {
 	 * cannot be had. */
 	struct broker *(*start)(const struct config *cfg, const char *node_id,
 	                        const struct broker_events *events, char *err, size_t errlen);
-	/* Publishes one message. Only ever called from one thread (the
-	 * cluster's publisher), which it may block for a bounded time. While
-	 * it returns BROKER_RETRY the backend reconnects on its own. */
-	enum broker_publish_result (*publish)(struct broker *b, const void *data, size_t len);
+	/* Publishes msgs[0..count) in order, in as few round trips as the
+	 * protocol allows. Returns how many, from the first on, the broker
+	 * took; when fewer than count, *stopped says why the next one was not
+	 * (BROKER_RETRY: the link is down, the backend reconnects on its own;
+	 * BROKER_REFUSED: that one message will never be taken). Only ever
+	 * called from one thread (the cluster's publisher), which it may block
+	 * for a bounded time. */
+	size_t (*publish)(struct broker *b, const struct broker_message *msgs, size_t count,
+	                  enum broker_publish_result *stopped);
 	/* Ends its threads and connections; no event is reported after it
 	 * returns. */
 	void (*stop)(struct broker *b);

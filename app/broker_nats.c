@@ -228,16 +228,27 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 	return b;
 }
 
-static enum broker_publish_result nats_publish(struct broker *b, const void *data, size_t len)
+/* The library buffers publishes and flushes them on its own thread, so a
+ * batch costs no round trip here. */
+static size_t nats_publish(struct broker *b, const struct broker_message *msgs, size_t count,
+                           enum broker_publish_result *stopped)
 {
-	/* While disconnected the library would buffer messages itself; they
-	 * wait in our bounded queue instead, where they are counted. */
-	if (natsConnection_Status(b->conn) != NATS_CONN_STATUS_CONNECTED)
-		return BROKER_RETRY;
-	natsStatus s = natsConnection_Publish(b->conn, b->cfg->cluster.channel, data, (int)len);
-	if (s == NATS_OK)
-		return BROKER_PUBLISHED;
-	return s == NATS_MAX_PAYLOAD ? BROKER_REFUSED : BROKER_RETRY;
+	for (size_t i = 0; i < count; i++) {
+		/* While disconnected the library would buffer messages itself;
+		 * they wait in our bounded queue instead, where they are
+		 * counted. */
+		if (natsConnection_Status(b->conn) != NATS_CONN_STATUS_CONNECTED) {
+			*stopped = BROKER_RETRY;
+			return i;
+		}
+		natsStatus s = natsConnection_Publish(b->conn, b->cfg->cluster.channel,
+		                                      msgs[i].data, (int)msgs[i].len);
+		if (s != NATS_OK) {
+			*stopped = s == NATS_MAX_PAYLOAD ? BROKER_REFUSED : BROKER_RETRY;
+			return i;
+		}
+	}
+	return count;
 }
 
 /* Waits up to CLOSE_WAIT_MS for *flag; false on timeout. */

@@ -235,45 +235,68 @@ static void back_off_publishing(struct broker *b, const char *why)
 	b->pub_next_try.tv_nsec %= 1000000000L;
 }
 
-static enum broker_publish_result redis_publish(struct broker *b, const void *data, size_t len)
+/* Drops the publishing connection after a failure; hiredis cannot use a
+ * context after an I/O error, and after an error reply the rest of a
+ * pipeline's replies would still be in the way. */
+static void drop_publisher(struct broker *b, const char *why)
+{
+	redisFree(b->pub);
+	b->pub = NULL;
+	back_off_publishing(b, why);
+}
+
+/* All of the batch is written before any reply is read (pipelining):
+ * one round trip per batch. */
+static size_t redis_publish(struct broker *b, const struct broker_message *msgs, size_t count,
+                            enum broker_publish_result *stopped)
 {
 	char why[256];
 
+	*stopped = BROKER_RETRY;
 	if (!b->pub) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (before(&now, &b->pub_next_try))
-			return BROKER_RETRY;
+			return 0;
 		b->pub = connect_to(b, why, sizeof(why));
 		if (!b->pub) {
 			back_off_publishing(b, why);
-			return BROKER_RETRY;
+			return 0;
 		}
 		redisSetTimeout(b->pub, ms_to_timeval(COMMAND_TIMEOUT_MS));
 	}
-	redisReply *r = redisCommand(b->pub, "PUBLISH %s %b", b->cfg->cluster.channel, data, len);
-	if (!r) {
-		/* hiredis cannot use a context after an I/O error: start over.
-		 * Whether Redis got the message is unknown; it goes again, and
-		 * the receivers drop it if it is a duplicate. */
-		snprintf(why, sizeof(why), "%s", b->pub->errstr);
-		redisFree(b->pub);
-		b->pub = NULL;
-		back_off_publishing(b, why);
-		return BROKER_RETRY;
+	for (size_t i = 0; i < count; i++) {
+		if (redisAppendCommand(b->pub, "PUBLISH %s %b", b->cfg->cluster.channel,
+		                       msgs[i].data, msgs[i].len) != REDIS_OK) {
+			snprintf(why, sizeof(why), "%s", b->pub->errstr);
+			drop_publisher(b, why);
+			return 0;
+		}
 	}
-	bool ok = r->type == REDIS_REPLY_INTEGER;
-	if (ok) {
-		b->pub_attempt = 0;
-	} else {
-		snprintf(why, sizeof(why), "redis answered: %s",
-		         r->type == REDIS_REPLY_ERROR ? r->str : "not a number");
-		back_off_publishing(b, why);
+	for (size_t i = 0; i < count; i++) {
+		void *reply = NULL;
+		if (redisGetReply(b->pub, &reply) != REDIS_OK || !reply) {
+			/* Whether Redis got the rest is unknown; they go again, and
+			 * the receivers drop what turns out to be a duplicate. */
+			snprintf(why, sizeof(why), "%s", b->pub->errstr);
+			drop_publisher(b, why);
+			return i;
+		}
+		const redisReply *r = reply;
+		if (r->type != REDIS_REPLY_INTEGER) {
+			/* An error reply (NOAUTH, a replica's READONLY, out of
+			 * memory) is about the server's state, not the message:
+			 * wait for that to change. */
+			snprintf(why, sizeof(why), "redis answered: %s",
+			         r->type == REDIS_REPLY_ERROR ? r->str : "not a number");
+			freeReplyObject(reply);
+			drop_publisher(b, why);
+			return i;
+		}
+		freeReplyObject(reply);
 	}
-	freeReplyObject(r);
-	/* An error reply (NOAUTH, a replica's READONLY, out of memory) is
-	 * about the server's state, not the message: wait for it to change. */
-	return ok ? BROKER_PUBLISHED : BROKER_RETRY;
+	b->pub_attempt = 0;
+	return count;
 }
 
 static void redis_stop(struct broker *b)

@@ -35,6 +35,12 @@
 /* How often the publisher looks again while the broker refuses messages;
  * the backend's own backoff decides when it really reconnects. */
 #define PUBLISH_RETRY_MS 50
+/* Messages handed to the backend at once: Redis pipelines them, so a busy
+ * node pays one round trip per batch rather than per message. */
+#define PUBLISH_BATCH 64
+/* ...and at most this many bytes (but at least one message), as the
+ * backend may copy a whole batch into its output buffer. */
+#define PUBLISH_BATCH_BYTES (1u << 20)
 
 struct outgoing {
 	struct outgoing *next;
@@ -58,6 +64,9 @@ struct cluster {
 	size_t queued;
 	uint64_t queued_bytes;
 	uint64_t next_seq;
+	uint64_t first_seq;
+	/* next_seq, for the receiving thread; only ever grows. */
+	atomic_uint_fast64_t seq_issued;
 	bool dropping; /* a drop was logged and nothing was published since */
 	bool stopping;
 	pthread_t publisher;
@@ -68,6 +77,7 @@ struct cluster {
 	atomic_bool connected;
 	atomic_bool ever_connected;
 	atomic_uint_fast64_t published, received, reconnects, dropped, gaps, malformed, queued_now;
+	uint64_t impostors; /* receiving thread only: for rate-limited logging */
 };
 
 static void count(atomic_uint_fast64_t *counter, uint64_t n)
@@ -119,6 +129,7 @@ void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, siz
 	/* Every message takes a number, queued or not, so the other nodes see
 	 * a drop here as a gap in our numbers. */
 	uint64_t seq = c->next_seq++;
+	atomic_store_explicit(&c->seq_issued, c->next_seq, memory_order_relaxed);
 	/* A message larger than the byte bound still goes when the queue is
 	 * empty: the bound is against a backlog, not against big messages. */
 	bool fits = o && !c->stopping && c->queued < c->cfg->cluster.queue_messages &&
@@ -166,37 +177,48 @@ static void *publisher_main(void *arg)
 			pthread_cond_wait(&c->wake, &c->lock);
 		if (c->stopping)
 			break;
-		struct outgoing *o = c->head;
+		/* Readers only append behind the tail, and only this thread
+		 * takes from the head: the batch stays valid without the lock. */
+		struct broker_message batch[PUBLISH_BATCH];
+		size_t n = 0, bytes = 0;
+		for (const struct outgoing *o = c->head;
+		     o && n < PUBLISH_BATCH && (n == 0 || bytes + o->len <= PUBLISH_BATCH_BYTES);
+		     o = o->next) {
+			batch[n++] = (struct broker_message){.data = o->data, .len = o->len};
+			bytes += o->len;
+		}
 		pthread_mutex_unlock(&c->lock);
 
-		enum broker_publish_result rc = c->backend->publish(c->broker, o->data, o->len);
+		enum broker_publish_result stopped = BROKER_PUBLISHED;
+		size_t taken = c->backend->publish(c->broker, batch, n, &stopped);
+		size_t done = taken < n && stopped == BROKER_REFUSED ? taken + 1 : taken;
 
 		pthread_mutex_lock(&c->lock);
-		if (rc == BROKER_RETRY) {
-			if (!c->stopping)
-				wait_ms(c, PUBLISH_RETRY_MS);
-			continue;
+		for (size_t i = 0; i < done; i++) {
+			struct outgoing *o = c->head;
+			c->head = o->next;
+			if (!c->head)
+				c->tail = NULL;
+			c->queued--;
+			c->queued_bytes -= o->len;
+			if (i == taken) {
+				count(&c->dropped, 1);
+				log_warn(
+				    "cluster: the broker refused a message of %zu bytes (larger "
+				    "than it allows?): dropped",
+				    o->len);
+			}
+			free(o);
 		}
-		c->head = o->next;
-		if (!c->head)
-			c->tail = NULL;
-		c->queued--;
-		c->queued_bytes -= o->len;
 		atomic_store_explicit(&c->queued_now, c->queued, memory_order_relaxed);
-		if (c->dropping) {
+		count(&c->published, taken);
+		if (taken > 0 && c->dropping) {
 			c->dropping = false;
 			log_info("cluster: publishing again (%" PRIu64 " messages dropped so far)",
 			         read_counter(&c->dropped));
 		}
-		if (rc == BROKER_PUBLISHED) {
-			count(&c->published, 1);
-		} else {
-			count(&c->dropped, 1);
-			log_warn("cluster: the broker refused a message of %zu bytes (larger than "
-			         "it allows?): dropped",
-			         o->len);
-		}
-		free(o);
+		if (done < n && !c->stopping)
+			wait_ms(c, PUBLISH_RETRY_MS);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -225,8 +247,20 @@ static void on_message(void *ctx, const void *data, size_t len)
 		return;
 	}
 	if (env.node_id_len == c->node_id_len &&
-	    memcmp(env.node_id, c->node_id, c->node_id_len) == 0)
-		return; /* ours, delivered locally when it was sent */
+	    memcmp(env.node_id, c->node_id, c->node_id_len) == 0) {
+		/* Ours, delivered locally when it was sent: unless we never
+		 * issued that number (and NATS never echoes ours at all). */
+		if (c->backend == &broker_nats || env.seq < c->first_seq ||
+		    env.seq >= atomic_load_explicit(&c->seq_issued, memory_order_relaxed)) {
+			count(&c->malformed, 1);
+			if (worth_logging(++c->impostors))
+				log_error(
+				    "cluster: another node publishes as node id %s: give each "
+				    "node its own cluster.node_id (its messages are dropped here)",
+				    c->node_id);
+		}
+		return;
+	}
 	if (env.payload_len > c->cfg->server.max_message_bytes) {
 		drop_malformed(c, "larger than server.max_message_bytes", len);
 		return;
@@ -344,7 +378,8 @@ struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *e
 	else
 		make_node_id(c->node_id, 64);
 	c->node_id_len = strlen(c->node_id);
-	c->next_seq = first_sequence();
+	c->next_seq = c->first_seq = first_sequence();
+	atomic_init(&c->seq_issued, c->next_seq);
 	c->peers = peer_table_create(PEER_CAPACITY);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->wake, NULL);

@@ -49,8 +49,8 @@ static void cluster_metrics_write(struct cluster *cluster, struct exposition *e)
 	              "numbers.",
 	              cs.gaps);
 	plain_counter(e, "wsrelay_cluster_malformed_total",
-	              "Messages from the broker dropped as not well-formed, too large or not "
-	              "UTF-8 text.",
+	              "Messages from the broker dropped as not well-formed, too large, not "
+	              "UTF-8 text, or sent by another node under this node's id.",
 	              cs.malformed);
 	exposition_family(e, "wsrelay_cluster_queue_messages", "gauge",
 	                  "Local messages waiting for the broker.");

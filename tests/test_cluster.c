@@ -500,6 +500,15 @@ static void test_foreign_messages_on_the_channel(void **state)
 	assert_true(metric(&nodes[0], "wsrelay_cluster_received_total") == 2);
 	expect_silence(&c, 100);
 
+	/* Another node under this node's id (a configuration mistake): never
+	 * delivered, counted and logged as an error. */
+	n = envelope(buf, "node1", 5, "impostor");
+	publish(buf, n);
+	expect_metric_at_least(&nodes[0], "wsrelay_cluster_malformed_total", 5, WAIT_MS);
+	assert_int_equal(
+	    relay_stderr_contains(&nodes[0], "another node publishes as node id node1"), 1);
+	expect_silence(&c, 100);
+
 	/* And the node still relays. */
 	send_text(&c, "still here");
 	expect_text(&c, "still here");
