@@ -42,18 +42,20 @@ static const char node_config[] = "server:\n"
                                   "  url: \"%s\"\n"
                                   "  channel: \"%s\"\n"
                                   "  node_id: \"node%zu\"\n"
+                                  "%s"
                                   "shutdown:\n"
                                   "  timeout_seconds: 5\n";
 
 /* ---- the cluster under test ---- */
 
-static void start_nodes(size_t count)
+/* extra: more keys for the cluster section, each line indented by two. */
+static void start_nodes_with(size_t count, const char *extra)
 {
-	char url[128], yaml[sizeof(node_config) + 256];
+	char url[128], yaml[sizeof(node_config) + 512];
 	broker_url(&broker, url, sizeof(url));
 	for (size_t i = 0; i < count; i++) {
 		snprintf(yaml, sizeof(yaml), node_config, broker_kind_name(broker_kind), url,
-		         channel, i + 1);
+		         channel, i + 1, extra);
 		assert_int_equal(relay_start(&nodes[i], WSRELAY_BIN, yaml), 0);
 		assert_int_equal(relay_wait_listener(&nodes[i], nodes[i].metrics_port, WAIT_MS), 0);
 		node_count = i + 1;
@@ -79,6 +81,11 @@ static int teardown(void **state)
 	node_count = 0;
 	broker_cleanup(&broker);
 	return rc;
+}
+
+static void start_nodes(size_t count)
+{
+	start_nodes_with(count, "");
 }
 
 /* ---- metrics ---- */
@@ -444,6 +451,36 @@ static void test_broker_unreachable_at_start(void **state)
 	ws_raw_close(&b1);
 }
 
+/* The queue in front of a dead broker holds cluster.queue_messages; the
+ * rest is dropped and counted, never blocking the local fan-out. */
+static void test_bounded_queue_while_broker_down(void **state)
+{
+	(void)state;
+	struct ws_raw a;
+	assert_int_equal(broker_start(&broker), 0);
+	start_nodes_with(1, "  queue_messages: 10\n");
+	expect_connected(&nodes[0], true);
+	connect_client(&a, &nodes[0]);
+	struct ordered_reader local = {.ws = &a, .last = -1};
+
+	assert_int_equal(broker_stop(&broker), 0);
+	expect_connected(&nodes[0], false);
+	send_phase(&a, 1, 30);
+	expect_phase(&local, 1, 30);
+	expect_metric_at_least(&nodes[0], "wsrelay_cluster_dropped_total", 20, WAIT_MS);
+	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total") == 20);
+	assert_true(metric(&nodes[0], "wsrelay_cluster_queue_messages") == 10);
+	assert_true(metric(&nodes[0], "wsrelay_cluster_published_total") == 0);
+
+	/* The ten queued go out once the broker is back. */
+	assert_int_equal(broker_start(&broker), 0);
+	expect_connected(&nodes[0], true);
+	expect_metric_at_least(&nodes[0], "wsrelay_cluster_published_total", 10, LINK_WAIT_MS);
+	assert_true(metric(&nodes[0], "wsrelay_cluster_queue_messages") == 0);
+	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total") == 20);
+	ws_raw_close(&a);
+}
+
 /* ---- what else may arrive on the channel ---- */
 
 /* An envelope as another node would publish it (cluster_envelope.h). */
@@ -527,6 +564,7 @@ int main(int argc, char **argv)
 	    TEST(test_three_nodes_exactly_once_in_order),
 	    TEST(test_broker_restart_mid_stream),
 	    TEST(test_broker_unreachable_at_start),
+	    TEST(test_bounded_queue_while_broker_down),
 	    TEST(test_foreign_messages_on_the_channel),
 	};
 	return cmocka_run_group_tests_name(broker_kind_name(broker_kind), tests, NULL, NULL);
