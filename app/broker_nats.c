@@ -148,6 +148,10 @@ static bool configure(struct broker *b, const struct config *cfg, const char *no
 	       natsOptions_SetName(o, node_id) == NATS_OK &&
 	       /* Our own messages were delivered locally when they were sent. */
 	       natsOptions_SetNoEcho(o, true) == NATS_OK &&
+	       /* Relaying is about latency: the library's flusher thread
+	        * would hold a publish back to gather more. Our publisher
+	        * thread sends batches already. */
+	       natsOptions_SetSendAsap(o, true) == NATS_OK &&
 	       natsOptions_SetTimeout(o, CONNECT_TIMEOUT_MS) == NATS_OK &&
 	       natsOptions_SetPingInterval(o, PING_INTERVAL_MS) == NATS_OK &&
 	       natsOptions_SetMaxPingsOut(o, MAX_PINGS_OUT) == NATS_OK &&
