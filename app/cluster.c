@@ -191,10 +191,13 @@ static void *publisher_main(void *arg)
 
 		enum broker_publish_result stopped = BROKER_PUBLISHED;
 		size_t taken = c->backend->publish(c->broker, batch, n, &stopped);
+		if (taken > n)
+			taken = n;
 		size_t done = taken < n && stopped == BROKER_REFUSED ? taken + 1 : taken;
 
 		pthread_mutex_lock(&c->lock);
-		for (size_t i = 0; i < done; i++) {
+		/* The batch is the head of the queue: c->head runs out no sooner. */
+		for (size_t i = 0; i < done && c->head; i++) {
 			struct outgoing *o = c->head;
 			c->head = o->next;
 			if (!c->head)
