@@ -9,7 +9,6 @@
  * mutex is never held with the hub's or an outbox's. */
 #include "cluster.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,7 +20,6 @@
 
 #include "backoff.h"
 #include "broker.h"
-#include "broker_url.h"
 #include "cluster_envelope.h"
 #include "cluster_peers.h"
 #include "log.h"
