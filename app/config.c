@@ -11,6 +11,8 @@
 
 void config_free_strings(char **strings, size_t count)
 {
+	if (!strings)
+		return;
 	for (size_t i = 0; i < count; i++)
 		free(strings[i]);
 	free(strings);
@@ -53,6 +55,9 @@ void config_free(struct config *cfg)
 	tls_config_free(&cfg->server.tls);
 	tls_config_free(&cfg->metrics.tls);
 	free(cfg->metrics.path);
+	config_free_strings(cfg->cluster.urls, cfg->cluster.url_count);
+	free(cfg->cluster.channel);
+	free(cfg->cluster.node_id);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -77,12 +82,24 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->metrics.enabled = true;
 	cfg->metrics.listen = (struct listen_addr){.host = "0.0.0.0", .port = 9090};
 	cfg->metrics.path = strdup("/metrics");
+	cfg->cluster.enabled = false;
+	cfg->cluster.broker = CLUSTER_BROKER_REDIS;
+	cfg->cluster.urls = calloc(1, sizeof(*cfg->cluster.urls));
+	if (cfg->cluster.urls) {
+		cfg->cluster.urls[0] = strdup("redis://127.0.0.1:6379");
+		cfg->cluster.url_count = cfg->cluster.urls[0] ? 1 : 0;
+	}
+	cfg->cluster.channel = strdup("wsrelay");
+	cfg->cluster.node_id = strdup("");
+	cfg->cluster.queue_messages = 10000;
+	cfg->cluster.queue_bytes = UINT64_C(64) << 20;
 	int tls_ok = tls_config_defaults(&cfg->server.tls) + tls_config_defaults(&cfg->metrics.tls);
 	cfg->shutdown.timeout_seconds = 10;
 	cfg->logging.level = LOG_LEVEL_INFO;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
-	    tls_ok != 0 || !cfg->metrics.path) {
+	    tls_ok != 0 || !cfg->metrics.path || cfg->cluster.url_count != 1 ||
+	    !cfg->cluster.channel || !cfg->cluster.node_id) {
 		config_free(cfg);
 		return -1;
 	}

@@ -10,6 +10,8 @@
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
+enum cluster_broker { CLUSTER_BROKER_REDIS, CLUSTER_BROKER_NATS };
+
 /* One "host:port" listener, already split and checked. host is an IP literal
  * without brackets ("0.0.0.0", "::1"); ipv6 tells which family it is. */
 /* An address in server.listen may carry a scheme: ws:// is plain whatever
@@ -63,6 +65,17 @@ struct config {
 		char *path;
 		struct tls_config tls;
 	} metrics;
+
+	struct {
+		bool enabled;
+		enum cluster_broker broker;
+		char **urls; /* checked by broker_url_parse; one for Redis, seeds for NATS */
+		size_t url_count;
+		char *channel; /* the Redis channel or NATS subject all nodes share */
+		char *node_id; /* "" until the cluster picks one at start */
+		uint32_t queue_messages;
+		uint64_t queue_bytes;
+	} cluster;
 
 	struct {
 		uint32_t timeout_seconds;

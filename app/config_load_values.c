@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker_url.h"
 #include "config_lifetime.h"
 #include "config_load.h"
 #include "config_paths.h"
@@ -14,6 +15,7 @@
 #include "yaml_node.h"
 
 #define MAX_LISTEN       16
+#define MAX_BROKER_URLS  16
 #define MAX_URL_PATH_LEN 255
 /* Room for a reason from listen_addr_parse() or origin_validate(). */
 #define WHY_SIZE (3 * QUOTE_SIZE)
@@ -301,6 +303,103 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 	return 0;
 }
 
+static int load_broker(struct config_loader *ld, const yaml_node_t *node, enum cluster_broker *out)
+{
+	char quoted[QUOTE_SIZE];
+	const char *s;
+
+	if (get_string(ld, node, "a broker name", &s))
+		return -1;
+	if (strcmp(s, "redis") == 0)
+		*out = CLUSTER_BROKER_REDIS;
+	else if (strcmp(s, "nats") == 0)
+		*out = CLUSTER_BROKER_NATS;
+	else
+		return loader_fail_value(ld, node, "expected \"redis\" or \"nats\", got %s",
+		                         quote_shortened(s, quoted));
+	return 0;
+}
+
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == ':' || c == '.';
+}
+
+/* Names that are valid both as a Redis channel and as a NATS subject (no
+ * spaces, no wildcards, no empty dot-separated token), so that switching
+ * brokers never needs a new name. */
+static int load_name(struct config_loader *ld, const struct config_field *f,
+                     const yaml_node_t *node, char **out)
+{
+	char quoted[QUOTE_SIZE];
+	const char *s;
+
+	if (get_string(ld, node, "a name", &s))
+		return -1;
+	size_t len = strlen(s);
+	if (len < f->min || len > f->max)
+		return loader_fail_value(ld, node,
+		                         "%s must be %" PRIu64 " to %" PRIu64 " bytes long",
+		                         quote_shortened(s, quoted), f->min, f->max);
+	for (size_t i = 0; i < len; i++)
+		if (!name_char(s[i]))
+			return loader_fail_value(ld, node,
+			                         "%s may only contain letters, digits and _ - : .",
+			                         quote_shortened(s, quoted));
+	if (len > 0 && (s[0] == '.' || s[len - 1] == '.' || strstr(s, "..")))
+		return loader_fail_value(ld, node,
+		                         "%s must not start or end with \".\" or contain \"..\"",
+		                         quote_shortened(s, quoted));
+	return replace_string(ld, node, out, strdup(s));
+}
+
+/* One URL, or a list of 1..MAX_BROKER_URLS of them, into a fresh list. */
+static int load_broker_urls(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
+{
+	char got[DESCRIBE_SIZE], quoted[QUOTE_SIZE], why[WHY_SIZE];
+	yaml_node_item_t *items = NULL;
+	size_t n = 1;
+
+	if (node->type == YAML_SEQUENCE_NODE) {
+		items = node->data.sequence.items.start;
+		n = (size_t)(node->data.sequence.items.top - items);
+		if (n == 0)
+			return loader_fail_value(ld, node, "needs at least one URL");
+	} else if (node->type != YAML_SCALAR_NODE || node_is_null(node)) {
+		return loader_fail_value(ld, node, "expected a URL or a list of them, got %s",
+		                         node_describe(node, got));
+	}
+
+	config_free_strings(*out, *count);
+	*count = 0;
+	*out = calloc(n < MAX_BROKER_URLS ? n : MAX_BROKER_URLS, sizeof(**out));
+	if (!*out)
+		return loader_out_of_memory(ld, node);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = items ? loader_node(ld, items[i]) : node;
+		struct broker_url url;
+		const char *s;
+
+		if (i == MAX_BROKER_URLS)
+			return loader_fail_value(ld, item, "too many URLs (at most %d)",
+			                         MAX_BROKER_URLS);
+		if (get_string(ld, item, "a URL", &s))
+			return -1;
+		if (broker_url_parse(s, &url, why, sizeof(why)))
+			return loader_fail_value(ld, item, "%s", why);
+		for (size_t j = 0; j < *count; j++)
+			if (strcmp((*out)[j], s) == 0)
+				return loader_fail_value(ld, item, "%s is listed twice",
+				                         quote_shortened(s, quoted));
+		(*out)[*count] = strdup(s);
+		if (!(*out)[*count])
+			return loader_out_of_memory(ld, item);
+		(*count)++;
+	}
+	return 0;
+}
+
 int loader_load_value(struct config_loader *ld, const struct config_field *f, yaml_node_t *node)
 {
 	void *slot = config_member(ld->cfg, f->offset);
@@ -328,6 +427,12 @@ int loader_load_value(struct config_loader *ld, const struct config_field *f, ya
 		return load_string(ld, node, slot);
 	case KIND_TLS_VERSION:
 		return load_tls_version(ld, node, slot);
+	case KIND_BROKER:
+		return load_broker(ld, node, slot);
+	case KIND_BROKER_URLS:
+		return load_broker_urls(ld, node, slot, config_member(ld->cfg, f->count_offset));
+	case KIND_NAME:
+		return load_name(ld, f, node, slot);
 	}
 	return -1;
 }

@@ -3,6 +3,7 @@
  * appears, in the schema's order. */
 #include <inttypes.h>
 
+#include "broker_url.h"
 #include "config.h"
 #include "config_schema.h"
 #include "listen_addr.h"
@@ -42,6 +43,7 @@ static void print_section(const struct config *cfg, const struct config_section 
 		case KIND_URL_PATH:
 		case KIND_FILE:
 		case KIND_STRING:
+		case KIND_NAME:
 			fputc(' ', out);
 			quote_print(*(char *const *)slot, out);
 			break;
@@ -67,9 +69,16 @@ static void print_section(const struct config *cfg, const struct config_section 
 			}
 			break;
 		}
+		case KIND_BROKER_URLS:
 		case KIND_ORIGINS: {
 			char *const *origins = *(char **const *)slot;
 
+			/* A single URL stays on one line, as in conf/wsrelay.yaml. */
+			if (f->kind == KIND_BROKER_URLS && *count == 1) {
+				fputc(' ', out);
+				quote_print(origins[0], out);
+				break;
+			}
 			if (*count == 0)
 				fputs(" []", out);
 			for (size_t k = 0; k < *count; k++) {
@@ -85,6 +94,10 @@ static void print_section(const struct config *cfg, const struct config_section 
 		case KIND_TLS_VERSION:
 			fputc(' ', out);
 			quote_print(tls_min_version_name(*(const enum tls_min_version *)slot), out);
+			break;
+		case KIND_BROKER:
+			fputc(' ', out);
+			quote_print(cluster_broker_name(*(const enum cluster_broker *)slot), out);
 			break;
 		}
 		fputc('\n', out);

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker_url.h"
+#include "quote.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Certificate files are only opened when the server starts; here they just
@@ -102,6 +105,35 @@ static const char *check_metrics(const struct config *cfg, char *why, size_t why
 	return "path";
 }
 
+/* Every URL must speak the chosen broker's protocol, and Redis takes one
+ * server (a cluster of Redis servers is not a pub/sub fan-out). */
+static const char *check_cluster(const struct config *cfg, char *why, size_t whylen)
+{
+	char quoted[QUOTE_SIZE];
+	const char *broker = cluster_broker_name(cfg->cluster.broker);
+
+	if (cfg->cluster.broker == CLUSTER_BROKER_REDIS && cfg->cluster.url_count != 1) {
+		snprintf(why, whylen, "cluster.url: broker \"redis\" takes one URL, got %zu",
+		         cfg->cluster.url_count);
+		return "url";
+	}
+	for (size_t i = 0; i < cfg->cluster.url_count; i++) {
+		struct broker_url url;
+		char unused[8];
+
+		/* Each URL was checked when it loaded; only its scheme is in
+		 * question here. */
+		if (broker_url_parse(cfg->cluster.urls[i], &url, unused, sizeof(unused)) == 0 &&
+		    url.scheme == cfg->cluster.broker)
+			continue;
+		snprintf(why, whylen,
+		         "cluster.url: %s is not a %s:// URL, but cluster.broker is \"%s\"",
+		         quote_shortened(cfg->cluster.urls[i], quoted), broker, broker);
+		return "url";
+	}
+	return NULL;
+}
+
 /* The macros and tables below are laid out by hand, one row per key;
  * clang-format would spread each macro over four lines and pack rows into
  * columns. */
@@ -112,6 +144,7 @@ static const char *check_metrics(const struct config *cfg, char *why, size_t why
 #define F_UINT(n, m, lo, hi) \
 	{ .name = (n), .kind = KIND_UINT, MEMBER(m), .size = sizeof(((struct config *)0)->m), \
 	  .min = (lo), .max = (hi) }
+#define F_NAME(n, m, lo, hi) { .name = (n), .kind = KIND_NAME, MEMBER(m), .min = (lo), .max = (hi) }
 #define F_SIMPLE(n, k, m) { .name = (n), .kind = (k), MEMBER(m) }
 #define F_LIST(n, k, m, count) \
 	{ .name = (n), .kind = (k), MEMBER(m), .count_offset = offsetof(struct config, count) }
@@ -172,6 +205,19 @@ static const struct config_field metrics_fields[] = {
 static const struct config_section metrics_section =
 	SECTION_OF("metrics", metrics_fields, check_metrics);
 
+static const struct config_field cluster_fields[] = {
+	F_BOOL("enabled", cluster.enabled),
+	F_SIMPLE("broker", KIND_BROKER, cluster.broker),
+	F_LIST("url", KIND_BROKER_URLS, cluster.urls, cluster.url_count),
+	F_NAME("channel", cluster.channel, 1, 200),
+	/* Goes into every envelope: short keeps the overhead small. */
+	F_NAME("node_id", cluster.node_id, 0, 64),
+	F_UINT("queue_messages", cluster.queue_messages, 1, 10000000),
+	F_UINT("queue_bytes", cluster.queue_bytes, 1024, UINT64_C(1) << 34),
+};
+static const struct config_section cluster_section =
+	SECTION_OF("cluster", cluster_fields, check_cluster);
+
 static const struct config_field shutdown_fields[] = {
 	F_UINT("timeout_seconds", shutdown.timeout_seconds, 0, 3600),
 };
@@ -186,6 +232,7 @@ static const struct config_field root_fields[] = {
 	F_SECTION("server", server_section),
 	F_SECTION("relay", relay_section),
 	F_SECTION("metrics", metrics_section),
+	F_SECTION("cluster", cluster_section),
 	F_SECTION("shutdown", shutdown_section),
 	F_SECTION("logging", logging_section),
 };

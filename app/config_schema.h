@@ -21,6 +21,9 @@ enum config_kind {
 	KIND_LEVEL,       /* enum log_level by name */
 	KIND_STRING,      /* any one-line string */
 	KIND_TLS_VERSION, /* enum tls_min_version: "1.2" or "1.3" */
+	KIND_BROKER,      /* enum cluster_broker by name */
+	KIND_BROKER_URLS, /* one broker URL or a list of them */
+	KIND_NAME,        /* [A-Za-z0-9_:.-], dot-separated words; min..max bytes */
 };
 
 struct config_section;
@@ -31,7 +34,7 @@ struct config_field {
 	size_t offset;                        /* of the member in struct config */
 	size_t size;                          /* of that member, for KIND_UINT */
 	size_t count_offset;                  /* of the element count, for the list kinds */
-	uint64_t min, max;                    /* inclusive range, for KIND_UINT */
+	uint64_t min, max;                    /* inclusive range (of the length, for KIND_NAME) */
 	const struct config_section *section; /* for KIND_SECTION */
 };
 

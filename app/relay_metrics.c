@@ -18,6 +18,45 @@ static void counter(struct exposition *e, const char *name, const char *help,
 	exposition_uint(e, name, NULL, stats_read(value));
 }
 
+static void plain_counter(struct exposition *e, const char *name, const char *help, uint64_t value)
+{
+	exposition_family(e, name, "counter", help);
+	exposition_uint(e, name, NULL, value);
+}
+
+/* Only with cluster.enabled: a single node has no link to be down, and a
+ * wsrelay_cluster_connected of 0 there would page someone for nothing. */
+static void cluster_metrics_write(struct cluster *cluster, struct exposition *e)
+{
+	struct cluster_stats cs;
+	cluster_read_stats(cluster, &cs);
+
+	exposition_family(e, "wsrelay_cluster_connected", "gauge",
+	                  "1 while this node is subscribed to the cluster's broker, else 0.");
+	exposition_uint(e, "wsrelay_cluster_connected", NULL, cs.connected ? 1 : 0);
+	plain_counter(e, "wsrelay_cluster_published_total",
+	              "Local messages the broker took for the other nodes.", cs.published);
+	plain_counter(e, "wsrelay_cluster_received_total",
+	              "Messages from other nodes delivered to local clients.", cs.received);
+	plain_counter(e, "wsrelay_cluster_reconnects_total",
+	              "Times the broker link came back after being lost.", cs.reconnects);
+	plain_counter(e, "wsrelay_cluster_dropped_total",
+	              "Local messages never published: the publish queue was full (broker "
+	              "down or slow) or the broker refused them.",
+	              cs.dropped);
+	plain_counter(e, "wsrelay_cluster_gaps_total",
+	              "Messages of other nodes that never arrived, from gaps in their sequence "
+	              "numbers.",
+	              cs.gaps);
+	plain_counter(e, "wsrelay_cluster_malformed_total",
+	              "Messages from the broker dropped as not well-formed, too large, not "
+	              "UTF-8 text, or sent by another node under this node's id.",
+	              cs.malformed);
+	exposition_family(e, "wsrelay_cluster_queue_messages", "gauge",
+	                  "Local messages waiting for the broker.");
+	exposition_uint(e, "wsrelay_cluster_queue_messages", NULL, cs.queued);
+}
+
 void relay_metrics_write(struct server *srv, struct exposition *e)
 {
 	struct relay_stats *s = &srv->stats;
@@ -62,6 +101,9 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 	exposition_histogram(e, "wsrelay_broadcast_duration_seconds",
 	                     "Time to hand one message to every receiver.", &s->broadcast_duration,
 	                     1e-9);
+
+	if (srv->cluster)
+		cluster_metrics_write(srv->cluster, e);
 
 	exposition_family(e, "wsrelay_build_info", "gauge",
 	                  "Versions of wsrelay and its libraries; always 1.");

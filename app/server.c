@@ -114,6 +114,7 @@ static int provide_ssl_ctx(void **ssl_ctx, void *user_data)
 
 static void free_server(struct server *srv)
 {
+	cluster_stop(srv->cluster);
 	sender_pool_stop(srv->senders);
 	hub_destroy(srv->hub);
 	tls_context_free(srv->tls);
@@ -142,6 +143,15 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	if (any_tls_listener(cfg)) {
 		srv->tls = tls_context_create(&cfg->server.tls, "server.tls", err, errlen);
 		if (!srv->tls) {
+			free_server(srv);
+			return NULL;
+		}
+	}
+
+	/* Before the listener: a message from the first client is published. */
+	if (cfg->cluster.enabled) {
+		srv->cluster = cluster_start(cfg, srv->hub, err, errlen);
+		if (!srv->cluster) {
 			free_server(srv);
 			return NULL;
 		}
@@ -255,7 +265,8 @@ void server_stop(struct server *srv)
 void server_stop_listening(struct server *srv)
 {
 	/* Every connection's close handler has run once mg_stop returns, so no
-	 * outbox is left for the senders. */
+	 * outbox is left for the senders, and no reader publishes any more;
+	 * the cluster's broadcasts into the closing hub are no-ops. */
 	if (srv->ctx)
 		mg_stop(srv->ctx);
 	srv->ctx = NULL;

@@ -6,6 +6,7 @@
 #include <civetweb.h>
 #include <stdatomic.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "delivery.h"
 #include "hub.h"
@@ -17,6 +18,7 @@ struct server {
 	struct hub *hub;
 	struct sender_pool *senders;
 	struct tls_context *tls; /* NULL when no listener serves TLS */
+	struct cluster *cluster; /* NULL unless cluster.enabled */
 	atomic_bool draining;    /* new handshakes are refused */
 	struct relay_stats stats;
 	double start_time; /* seconds since the Unix epoch */

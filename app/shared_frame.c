@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ws_frame.h"
+
 struct shared_frame *shared_frame_new(const void *frame, size_t len, size_t payload_len)
 {
 	struct shared_frame *f = malloc(sizeof(*f) + len);
@@ -12,6 +14,21 @@ struct shared_frame *shared_frame_new(const void *frame, size_t len, size_t payl
 	f->payload_len = payload_len;
 	f->len = len;
 	memcpy(f->data, frame, len);
+	return f;
+}
+
+struct shared_frame *shared_frame_from_payload(uint8_t opcode, const void *payload, size_t len)
+{
+	size_t header = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
+	struct shared_frame *f = malloc(sizeof(*f) + header + len);
+	if (!f)
+		return NULL;
+	atomic_init(&f->refs, 1);
+	f->payload_len = len;
+	f->len = header + len;
+	if (len)
+		memcpy(f->data + header, payload, len);
+	ws_frame_prepend_header(f->data + header, opcode, len);
 	return f;
 }
 

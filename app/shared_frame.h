@@ -16,6 +16,11 @@ struct shared_frame {
 
 /* A copy of frame[0..len) with one reference; NULL when out of memory. */
 struct shared_frame *shared_frame_new(const void *frame, size_t len, size_t payload_len);
+/* A final frame of opcode around a copy of payload[0..len), with one
+ * reference: how a message that did not come from a local client (one
+ * relayed by another cluster node) is encoded once. NULL when out of
+ * memory. */
+struct shared_frame *shared_frame_from_payload(uint8_t opcode, const void *payload, size_t len);
 void shared_frame_ref(struct shared_frame *f);
 void shared_frame_unref(struct shared_frame *f);
 

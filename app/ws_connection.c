@@ -305,6 +305,10 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 	hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender, frame, &slow);
 	shared_frame_unref(frame);
 	histogram_observe(&stats->broadcast_duration, monotonic_ns() - start);
+	/* After the local fan-out, so local clients never wait for the
+	 * cluster; this only queues. */
+	if (srv->cluster)
+		cluster_publish(srv->cluster, msg->opcode, msg->payload, msg->len);
 }
 
 /* Ends a client: leave the hub first, so no relayed frame can follow our

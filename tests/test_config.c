@@ -172,6 +172,15 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_listen(&a->metrics.listen, b->metrics.listen.host, b->metrics.listen.port,
 	              b->metrics.listen.ipv6);
 	assert_string_equal(a->metrics.path, b->metrics.path);
+	assert_int_equal(a->cluster.enabled, b->cluster.enabled);
+	assert_int_equal(a->cluster.broker, b->cluster.broker);
+	assert_int_equal(a->cluster.url_count, b->cluster.url_count);
+	for (size_t i = 0; i < a->cluster.url_count; i++)
+		assert_string_equal(a->cluster.urls[i], b->cluster.urls[i]);
+	assert_string_equal(a->cluster.channel, b->cluster.channel);
+	assert_string_equal(a->cluster.node_id, b->cluster.node_id);
+	assert_int_equal(a->cluster.queue_messages, b->cluster.queue_messages);
+	assert_int_equal(a->cluster.queue_bytes, b->cluster.queue_bytes);
 	assert_int_equal(a->shutdown.timeout_seconds, b->shutdown.timeout_seconds);
 	assert_int_equal(a->logging.level, b->logging.level);
 }
@@ -224,6 +233,14 @@ static void test_set_defaults(void **state)
 	assert_true(cfg.metrics.enabled);
 	assert_listen(&cfg.metrics.listen, "0.0.0.0", 9090, false);
 	assert_string_equal(cfg.metrics.path, "/metrics");
+	assert_false(cfg.cluster.enabled);
+	assert_int_equal(cfg.cluster.broker, CLUSTER_BROKER_REDIS);
+	assert_int_equal(cfg.cluster.url_count, 1);
+	assert_string_equal(cfg.cluster.urls[0], "redis://127.0.0.1:6379");
+	assert_string_equal(cfg.cluster.channel, "wsrelay");
+	assert_string_equal(cfg.cluster.node_id, "");
+	assert_int_equal(cfg.cluster.queue_messages, 10000);
+	assert_int_equal(cfg.cluster.queue_bytes, 67108864);
 	assert_int_equal(cfg.shutdown.timeout_seconds, 10);
 	assert_int_equal(cfg.logging.level, LOG_LEVEL_INFO);
 	config_free(&cfg);
@@ -319,6 +336,27 @@ static void test_conf_file_matches_defaults(void **state)
 	free(www);
 }
 
+/* The three-node example in README.md loads as it is. */
+static void test_conf_cluster_examples_load(void **state)
+{
+	(void)state;
+	for (int i = 1; i <= 3; i++) {
+		char path[PATH_MAX], err[512] = "", id[16];
+		struct config cfg;
+
+		snprintf(path, sizeof(path), "%s/conf/cluster-node%d.yaml", WSRELAY_SOURCE_DIR, i);
+		if (config_load(&cfg, path, err, sizeof(err)) != 0) {
+			print_error("%s\n", err);
+			fail();
+		}
+		snprintf(id, sizeof(id), "node%d", i);
+		assert_true(cfg.cluster.enabled);
+		assert_string_equal(cfg.cluster.node_id, id);
+		assert_int_equal(cfg.server.listen[0].port, 8440 + i);
+		config_free(&cfg);
+	}
+}
+
 /* ---- Values that load ---- */
 
 static void test_every_key_parsed(void **state)
@@ -351,6 +389,15 @@ static void test_every_key_parsed(void **state)
 	              "  path: /stats\n"
 	              "  tls: {enabled: true, certificate: /m/c.pem, private_key: /m/k.pem,\n"
 	              "        min_version: \"1.2\", ciphers: \"\", client_ca: \"\"}\n"
+	              "cluster:\n"
+	              "  enabled: true\n"
+	              "  broker: nats\n"
+	              "  url: [\"nats://10.0.0.1:4222\", \"nats://u:p@nats-2.internal\", "
+	              "\"nats://[::1]:4\"]\n"
+	              "  channel: \"relay.prod:eu-1\"\n"
+	              "  node_id: node_1.a-b:c\n"
+	              "  queue_messages: 10000000\n"
+	              "  queue_bytes: 17179869184\n"
 	              "shutdown:\n"
 	              "  timeout_seconds: 3600\n"
 	              "logging:\n"
@@ -382,6 +429,16 @@ static void test_every_key_parsed(void **state)
 	assert_false(cfg.metrics.enabled);
 	assert_listen(&cfg.metrics.listen, "::1", 0, true);
 	assert_string_equal(cfg.metrics.path, "/stats");
+	assert_true(cfg.cluster.enabled);
+	assert_int_equal(cfg.cluster.broker, CLUSTER_BROKER_NATS);
+	assert_int_equal(cfg.cluster.url_count, 3);
+	assert_string_equal(cfg.cluster.urls[0], "nats://10.0.0.1:4222");
+	assert_string_equal(cfg.cluster.urls[1], "nats://u:p@nats-2.internal");
+	assert_string_equal(cfg.cluster.urls[2], "nats://[::1]:4");
+	assert_string_equal(cfg.cluster.channel, "relay.prod:eu-1");
+	assert_string_equal(cfg.cluster.node_id, "node_1.a-b:c");
+	assert_int_equal(cfg.cluster.queue_messages, 10000000);
+	assert_int_equal(cfg.cluster.queue_bytes, UINT64_C(17179869184));
 	assert_int_equal(cfg.shutdown.timeout_seconds, 3600);
 	assert_int_equal(cfg.logging.level, LOG_LEVEL_DEBUG);
 	config_free(&cfg);
@@ -576,6 +633,14 @@ static void test_print_defaults_exactly(void **state)
 	                               "    min_version: \"1.2\"\n"
 	                               "    ciphers: \"\"\n"
 	                               "    client_ca: \"\"\n"
+	                               "cluster:\n"
+	                               "  enabled: false\n"
+	                               "  broker: \"redis\"\n"
+	                               "  url: \"redis://127.0.0.1:6379\"\n"
+	                               "  channel: \"wsrelay\"\n"
+	                               "  node_id: \"\"\n"
+	                               "  queue_messages: 10000\n"
+	                               "  queue_bytes: 67108864\n"
 	                               "shutdown:\n"
 	                               "  timeout_seconds: 10\n"
 	                               "logging:\n"
@@ -761,7 +826,7 @@ static void test_exact_messages(void **state)
 	    {"server:\n  max_connections: 0\n",
 	     ":2:20: server.max_connections: 0 is out of range (1..30000)"},
 	    {"sevrer: {}\n", ":1:1: unknown key \"sevrer\" (expected one of: server, relay, "
-	                     "metrics, shutdown, logging)"},
+	                     "metrics, cluster, shutdown, logging)"},
 	    {"server:\n  listen: \"0.0.0.0:1\"\n  tls: {}\n  listen: \"0.0.0.0:2\"\n",
 	     ":4:3: duplicate key \"listen\" in server (first at line 2)"},
 	    {"server:\n  listen: \"localhost:80\"\n",
@@ -1204,6 +1269,49 @@ static void test_keepalive_errors(void **state)
 	check_errors(cases, ARRAY_LEN(cases));
 }
 
+static void test_cluster_errors(void **state)
+{
+	static const struct error_case cases[] = {
+	    {"cluster:\n  broker: kafka\n", 2, 11,
+	     "cluster.broker: expected \"redis\" or \"nats\", got \"kafka\""},
+	    {"cluster:\n  broker: ~\n", 2, 11, "cluster.broker: expected a broker name, got null"},
+	    {"cluster:\n  url: \"http://x:1\"\n", 2, 8,
+	     "cluster.url: \"http://x:1\" must start with \"redis://\" or \"nats://\""},
+	    {"cluster:\n  url: []\n", 2, 8, "cluster.url: needs at least one URL"},
+	    {"cluster:\n  url: {}\n", 2, 8, "expected a URL or a list of them, got a mapping"},
+	    {"cluster:\n  url: \"redis://h:70000\"\n", 2, 8, "needs a port from 1 to 65535"},
+	    {"cluster:\n  url: \"redis://:secret@h\"\n", 2, 8, "user info"},
+	    {"cluster:\n  broker: nats\n  url: [\"nats://a\", \"nats://a\"]\n", 3, 21,
+	     "\"nats://a\" is listed twice"},
+	    {"cluster:\n  broker: redis\n  url: [\"redis://a\", \"redis://b\"]\n", 3, 8,
+	     "cluster.url: broker \"redis\" takes one URL, got 2"},
+	    {"cluster:\n  broker: nats\n  url: \"redis://a\"\n", 3, 8,
+	     "cluster.url: \"redis://a\" is not a nats:// URL, but cluster.broker is \"nats\""},
+	    /* The default URL is Redis's: with NATS it has to be given. */
+	    {"cluster:\n  broker: nats\n", 2, 3, "\"redis://127.0.0.1:6379\" is not a nats:// URL"},
+	    {"cluster:\n  channel: \"\"\n", 2, 12,
+	     "cluster.channel: \"\" must be 1 to 200 bytes long"},
+	    {"cluster:\n  channel: \"a b\"\n", 2, 12,
+	     "\"a b\" may only contain letters, digits and _ - : ."},
+	    {"cluster:\n  channel: \"events.>\"\n", 2, 12, "may only contain"},
+	    {"cluster:\n  channel: \"a..b\"\n", 2, 12,
+	     "must not start or end with \".\" or contain \"..\""},
+	    {"cluster:\n  channel: \".a\"\n", 2, 12, "must not start or end with"},
+	    {"cluster:\n  node_id: \"n\u00e9\"\n", 2, 12, "may only contain"},
+	    {"cluster:\n  node_id: "
+	     "12345678901234567890123456789012345678901234567890123456789012345\n",
+	     2, 12, "must be 0 to 64 bytes long"},
+	    {"cluster:\n  queue_messages: 0\n", 2, 19,
+	     "cluster.queue_messages: 0 is out of range (1..10000000)"},
+	    {"cluster:\n  queue_bytes: 1023\n", 2, 16,
+	     "cluster.queue_bytes: 1023 is out of range (1024..17179869184)"},
+	    {"cluster:\n  enabled: on\n", 2, 12, "cluster.enabled: expected true or false"},
+	};
+
+	(void)state;
+	check_errors(cases, ARRAY_LEN(cases));
+}
+
 static void test_metrics_path_errors(void **state)
 {
 	static const struct error_case cases[] = {
@@ -1278,6 +1386,7 @@ int main(void)
 	    TEST(test_empty_documents_give_defaults),
 	    TEST(test_null_sections_give_defaults),
 	    TEST(test_conf_file_matches_defaults),
+	    TEST(test_conf_cluster_examples_load),
 	    TEST(test_every_key_parsed),
 	    TEST(test_range_bounds_and_levels),
 	    TEST(test_listen_forms),
@@ -1303,6 +1412,7 @@ int main(void)
 	    TEST(test_tls_errors),
 	    TEST(test_listen_schemes),
 	    TEST(test_metrics_path_errors),
+	    TEST(test_cluster_errors),
 	    TEST(test_keepalive_errors),
 	    TEST(test_messages_quote_safely),
 	    TEST(test_removed_cwd),

@@ -1,0 +1,55 @@
+/* Cluster mode: several relay nodes sharing a broker act as one relay.
+ *
+ * A message from a local client is delivered to local clients at once (by
+ * the reader thread, as without a cluster) and handed to cluster_publish,
+ * which puts it, in an envelope (cluster_envelope.h) with this node's id and
+ * next sequence number, on a bounded queue. The cluster's publisher thread
+ * drains the queue into the broker, so a slow or dead broker never blocks a
+ * reader: when the queue is full, messages are dropped and counted. What
+ * the broker delivers is decoded on the backend's receiving thread; our own
+ * messages and duplicates are skipped, gaps counted, and the rest encoded
+ * once as a shared frame and handed to hub_broadcast, the path local
+ * messages take. */
+#ifndef WSRELAY_CLUSTER_H
+#define WSRELAY_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "hub.h"
+
+struct cluster;
+
+/* For /metrics. */
+struct cluster_stats {
+	bool connected;
+	uint64_t published;
+	uint64_t received;
+	uint64_t reconnects;
+	uint64_t dropped;
+	uint64_t gaps;
+	uint64_t malformed;
+	uint64_t queued; /* messages waiting for the broker now */
+};
+
+/* Starts the backend cfg->cluster.broker and the publisher thread; the
+ * broker need not be reachable yet. cfg and hub must outlive the cluster.
+ * NULL with a reason in err when threads or memory cannot be had. */
+struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *err, size_t errlen);
+
+/* Queues a local client's message for the other nodes; never blocks on the
+ * broker. opcode is WS_OPCODE_TEXT or WS_OPCODE_BINARY. */
+void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, size_t len);
+
+void cluster_read_stats(struct cluster *c, struct cluster_stats *out);
+
+/* The node id in use (configured or made up at start). */
+const char *cluster_node_id(const struct cluster *c);
+
+/* Stops the threads and frees the cluster; what is still queued is lost
+ * (and logged). After the last cluster_publish. */
+void cluster_stop(struct cluster *c);
+
+#endif
