@@ -58,36 +58,23 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
 
 /* ---- start and stop ---- */
 
-/* CivetWeb's form: "host:port", with an "s" after the port for TLS. */
-static void format_listeners(const struct config *cfg, char *out, size_t cap)
+/* The listen addresses in CivetWeb's form ("0.0.0.0:8443s,127.0.0.1:8080",
+ * an "s" marking TLS), or for people ("wss://0.0.0.0:8443, ws://..."). */
+static void list_listeners(const struct config *cfg, bool for_civetweb, char *out, size_t cap)
 {
 	size_t used = 0;
 	out[0] = '\0';
 	for (size_t i = 0; i < cfg->server.listen_count; i++) {
-		struct listen_addr bare = cfg->server.listen[i];
-		bare.scheme = LISTEN_SCHEME_NONE;
+		struct listen_addr addr = cfg->server.listen[i];
+		bool tls = config_listen_uses_tls(cfg, &addr);
+		addr.scheme = for_civetweb ? LISTEN_SCHEME_NONE
+		              : tls        ? LISTEN_SCHEME_WSS
+		                           : LISTEN_SCHEME_WS;
 		char one[LISTEN_ADDR_TEXT_SIZE];
-		listen_addr_format(&bare, one);
-		int n = snprintf(out + used, cap - used, "%s%s%s", i ? "," : "", one,
-		                 config_listen_uses_tls(cfg, &cfg->server.listen[i]) ? "s" : "");
-		if (n < 0 || (size_t)n >= cap - used)
-			break;
-		used += (size_t)n;
-	}
-}
-
-/* For people: "wss://0.0.0.0:8443, ws://127.0.0.1:8080". */
-static void describe_listeners(const struct config *cfg, char *out, size_t cap)
-{
-	size_t used = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < cfg->server.listen_count; i++) {
-		struct listen_addr shown = cfg->server.listen[i];
-		shown.scheme =
-		    config_listen_uses_tls(cfg, &shown) ? LISTEN_SCHEME_WSS : LISTEN_SCHEME_WS;
-		char one[LISTEN_ADDR_TEXT_SIZE];
-		listen_addr_format(&shown, one);
-		int n = snprintf(out + used, cap - used, "%s%s", i ? ", " : "", one);
+		listen_addr_format(&addr, one);
+		int n =
+		    snprintf(out + used, cap - used, "%s%s%s", i ? (for_civetweb ? "," : ", ") : "",
+		             one, for_civetweb && tls ? "s" : "");
 		if (n < 0 || (size_t)n >= cap - used)
 			break;
 		used += (size_t)n;
@@ -159,7 +146,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 
 	char ports[1024];
 	char threads[16];
-	format_listeners(cfg, ports, sizeof(ports));
+	list_listeners(cfg, true, ports, sizeof(ports));
 	snprintf(threads, sizeof(threads), "%u", cfg->server.max_connections + HTTP_THREAD_RESERVE);
 	const char *options[32];
 	size_t n = 0;
@@ -201,7 +188,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	srv->ctx = mg_start2(&init, &error);
 	if (!srv->ctx) {
 		char shown[1024];
-		describe_listeners(cfg, shown, sizeof(shown));
+		list_listeners(cfg, false, shown, sizeof(shown));
 		snprintf(err, errlen, "cannot start the listener on %s: %s", shown,
 		         mg_err[0] ? mg_err : "unknown error");
 		free_server(srv);
