@@ -476,7 +476,7 @@ static bool service(struct sender *s, struct outbox *ob)
 		}
 		if (ob->close_frame)
 			queue_close(ob);
-		if (ob->count == 0 && io->flush) {
+		if (ob->count == 0 && io->pending && io->pending(ob->endpoint)) {
 			pthread_mutex_unlock(&ob->lock);
 			int flushed = io->flush(ob->endpoint);
 			pthread_mutex_lock(&ob->lock);

@@ -30,9 +30,12 @@ struct delivery_io {
 	/* Writes what the socket takes now without blocking: returns the bytes
 	 * written (0 when the socket is full), or -1 when it is gone. */
 	long (*write_some)(void *endpoint, const void *data, size_t len);
-	/* Optional: writes what the endpoint holds below the queue (bytes it
-	 * accepted but the socket did not take yet). Returns 1 when nothing is
-	 * left, 0 when the socket is full, -1 when it is gone. */
+	/* Optional, with flush: whether the endpoint holds bytes below the
+	 * queue (accepted, not yet taken by the socket). Called under the
+	 * outbox's lock: must neither block nor lock. */
+	bool (*pending)(void *endpoint);
+	/* Writes those bytes as far as the socket takes them. Returns 1 when
+	 * nothing is left, 0 when the socket is full, -1 when it is gone. */
 	int (*flush)(void *endpoint);
 	/* The socket, to wait for room with epoll. */
 	int (*fd)(void *endpoint);

@@ -16,6 +16,7 @@
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #define QUEUE_LIMIT ((size_t)4 << 20)
 
 struct tls_send_queue {
+	atomic_bool pending; /* len > 0, for readers without the lock */
 	int fd;
 	bool failed;
 	unsigned char *buf;
@@ -70,6 +72,7 @@ static int append(struct tls_send_queue *q, const unsigned char *data, size_t le
 	}
 	memcpy(q->buf + q->head + q->len, data, len);
 	q->len += len;
+	atomic_store(&q->pending, true);
 	return 0;
 }
 
@@ -88,6 +91,7 @@ int tls_send_queue_flush(struct tls_send_queue *q)
 	}
 	if (q->failed)
 		return -1;
+	atomic_store(&q->pending, false);
 	q->head = 0;
 	/* A long-idle connection should not keep a large buffer. */
 	if (q->cap > 65536) {
@@ -171,6 +175,11 @@ struct tls_send_queue *tls_send_queue_install(void *ssl, int fd)
 	BIO_set_init(bio, 1);
 	SSL_set0_wbio(ssl, bio);
 	return q;
+}
+
+bool tls_send_queue_pending(const struct tls_send_queue *q)
+{
+	return atomic_load(&q->pending);
 }
 
 void tls_send_queue_set_waker(struct tls_send_queue *q, void (*wake)(void *arg), void *arg)

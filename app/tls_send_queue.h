@@ -5,6 +5,7 @@
 #ifndef WSRELAY_TLS_SEND_QUEUE_H
 #define WSRELAY_TLS_SEND_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct tls_send_queue;
@@ -18,6 +19,11 @@ struct tls_send_queue *tls_send_queue_install(void *ssl, int fd);
  * that somebody flushes them later; NULL (before the waker goes away)
  * stops the calls. */
 void tls_send_queue_set_waker(struct tls_send_queue *q, void (*wake)(void *arg), void *arg);
+
+/* Whether bytes are queued; from any thread, without the connection lock
+ * (a stale answer is followed by a waker call or by the writer's own
+ * check). */
+bool tls_send_queue_pending(const struct tls_send_queue *q);
 
 /* Sends what the socket takes now. Returns 1 when the queue is empty, 0 when
  * bytes are left (the socket is full), -1 when the socket failed. */

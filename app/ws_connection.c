@@ -164,6 +164,12 @@ static long io_write_some(void *endpoint, const void *data, size_t len)
 	return n;
 }
 
+static bool io_pending(void *endpoint)
+{
+	const struct connection *c = endpoint;
+	return c->tls_queue && tls_send_queue_pending(c->tls_queue);
+}
+
 static int io_flush(void *endpoint)
 {
 	struct connection *c = endpoint;
@@ -199,6 +205,7 @@ static void io_failed(void *endpoint, bool deadline)
 
 const struct delivery_io ws_delivery_io = {
     .write_some = io_write_some,
+    .pending = io_pending,
     .flush = io_flush,
     .fd = io_fd,
     .delivered = io_delivered,
