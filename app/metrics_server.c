@@ -89,6 +89,16 @@ static void write_tls_metrics(struct metrics_server *ms, struct exposition *e)
 		exposition_uint(e, "wsrelay_tls_certificate_reloads_total", ok_labels, ok);
 		exposition_uint(e, "wsrelay_tls_certificate_reloads_total", failed_labels, failed);
 	}
+	exposition_family(e, "wsrelay_tls_handshake_failures_total", "counter",
+	                  "TLS handshakes that ended in a fatal alert (no client certificate, no "
+	                  "shared version or cipher, our certificate refused), by listener.");
+	for (size_t i = 0; i < 2; i++) {
+		if (!served[i].tls)
+			continue;
+		const char *labels[] = {"listener", served[i].listener, NULL};
+		exposition_uint(e, "wsrelay_tls_handshake_failures_total", labels,
+		                tls_context_handshake_failures(served[i].tls));
+	}
 }
 
 static int on_metrics(struct mg_connection *conn, void *cbdata)

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct tls_context {
 	pthread_mutex_t lock; /* guards pair and the counts */
 	struct cert_pair *pair;
 	uint64_t reloads_ok, reloads_failed;
+	atomic_uint_fast64_t handshake_failures;
 };
 
 static void pair_free(struct cert_pair *pair)
@@ -198,6 +200,27 @@ static int use_current_pair(SSL *ssl, void *arg)
 	return ok == 1 ? 1 : 0;
 }
 
+/* A fatal alert, sent or received, before the handshake completed is a
+ * failed handshake: no client certificate, a version or cipher nobody
+ * shares, a client that refused our certificate. */
+static void watch_alerts(const SSL *ssl, int where, int ret)
+{
+	if (!(where & SSL_CB_ALERT) || (ret >> 8) != SSL3_AL_FATAL || !SSL_in_init(ssl))
+		return;
+	/* TLS 1.3 re-enters "init" after the handshake to send session
+	 * tickets; by then the client's Finished has arrived, and a client
+	 * that goes away is not a failed handshake. */
+	unsigned char finished[64];
+	if (SSL_get_peer_finished(ssl, finished, sizeof(finished)) > 0)
+		return;
+	struct tls_context *tls = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	if (!tls)
+		return;
+	atomic_fetch_add_explicit(&tls->handshake_failures, 1, memory_order_relaxed);
+	log_debug("%s: TLS handshake failed: alert \"%s\" %s the client", tls->section,
+	          SSL_alert_desc_string_long(ret), (where & SSL_CB_READ) ? "from" : "to");
+}
+
 static int set_client_ca(struct tls_context *tls, const char *path, char *err, size_t errlen)
 {
 	FILE *f = open_pem(tls->section, "client_ca", path, err, errlen);
@@ -246,6 +269,8 @@ static int build_ssl_ctx(struct tls_context *tls, const struct tls_config *cfg, 
 	if (cfg->client_ca[0] && set_client_ca(tls, cfg->client_ca, err, errlen) != 0)
 		return -1;
 	SSL_CTX_set_cert_cb(tls->ctx, use_current_pair, tls);
+	SSL_CTX_set_app_data(tls->ctx, tls);
+	SSL_CTX_set_info_callback(tls->ctx, watch_alerts);
 	return 0;
 }
 
@@ -314,6 +339,11 @@ void tls_context_reload_counts(struct tls_context *tls, uint64_t *ok, uint64_t *
 	*ok = tls->reloads_ok;
 	*failed = tls->reloads_failed;
 	pthread_mutex_unlock(&tls->lock);
+}
+
+uint64_t tls_context_handshake_failures(struct tls_context *tls)
+{
+	return atomic_load_explicit(&tls->handshake_failures, memory_order_relaxed);
 }
 
 int64_t tls_context_not_after(struct tls_context *tls)

@@ -29,6 +29,10 @@ int tls_context_reload(struct tls_context *tls, char *err, size_t errlen);
 /* Reloads so far that worked and that failed. */
 void tls_context_reload_counts(struct tls_context *tls, uint64_t *ok, uint64_t *failed);
 
+/* Handshakes that ended in a fatal TLS alert. A client that just hangs up
+ * in the middle is not counted. */
+uint64_t tls_context_handshake_failures(struct tls_context *tls);
+
 /* The serving certificate's notAfter, in seconds since the epoch. */
 int64_t tls_context_not_after(struct tls_context *tls);
 

@@ -242,11 +242,14 @@ static double scrape(const struct relay_process *rp, const char *series)
 
 static bool wait_for_series(const struct relay_process *rp, const char *series, double value)
 {
+	double last = 0;
 	for (int i = 0; i < WAIT_MS / 20; i++) {
-		if (scrape(rp, series) == value)
+		last = scrape(rp, series);
+		if (last == value)
 			return true;
 		usleep(20000);
 	}
+	print_error("%s is %g, not %g\n", series, last, value);
 	return false;
 }
 
@@ -422,6 +425,8 @@ static void test_min_version_1_3_refuses_a_1_2_client(void **state)
 	struct ws_raw c;
 	assert_int_equal(ws_raw_tls_only(&c, rp.port, old, WAIT_MS), -1);
 	ws_raw_close(&c);
+	assert_true(wait_for_series(
+	    &rp, "wsrelay_tls_handshake_failures_total{listener=\"websocket\"}", 1));
 	connect_tls(&c, rp.port, modern);
 	assert_int_equal(SSL_version(c.ssl), TLS1_3_VERSION);
 	assert_int_equal(ws_raw_send_text(&c, "1.3 only"), 0);
@@ -455,6 +460,9 @@ static void test_client_ca_requires_a_client_certificate(void **state)
 	                 -1);
 	assert_int_not_equal(status, 101);
 	ws_raw_close(&c);
+
+	assert_true(wait_for_series(
+	    &rp, "wsrelay_tls_handshake_failures_total{listener=\"websocket\"}", 2));
 
 	connect_tls(&c, rp.port, member);
 	connect_tls(&d, rp.port, member12);
@@ -544,6 +552,9 @@ static void test_expired_certificate_warns_and_serves(void **state)
 	assert_non_null(strstr(c.err, "certificate verify failed"));
 	ws_raw_close(&c);
 	SSL_CTX_free(strict);
+	/* The client's alert counts as a failed handshake too. */
+	assert_true(wait_for_series(
+	    &rp, "wsrelay_tls_handshake_failures_total{listener=\"websocket\"}", 1));
 	double left = scrape(&rp, "wsrelay_tls_certificate_expiry_seconds{listener=\"websocket\"}");
 	assert_true(left < -86000.0 && left > -86400.0 - 600.0);
 	assert_int_equal(relay_stop(&rp, SIGTERM, 15000), 0);
