@@ -177,6 +177,21 @@ static void destroy(struct broker *b)
 	nats_CloseAndWait(CLOSE_WAIT_MS);
 }
 
+/* Waits up to CLOSE_WAIT_MS for *flag; false on timeout. */
+static bool wait_flag(struct broker *b, const bool *flag)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CLOSE_WAIT_MS / 1000;
+	pthread_mutex_lock(&b->lock);
+	int rc = 0;
+	while (!*flag && rc == 0)
+		rc = pthread_cond_timedwait(&b->changed, &b->lock, &until);
+	bool set = *flag;
+	pthread_mutex_unlock(&b->lock);
+	return set;
+}
+
 static struct broker *nats_start(const struct config *cfg, const char *node_id,
                                  const struct broker_events *events, char *err, size_t errlen)
 {
@@ -225,7 +240,14 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		atomic_store(&b->quiet, true);
 		set_flag(b, &b->stopping);
 		pthread_join(b->confirmer, NULL);
-		natsConnection_Close(b->conn);
+		if (b->conn) {
+			/* The library may still call back into b until it says it
+			 * has closed; a late callback on freed memory would be worse
+			 * than a leak on a failed start. */
+			natsConnection_Close(b->conn);
+			if (!wait_flag(b, &b->closed))
+				return NULL;
+		}
 		destroy(b);
 		return NULL;
 	}
@@ -253,21 +275,6 @@ static size_t nats_publish(struct broker *b, const struct broker_message *msgs, 
 		}
 	}
 	return count;
-}
-
-/* Waits up to CLOSE_WAIT_MS for *flag; false on timeout. */
-static bool wait_flag(struct broker *b, const bool *flag)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += CLOSE_WAIT_MS / 1000;
-	pthread_mutex_lock(&b->lock);
-	int rc = 0;
-	while (!*flag && rc == 0)
-		rc = pthread_cond_timedwait(&b->changed, &b->lock, &until);
-	bool set = *flag;
-	pthread_mutex_unlock(&b->lock);
-	return set;
 }
 
 static void nats_stop(struct broker *b)

@@ -424,11 +424,6 @@ void cluster_read_stats(struct cluster *c, struct cluster_stats *out)
 	out->queued = read_counter(&c->queued_now);
 }
 
-const char *cluster_node_id(const struct cluster *c)
-{
-	return c->node_id;
-}
-
 void cluster_stop(struct cluster *c)
 {
 	if (!c)

@@ -45,9 +45,6 @@ void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, siz
 
 void cluster_read_stats(struct cluster *c, struct cluster_stats *out);
 
-/* The node id in use (configured or made up at start). */
-const char *cluster_node_id(const struct cluster *c);
-
 /* Stops the threads and frees the cluster; what is still queued is lost
  * (and logged). After the last cluster_publish. */
 void cluster_stop(struct cluster *c);

@@ -173,9 +173,13 @@ struct outbox *outbox_create(struct sender_pool *pool, void *endpoint, size_t ma
 	return ob;
 }
 
+/* A message larger than the byte bound still goes into an empty queue:
+ * otherwise max_message_bytes above client_queue_bytes would close every
+ * receiver of such a message as a slow consumer. */
 static bool over_bounds(const struct outbox *ob, const struct shared_frame *frame)
 {
-	return ob->count >= ob->max_messages || ob->bytes + frame->len > ob->max_bytes;
+	return ob->count >= ob->max_messages ||
+	       (ob->count > 0 && ob->bytes + frame->len > ob->max_bytes);
 }
 
 /* ob->lock held. A full queue whose socket still takes data only means the
@@ -395,9 +399,9 @@ static void queue_close(struct outbox *ob)
 	if (ob->drop_queue)
 		drop_frames(ob, true);
 	if (ob->count == ob->cap && grow(ob) != 0) {
-		/* No room for the close frame: drop the rest too; the stream is
-		 * cut anyway when the close cannot be sent. */
-		drop_frames(ob, false);
+		/* No room for the close frame: drop the rest too, but not a frame
+		 * partly written (the peer must get whole frames). */
+		drop_frames(ob, true);
 	}
 	if (ob->count < ob->cap) {
 		ob->ring[(ob->head + ob->count) % ob->cap] = ob->close_frame;
@@ -520,9 +524,8 @@ static bool service(struct sender *s, struct outbox *ob)
 		size_t frames = 0;
 		uint64_t payload = 0;
 		consume(ob, (size_t)n, &frames, &payload);
-		if (frames)
-			wake_publishers(ob);
 		if (frames) {
+			wake_publishers(ob);
 			pthread_mutex_unlock(&ob->lock);
 			io->delivered(ob->endpoint, frames, payload);
 			pthread_mutex_lock(&ob->lock);

@@ -412,8 +412,6 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		    mg_websocket_timed_out(conn) ? DISCONNECT_TIMEOUT : DISCONNECT_CLIENT_CLOSE;
 		break;
 	}
-	/* The sender lets go first: it may still want to drop the client from
-	 * the hub, which hub_leave is about to free. */
 	if (c->tls_queue) {
 		/* CivetWeb may still write (its TLS close) after the outbox is
 		 * gone. */
@@ -421,7 +419,17 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		tls_send_queue_set_waker(c->tls_queue, NULL, NULL);
 		mg_unlock_connection(c->conn);
 	}
+	/* The sender lets go first: it may still want to drop the client from
+	 * the hub, which hub_leave is about to free. */
 	outbox_close(c->outbox);
+	if (c->tls_queue) {
+		/* What CivetWeb queued behind a backlog (a close of its own: 1009,
+		 * 1002 or the idle timeout's) gets one last try, without waiting:
+		 * no sender flushes this queue any more. */
+		mg_lock_connection(c->conn);
+		(void)tls_send_queue_flush(c->tls_queue);
+		mg_unlock_connection(c->conn);
+	}
 	enum disconnect_reason reason = hub_leave(srv->hub, c->client, fallback);
 	outbox_destroy(c->outbox);
 	/* Only a completed handshake counted as a connection (patch 0003 also

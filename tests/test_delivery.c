@@ -131,6 +131,29 @@ static void test_frames_arrive_whole_and_in_order(void **state)
 	sender_pool_stop(pool);
 }
 
+/* A message larger than the queue's byte bound (max_message_bytes may be
+ * set above client_queue_bytes) still goes to a client with nothing
+ * queued; behind another message it has to wait. */
+static void test_large_message_fits_an_empty_queue(void **state)
+{
+	(void)state;
+	struct sender_pool *pool = sender_pool_start(1, &io);
+	assert_non_null(pool);
+	struct endpoint e;
+	endpoint_open(&e);
+	struct outbox *ob = outbox_create(pool, &e, 1000, 1024);
+	static char big[4096];
+	memset(big, 'x', sizeof(big) - 1);
+	push(ob, big);
+	static char got[sizeof(big)];
+	read_exactly(&e, got, sizeof(big) - 1, 5000);
+	assert_memory_equal(got, big, sizeof(big) - 1);
+	outbox_close(ob);
+	outbox_destroy(ob);
+	endpoint_close(&e);
+	sender_pool_stop(pool);
+}
+
 /* One sender thread, two clients: the one that stopped reading does not
  * hold up the other. */
 static void test_stalled_peer_does_not_block_others(void **state)
@@ -290,6 +313,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_frames_arrive_whole_and_in_order),
+	    cmocka_unit_test(test_large_message_fits_an_empty_queue),
 	    cmocka_unit_test(test_stalled_peer_does_not_block_others),
 	    cmocka_unit_test(test_full_only_when_socket_is_full_too),
 	    cmocka_unit_test(test_finish_sends_close_last),
