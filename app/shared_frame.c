@@ -19,7 +19,7 @@ struct shared_frame *shared_frame_new(const void *frame, size_t len, size_t payl
 
 struct shared_frame *shared_frame_from_payload(uint8_t opcode, const void *payload, size_t len)
 {
-	size_t header = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
+	size_t header = ws_frame_header_len(len);
 	struct shared_frame *f = malloc(sizeof(*f) + header + len);
 	if (!f)
 		return NULL;

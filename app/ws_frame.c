@@ -2,19 +2,21 @@
 
 #include <string.h>
 
+size_t ws_frame_header_len(uint64_t len)
+{
+	return len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
+}
+
 uint8_t *ws_frame_prepend_header(uint8_t *payload_start, uint8_t opcode, uint64_t len)
 {
-	uint8_t *h;
+	uint8_t *h = payload_start - ws_frame_header_len(len);
 	if (len < 126) {
-		h = payload_start - 2;
 		h[1] = (uint8_t)len;
 	} else if (len <= 0xFFFF) {
-		h = payload_start - 4;
 		h[1] = 126;
 		h[2] = (uint8_t)(len >> 8);
 		h[3] = (uint8_t)len;
 	} else {
-		h = payload_start - 10;
 		h[1] = 127;
 		for (int i = 0; i < 8; i++)
 			h[2 + i] = (uint8_t)(len >> (56 - 8 * i));

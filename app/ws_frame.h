@@ -32,6 +32,9 @@ enum ws_close_code {
 	WS_CLOSE_INTERNAL_ERROR = 1011,
 };
 
+/* Bytes of the header of a server frame (unmasked) with len payload bytes. */
+size_t ws_frame_header_len(uint64_t len);
+
 /* Writes the header for a payload of len bytes into the WS_FRAME_HEADER_MAX
  * bytes that end at payload_start, so header and payload are contiguous and go
  * out in one write. Returns a pointer to the first header byte. */
