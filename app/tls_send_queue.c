@@ -12,7 +12,6 @@
  * control frames CivetWeb writes in between. */
 #include "tls_send_queue.h"
 
-#include <errno.h>
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
@@ -20,7 +19,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+
+#include "socket_send.h"
 
 /* Above this the peer is not reading at all: the connection fails rather
  * than buffer without end (a sender's batch is 256 KiB of plaintext). */
@@ -38,19 +38,6 @@ struct tls_send_queue {
 
 static BIO_METHOD *queue_method;
 static pthread_once_t queue_method_once = PTHREAD_ONCE_INIT;
-
-/* Sends from data; returns what the socket took (0 when full), or -1. */
-static long send_now(struct tls_send_queue *q, const void *data, size_t len)
-{
-	for (;;) {
-		ssize_t n = send(q->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n >= 0)
-			return (long)n;
-		if (errno == EINTR)
-			continue;
-		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
-	}
-}
 
 static int append(struct tls_send_queue *q, const unsigned char *data, size_t len)
 {
@@ -79,7 +66,7 @@ static int append(struct tls_send_queue *q, const unsigned char *data, size_t le
 int tls_send_queue_flush(struct tls_send_queue *q)
 {
 	while (q->len > 0 && !q->failed) {
-		long n = send_now(q, q->buf + q->head, q->len);
+		long n = socket_send_now(q->fd, q->buf + q->head, q->len);
 		if (n < 0)
 			q->failed = true;
 		else if (n == 0)
@@ -110,7 +97,7 @@ static int queue_write(BIO *bio, const char *data, int len)
 		return -1;
 	size_t done = 0;
 	if (q->len == 0) {
-		long n = send_now(q, data, (size_t)len);
+		long n = socket_send_now(q->fd, data, (size_t)len);
 		if (n < 0) {
 			q->failed = true;
 			return -1;

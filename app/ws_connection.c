@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -20,6 +19,7 @@
 #include "log.h"
 #include "message_assembler.h"
 #include "server_internal.h"
+#include "socket_send.h"
 #include "stack_release.h"
 #include "tls_send_queue.h"
 #include "utf8.h"
@@ -156,9 +156,7 @@ static long io_write_some(void *endpoint, const void *data, size_t len)
 	} else {
 		/* Straight to the socket, without waiting: CivetWeb's mg_write
 		 * would block for the whole write timeout on a full socket. */
-		n = send(mg_get_connection_socket(c->conn), data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0)
-			n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+		n = socket_send_now(mg_get_connection_socket(c->conn), data, len);
 	}
 	mg_unlock_connection(c->conn);
 	return n;
