@@ -14,6 +14,7 @@
 #include "metrics_server.h"
 #include "tls_context.h"
 #include "resource_limits.h"
+#include "sd_notify.h"
 #include "server.h"
 
 #ifndef WSRELAY_VERSION
@@ -157,6 +158,17 @@ static void reload_certificates(struct server *srv, struct metrics_server *metri
 		log_info("SIGHUP: no listener serves TLS, nothing to reload");
 }
 
+/* Thread: main. A failure only costs systemd's view of the state, so it is
+ * logged and the relay goes on. */
+static void notify_state(const char *notify, const char *state)
+{
+	char err[512];
+	if (sd_notify_send(notify, state, err, sizeof(err)) != 0)
+		log_warn("%s", err);
+	else if (notify)
+		log_debug("told systemd %s", state);
+}
+
 static void *stop_metrics(void *metrics)
 {
 	metrics_server_stop(metrics);
@@ -170,6 +182,7 @@ int main(int argc, char **argv)
 	if (early >= 0)
 		return early;
 
+	const char *notify = sd_notify_socket(); /* before any thread exists */
 	struct config cfg;
 	char err[1024];
 	int rc = opts.config_file ? config_load(&cfg, opts.config_file, err, sizeof(err))
@@ -225,6 +238,11 @@ int main(int argc, char **argv)
 		return EXIT_STARTUP;
 	}
 
+	/* Both listeners accept and every worker thread is up (server_start
+	 * checks that they all started; the metrics listener, and so /healthz,
+	 * starts only after it): tell systemd. */
+	notify_state(notify, "READY=1");
+
 	int sig = 0;
 	for (;;) {
 		if (sigwait(&with_hup, &sig) != 0)
@@ -234,6 +252,7 @@ int main(int argc, char **argv)
 		reload_certificates(srv, metrics);
 	}
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	notify_state(notify, "STOPPING=1");
 	/* Metrics and /healthz keep answering through the drain (healthz with
 	 * 503), so the last scrape sees the shutdown. */
 	drain(srv, &cfg, &signals);
