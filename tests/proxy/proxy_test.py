@@ -23,42 +23,22 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import websockets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
-DEADLINE = 60  # seconds for anything to start or arrive; sanitizer builds are slow
+sys.path.insert(0, os.path.join(SOURCE, "tests", "support"))
+from relay_proc import DEADLINE, free_port, start_relay, stop, wait_port  # noqa: E402
 
 PING = 2
 PROXY_TIMEOUT = 5  # 75 / 30 = 2.5 = PROXY_TIMEOUT / PING
 IDLE = 3 * PROXY_TIMEOUT
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, what):
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            sys.exit(f"FAIL: {what} exited with {proc.returncode} before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"FAIL: {what} did not listen on {port} within {DEADLINE} s")
 
 
 def substitute(text, old, new, what):
@@ -128,49 +108,6 @@ http {{
     return cmd, full_timeout
 
 
-def start_relay(binary, tmp, tag, ping, idle_timeout):
-    port, mport = free_port(), free_port()
-    cfg = os.path.join(tmp, f"relay-{tag}.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(f"""server:
-  listen: "127.0.0.1:{port}"
-  document_root: ""
-  max_connections: 64
-  ping_interval_seconds: {ping}
-  idle_timeout_seconds: {idle_timeout}
-metrics:
-  listen: "127.0.0.1:{mport}"
-shutdown:
-  timeout_seconds: 2
-""")
-    proc = subprocess.Popen([binary, "--config-file", cfg], stderr=open(os.path.join(tmp, f"relay-{tag}.log"), "w"))
-    wait_port(port, proc, f"wsrelay ({tag})")
-    wait_port(mport, proc, f"wsrelay metrics ({tag})")
-    # Ready only once /healthz says so (the proxy's health check asks too).
-    end = time.monotonic() + DEADLINE
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{mport}/healthz", timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > end:
-            sys.exit("FAIL: relay /healthz never answered 200")
-        time.sleep(0.1)
-    return proc, port, mport
-
-
-def stop(proc):
-    if proc and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 async def connect(url, ctx):
     """Connects through the proxy; retried while the proxy's health check has
     not yet seen the relay up (HAProxy answers 503 until then)."""
@@ -233,11 +170,15 @@ async def cut_when_unpinged(ws, label, timeout):
     print(f"ok: {label}: control: with the relay's pings off the proxy cut the idle client after {took:.1f} s")
 
 
+def keepalive(ping):
+    return f"  ping_interval_seconds: {ping}\n  idle_timeout_seconds: 300\n"
+
+
 async def run_case(args, proxy, tls, tmp):
     label = f"{proxy} {'TLS-terminating (wss://)' if tls else 'pass-through (ws://)'}"
     timeout = 75 if args.full else PROXY_TIMEOUT
     ping = 30 if args.full else PING
-    relay, rport, mport = start_relay(args.relay, tmp, "main", ping, 300)
+    relay, rport, mport = start_relay(args.relay, tmp, "main", keepalive(ping))
     relay_off = None
     proxies = []
     try:
@@ -263,7 +204,7 @@ async def run_case(args, proxy, tls, tmp):
             return
         # The control: the same proxy file in front of a relay without pings.
         stop(p)
-        relay_off, rport2, mport2 = start_relay(args.relay, tmp, "nopings", 0, 300)
+        relay_off, rport2, mport2 = start_relay(args.relay, tmp, "nopings", keepalive(0))
         port2 = free_port()
         cmd2, _ = render(proxy, tls, tmp, port2, rport2, mport2, timeout)
         p2 = subprocess.Popen(cmd2, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, f"{proxy}-2.log"), "w"))
