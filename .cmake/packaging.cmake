@@ -28,6 +28,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
 # The topic pages, and the operations kit: proxy examples, alerts, dashboard.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/conf/nginx ${PROJECT_SOURCE_DIR}/conf/haproxy
+  ${PROJECT_SOURCE_DIR}/conf/prometheus ${PROJECT_SOURCE_DIR}/conf/grafana
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # The man pages carry the project version, and Debian ships man pages
