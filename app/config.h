@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+/* logging.format: plain lines, or one JSON object per line. */
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 
 enum cluster_broker { CLUSTER_BROKER_REDIS, CLUSTER_BROKER_NATS };
 
@@ -83,6 +85,7 @@ struct config {
 
 	struct {
 		enum log_level level;
+		enum log_format format;
 	} logging;
 };
 
@@ -103,6 +106,7 @@ void config_free(struct config *cfg);
 void config_print(const struct config *cfg, FILE *out);
 
 const char *log_level_name(enum log_level level);
+const char *log_format_name(enum log_format format);
 const char *tls_min_version_name(enum tls_min_version version);
 
 /* Whether the server.listen entry addr serves TLS under cfg. */

@@ -180,6 +180,24 @@ static int load_level(struct config_loader *ld, const yaml_node_t *node, enum lo
 	                         quote_shortened(s, quoted));
 }
 
+static int load_log_format(struct config_loader *ld, const yaml_node_t *node,
+                           enum log_format *out)
+{
+	char quoted[QUOTE_SIZE];
+	const char *s;
+
+	if (get_string(ld, node, "a log format", &s))
+		return -1;
+	if (strcmp(s, "text") == 0)
+		*out = LOG_FORMAT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*out = LOG_FORMAT_JSON;
+	else
+		return loader_fail_value(ld, node, "expected text or json, got %s",
+		                         quote_shortened(s, quoted));
+	return 0;
+}
+
 static int load_tls_version(struct config_loader *ld, const yaml_node_t *node,
                             enum tls_min_version *out)
 {
@@ -423,6 +441,8 @@ int loader_load_value(struct config_loader *ld, const struct config_field *f, ya
 		return load_origins(ld, node, slot, config_member(ld->cfg, f->count_offset));
 	case KIND_LEVEL:
 		return load_level(ld, node, slot);
+	case KIND_LOG_FORMAT:
+		return load_log_format(ld, node, slot);
 	case KIND_STRING:
 		return load_string(ld, node, slot);
 	case KIND_TLS_VERSION:

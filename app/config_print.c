@@ -91,6 +91,10 @@ static void print_section(const struct config *cfg, const struct config_section 
 			fputc(' ', out);
 			quote_print(log_level_name(*(const enum log_level *)slot), out);
 			break;
+		case KIND_LOG_FORMAT:
+			fputc(' ', out);
+			quote_print(log_format_name(*(const enum log_format *)slot), out);
+			break;
 		case KIND_TLS_VERSION:
 			fputc(' ', out);
 			quote_print(tls_min_version_name(*(const enum tls_min_version *)slot), out);

@@ -225,6 +225,7 @@ static const struct config_section shutdown_section = SECTION_OF("shutdown", shu
 
 static const struct config_field logging_fields[] = {
 	F_SIMPLE("level", KIND_LEVEL, logging.level),
+	F_SIMPLE("format", KIND_LOG_FORMAT, logging.format),
 };
 static const struct config_section logging_section = SECTION_OF("logging", logging_fields, NULL);
 
@@ -249,6 +250,11 @@ static const char *const level_names[] = {
 const char *tls_min_version_name(enum tls_min_version version)
 {
 	return version == TLS_MIN_VERSION_1_3 ? "1.3" : "1.2";
+}
+
+const char *log_format_name(enum log_format format)
+{
+	return format == LOG_FORMAT_JSON ? "json" : "text";
 }
 
 const char *log_level_name(enum log_level level)

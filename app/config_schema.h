@@ -19,6 +19,7 @@ enum config_kind {
 	KIND_LISTEN_LIST, /* one "host:port" or a list of them */
 	KIND_ORIGINS,     /* list of "scheme://host[:port]" */
 	KIND_LEVEL,       /* enum log_level by name */
+	KIND_LOG_FORMAT,  /* enum log_format: "text" or "json" */
 	KIND_STRING,      /* any one-line string */
 	KIND_TLS_VERSION, /* enum tls_min_version: "1.2" or "1.3" */
 	KIND_BROKER,      /* enum cluster_broker by name */

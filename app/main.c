@@ -197,6 +197,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	log_set_level(cfg.logging.level);
+	log_set_format(cfg.logging.format);
 
 	unsigned long clients = cfg.server.max_connections;
 	if (resource_limits_check(clients + THREAD_RESERVE, clients + FD_RESERVE, err,
