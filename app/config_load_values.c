@@ -180,8 +180,7 @@ static int load_level(struct config_loader *ld, const yaml_node_t *node, enum lo
 	                         quote_shortened(s, quoted));
 }
 
-static int load_log_format(struct config_loader *ld, const yaml_node_t *node,
-                           enum log_format *out)
+static int load_log_format(struct config_loader *ld, const yaml_node_t *node, enum log_format *out)
 {
 	char quoted[QUOTE_SIZE];
 	const char *s;

@@ -20,7 +20,7 @@ static const char *const level_tags[] = {
 
 /* A message longer than this is cut; a JSON line can grow to six bytes per
  * byte of it (control characters), and the fields come on top. */
-#define LOG_MESSAGE_MAX 1024
+#define LOG_MESSAGE_MAX ((size_t)1024)
 #define LOG_LINE_MAX    (8 * LOG_MESSAGE_MAX)
 
 void log_set_level(enum log_level level)
@@ -78,17 +78,20 @@ static size_t format_json(char *line, const char *time, enum log_level level, co
 {
 	/* Fields and message are bounded (LOG_MESSAGE_MAX, short values) so that
 	 * the whole object, with its closing brace, fits in LOG_LINE_MAX. */
-	size_t pos = (size_t)snprintf(line, LOG_LINE_MAX, "{\"time\":\"%s\",\"level\":\"%s\",\"message\":",
-	                              time, log_level_name(level));
+	size_t pos = (size_t)snprintf(line, LOG_LINE_MAX,
+	                              "{\"time\":\"%s\",\"level\":\"%s\",\"message\":", time,
+	                              log_level_name(level));
 	pos = log_json_string(line, LOG_LINE_MAX - 4 * LOG_MESSAGE_MAX, pos, message);
 	for (size_t i = 0; i < count && pos < LOG_LINE_MAX - LOG_MESSAGE_MAX; i++) {
 		line[pos++] = ',';
 		pos = log_json_string(line, LOG_LINE_MAX - LOG_MESSAGE_MAX / 2, pos, fields[i].key);
 		line[pos++] = ':';
 		if (fields[i].number)
-			pos = append(line, LOG_LINE_MAX - LOG_MESSAGE_MAX / 4, pos, fields[i].value);
+			pos =
+			    append(line, LOG_LINE_MAX - LOG_MESSAGE_MAX / 4, pos, fields[i].value);
 		else
-			pos = log_json_string(line, LOG_LINE_MAX - LOG_MESSAGE_MAX / 4, pos, fields[i].value);
+			pos = log_json_string(line, LOG_LINE_MAX - LOG_MESSAGE_MAX / 4, pos,
+			                      fields[i].value);
 	}
 	line[pos++] = '}';
 	return pos;
@@ -123,8 +126,8 @@ void log_write(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_event(enum log_level level, const struct log_field *fields, size_t count,
-               const char *fmt, ...)
+void log_event(enum log_level level, const struct log_field *fields, size_t count, const char *fmt,
+               ...)
 {
 	if (!log_enabled(level))
 		return;

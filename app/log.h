@@ -24,9 +24,8 @@ bool log_enabled(enum log_level level);
 __attribute__((format(printf, 2, 3))) void log_write(enum log_level level, const char *fmt, ...);
 
 /* log_write with fields (count of them; fields may be NULL when count is 0). */
-__attribute__((format(printf, 4, 5))) void log_event(enum log_level level,
-                                                     const struct log_field *fields,
-                                                     size_t count, const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) void
+log_event(enum log_level level, const struct log_field *fields, size_t count, const char *fmt, ...);
 
 #define log_debug(...) log_write(LOG_LEVEL_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_write(LOG_LEVEL_INFO, __VA_ARGS__)

@@ -39,12 +39,13 @@ int sd_notify_send(const char *path, const char *state, char *err, size_t errlen
 		sa.sun_path[0] = '\0';
 	/* An abstract address is exactly its bytes; a path one may count its
 	 * NUL. */
-	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
-	                              (path[0] == '/' ? 1 : 0));
+	socklen_t salen =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (path[0] == '/' ? 1 : 0));
 
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "sd_notify: socket: %s", strerror(errno));
+		char why[128];
+		snprintf(err, errlen, "sd_notify: socket: %s", strerror_r(errno, why, sizeof(why)));
 		return -1;
 	}
 	size_t want = strlen(state);
@@ -52,8 +53,9 @@ int sd_notify_send(const char *path, const char *state, char *err, size_t errlen
 	int saved = errno;
 	close(fd);
 	if (n != (ssize_t)want) {
+		char why[128];
 		snprintf(err, errlen, "sd_notify: cannot send %s to %s: %s", state, path,
-		         n < 0 ? strerror(saved) : "short write");
+		         n < 0 ? strerror_r(saved, why, sizeof(why)) : "short write");
 		return -1;
 	}
 	return 0;

@@ -43,8 +43,8 @@ static void notify_open(struct notify_socket *ns, bool abstract)
 	sa.sun_family = AF_UNIX;
 	socklen_t len;
 	if (abstract) {
-		snprintf(ns->address, sizeof(ns->address), "@wsrelay-test-notify-%ld-%ld", (long)getpid(),
-		         (long)random());
+		snprintf(ns->address, sizeof(ns->address), "@wsrelay-test-notify-%ld-%ld",
+		         (long)getpid(), (long)random());
 		size_t n = strlen(ns->address);
 		memcpy(sa.sun_path, ns->address, n);
 		sa.sun_path[0] = '\0';
@@ -96,9 +96,12 @@ static pid_t spawn_relay(const char *address, uint16_t port, uint16_t mport, cha
 	         "shutdown:\n  timeout_seconds: 5\nlogging:\n  level: debug\n",
 	         port, mport);
 	assert_int_equal(write_file(config, yaml), 0);
+	/* The test is single-threaded: nothing reads the environment meanwhile. */
+	// NOLINTNEXTLINE(concurrency-mt-unsafe)
 	assert_int_equal(setenv("NOTIFY_SOCKET", address, 1), 0);
 	char *argv[] = {"wsrelay", "--config-file", config, NULL};
 	pid_t pid = process_spawn(WSRELAY_BIN, argv, log);
+	// NOLINTNEXTLINE(concurrency-mt-unsafe)
 	unsetenv("NOTIFY_SOCKET");
 	assert_true(pid > 0);
 	return pid;
@@ -183,7 +186,8 @@ static void test_no_ready_when_start_fails(void **state)
 	assert_int_equal(listen(holder, 1), 0);
 	assert_int_equal(getsockname(holder, (struct sockaddr *)&sa, &len), 0);
 	char dir[64];
-	pid_t pid = spawn_relay(ns.address, ntohs(sa.sin_port), free_loopback_port(), dir, sizeof(dir));
+	pid_t pid =
+	    spawn_relay(ns.address, ntohs(sa.sin_port), free_loopback_port(), dir, sizeof(dir));
 	assert_int_equal(process_stop(pid, 0, WAIT_MS), 1);
 	char msg[256];
 	notify_read(&ns, msg, sizeof(msg), 0);
