@@ -172,26 +172,64 @@ static void test_notify_abstract_socket(void **state)
 	ready_then_stopping(true);
 }
 
-/* A start that fails (the port is taken) exits 1 without READY=1. */
+/* A listening socket on a free loopback port, so the relay cannot bind it. */
+static int hold_port(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A start that fails (the WebSocket port is taken) exits 1 without
+ * READY=1. */
 static void test_no_ready_when_start_fails(void **state)
 {
 	(void)state;
 	struct notify_socket ns;
 	notify_open(&ns, false);
-	int holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(holder >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	assert_int_equal(bind(holder, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(holder, 1), 0);
-	assert_int_equal(getsockname(holder, (struct sockaddr *)&sa, &len), 0);
+	uint16_t port;
+	int holder = hold_port(&port);
 	char dir[64];
-	pid_t pid =
-	    spawn_relay(ns.address, ntohs(sa.sin_port), free_loopback_port(), dir, sizeof(dir));
+	pid_t pid = spawn_relay(ns.address, port, free_loopback_port(), dir, sizeof(dir));
 	assert_int_equal(process_stop(pid, 0, WAIT_MS), 1);
 	char msg[256];
 	notify_read(&ns, msg, sizeof(msg), 0);
 	assert_string_equal(msg, "");
+	close(holder);
+	notify_close(&ns);
+	remove_dir(dir);
+}
+
+/* The metrics port taken: exit 1, no READY=1, and the error names the
+ * listener as a URL (not CivetWeb's "127.0.0.1:9090" + "s" port syntax). */
+static void test_metrics_port_taken(void **state)
+{
+	(void)state;
+	struct notify_socket ns;
+	notify_open(&ns, false);
+	uint16_t mport;
+	int holder = hold_port(&mport);
+	char dir[64];
+	pid_t pid = spawn_relay(ns.address, free_loopback_port(), mport, dir, sizeof(dir));
+	assert_int_equal(process_stop(pid, 0, WAIT_MS), 1);
+	char msg[256];
+	notify_read(&ns, msg, sizeof(msg), 0);
+	assert_string_equal(msg, "");
+	char path[PATH_MAX], want[96];
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	char *err = read_file(path, NULL);
+	assert_non_null(err);
+	snprintf(want, sizeof(want),
+	         "cannot start the metrics listener on http://127.0.0.1:%u: ", mport);
+	if (!strstr(err, want))
+		fail_msg("stderr lacks \"%s\":\n%s", want, err);
+	free(err);
 	close(holder);
 	notify_close(&ns);
 	remove_dir(dir);
@@ -204,6 +242,7 @@ int main(void)
 	    cmocka_unit_test(test_notify_path_socket),
 	    cmocka_unit_test(test_notify_abstract_socket),
 	    cmocka_unit_test(test_no_ready_when_start_fails),
+	    cmocka_unit_test(test_metrics_port_taken),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
