@@ -5,8 +5,20 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "config.h"
+/* An address in server.listen may carry a scheme: ws:// is plain whatever
+ * server.tls says, wss:// is TLS; without one it follows server.tls.enabled. */
+enum listen_scheme { LISTEN_SCHEME_NONE, LISTEN_SCHEME_WS, LISTEN_SCHEME_WSS };
+
+/* One "host:port" listener, already split and checked. host is an IP literal
+ * without brackets ("0.0.0.0", "::1"); ipv6 tells which family it is. */
+struct listen_addr {
+	char host[64];
+	uint16_t port; /* 0 only when the config asked for an ephemeral port */
+	bool ipv6;
+	enum listen_scheme scheme;
+};
 
 /* Enough for "wss://[" host "]:" port and the terminator. */
 #define LISTEN_ADDR_TEXT_SIZE (sizeof(((struct listen_addr *)0)->host) + 24)

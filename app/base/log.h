@@ -2,7 +2,9 @@
 #ifndef WSRELAY_LOG_H
 #define WSRELAY_LOG_H
 
-#include "config.h"
+#include <stdbool.h>
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
 void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);

@@ -8,22 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+#include "listen_addr.h"
+#include "log.h"
 
 enum cluster_broker { CLUSTER_BROKER_REDIS, CLUSTER_BROKER_NATS };
-
-/* One "host:port" listener, already split and checked. host is an IP literal
- * without brackets ("0.0.0.0", "::1"); ipv6 tells which family it is. */
-/* An address in server.listen may carry a scheme: ws:// is plain whatever
- * server.tls says, wss:// is TLS; without one it follows server.tls.enabled. */
-enum listen_scheme { LISTEN_SCHEME_NONE, LISTEN_SCHEME_WS, LISTEN_SCHEME_WSS };
-
-struct listen_addr {
-	char host[64];
-	uint16_t port; /* 0 only when the config asked for an ephemeral port */
-	bool ipv6;
-	enum listen_scheme scheme;
-};
 
 enum tls_min_version { TLS_MIN_VERSION_1_2, TLS_MIN_VERSION_1_3 };
 
