@@ -5,7 +5,7 @@
 #include <openssl/opensslv.h>
 
 #include "relay_metrics.h"
-#include "server_internal.h"
+#include "server_state.h"
 
 #ifndef WSRELAY_VERSION
 #define WSRELAY_VERSION "unknown"
@@ -59,7 +59,7 @@ static void cluster_metrics_write(struct cluster *cluster, struct exposition *e)
 
 void relay_metrics_write(struct server *srv, struct exposition *e)
 {
-	struct relay_stats *s = &srv->stats;
+	const struct relay_stats *s = server_stats(srv);
 
 	counter(e, "wsrelay_connections_total",
 	        "WebSocket connections accepted (handshake completed).", &s->connections);
@@ -74,7 +74,7 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 
 	exposition_family(e, "wsrelay_connected_clients", "gauge",
 	                  "WebSocket clients connected now.");
-	exposition_uint(e, "wsrelay_connected_clients", NULL, hub_member_count(srv->hub));
+	exposition_uint(e, "wsrelay_connected_clients", NULL, server_client_count(srv));
 
 	counter(e, "wsrelay_messages_total",
 	        "Messages received from clients and accepted for relay.", &s->messages);
@@ -102,8 +102,9 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 	                     "Time to hand one message to every receiver.", &s->broadcast_duration,
 	                     1e-9);
 
-	if (srv->cluster)
-		cluster_metrics_write(srv->cluster, e);
+	struct cluster *cluster = server_cluster(srv);
+	if (cluster)
+		cluster_metrics_write(cluster, e);
 
 	exposition_family(e, "wsrelay_build_info", "gauge",
 	                  "Versions of wsrelay and its libraries; always 1.");
@@ -113,5 +114,5 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 
 	exposition_family(e, "wsrelay_start_time_seconds", "gauge",
 	                  "When the relay started, in seconds since the Unix epoch.");
-	exposition_double(e, "wsrelay_start_time_seconds", NULL, srv->start_time);
+	exposition_double(e, "wsrelay_start_time_seconds", NULL, server_start_time(srv));
 }
