@@ -12,11 +12,6 @@
 #define REDIS_DEFAULT_PORT 6379
 #define NATS_DEFAULT_PORT  4222
 
-const char *cluster_broker_name(enum cluster_broker broker)
-{
-	return broker == CLUSTER_BROKER_NATS ? "nats" : "redis";
-}
-
 static bool host_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -21,7 +21,4 @@ struct broker_url {
  * which quotes s, in why. */
 int broker_url_parse(const char *s, struct broker_url *out, char *why, size_t whylen);
 
-/* "redis" or "nats". */
-const char *cluster_broker_name(enum cluster_broker broker);
-
 #endif

@@ -90,9 +90,6 @@ void config_free(struct config *cfg);
 /* Prints the effective configuration as YAML that config_load accepts. */
 void config_print(const struct config *cfg, FILE *out);
 
-const char *log_level_name(enum log_level level);
-const char *tls_min_version_name(enum tls_min_version version);
-
 /* Whether the server.listen entry addr serves TLS under cfg. */
 bool config_listen_uses_tls(const struct config *cfg, const struct listen_addr *addr);
 

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "config_lifetime.h"
-#include "config_load.h"
+#include "config_load_sections.h"
+#include "config_loader.h"
 #include "config_paths.h"
 #include "yaml_node.h"
 
@@ -118,23 +119,25 @@ static int fail_syntax(struct config_loader *ld, const struct input *in,
 	case YAML_READER_ERROR:
 		mark = mark_of_offset(in, parser->problem_offset);
 		if (parser->problem_value != -1)
-			return loader_fail_at(ld, mark, "invalid input: %s (0x%02X)",
-			                      parser->problem, (unsigned)parser->problem_value);
-		return loader_fail_at(ld, mark, "invalid input: %s", parser->problem);
+			return config_loader_fail_at(ld, mark, "invalid input: %s (0x%02X)",
+			                             parser->problem,
+			                             (unsigned)parser->problem_value);
+		return config_loader_fail_at(ld, mark, "invalid input: %s", parser->problem);
 	case YAML_SCANNER_ERROR:
 	case YAML_PARSER_ERROR:
 	case YAML_COMPOSER_ERROR:
 		if (parser->error == YAML_SCANNER_ERROR && byte_at(in, mark) == '\t')
-			return loader_fail_at(ld, mark,
-			                      "YAML syntax error: a tab here; YAML does not allow "
-			                      "tabs for indentation, use spaces");
+			return config_loader_fail_at(
+			    ld, mark,
+			    "YAML syntax error: a tab here; YAML does not allow "
+			    "tabs for indentation, use spaces");
 		if (parser->context && (parser->context_mark.line != mark.line ||
 		                        parser->context_mark.column != mark.column))
-			return loader_fail_at(
+			return config_loader_fail_at(
 			    ld, mark, "YAML syntax error: %s (%s at line %zu, column %zu)",
 			    parser->problem, parser->context, parser->context_mark.line + 1,
 			    parser->context_mark.column + 1);
-		return loader_fail_at(ld, mark, "YAML syntax error: %s", parser->problem);
+		return config_loader_fail_at(ld, mark, "YAML syntax error: %s", parser->problem);
 	default:
 		set_error(ld->err, ld->errlen, "%s: %s", ld->path,
 		          parser->error == YAML_MEMORY_ERROR ? "out of memory" : "cannot parse");
@@ -170,8 +173,8 @@ static int load_document(struct config_loader *ld, const struct input *in, yaml_
 	extra_mark = extra.start_mark;
 	yaml_document_delete(&extra);
 	if (another) {
-		loader_fail_at(ld, extra_mark,
-		               "only one YAML document is allowed, found a second one here");
+		config_loader_fail_at(ld, extra_mark,
+		                      "only one YAML document is allowed, found a second one here");
 		goto out;
 	}
 
@@ -179,12 +182,13 @@ static int load_document(struct config_loader *ld, const struct input *in, yaml_
 	if (root->type != YAML_MAPPING_NODE && !node_is_null(root)) {
 		char got[DESCRIBE_SIZE];
 
-		loader_fail_at(ld, root->start_mark,
-		               "the top level must be a mapping of sections (server, relay, ...), "
-		               "got %s",
-		               node_describe(root, got));
+		config_loader_fail_at(
+		    ld, root->start_mark,
+		    "the top level must be a mapping of sections (server, relay, ...), "
+		    "got %s",
+		    node_describe(root, got));
 	} else {
-		rc = loader_load_section(ld, &config_root_section, root);
+		rc = config_load_section(ld, &config_root_section, ld->cfg, "", root);
 	}
 out:
 	yaml_document_delete(&doc);

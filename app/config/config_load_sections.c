@@ -2,7 +2,8 @@
  * section's, at most once, and the section's cross-key rule runs last. */
 #include <string.h>
 
-#include "config_load.h"
+#include "config_load_sections.h"
+#include "config_load_values.h"
 #include "yaml_node.h"
 
 static bool key_is(const yaml_node_t *key, const char *name)
@@ -38,13 +39,13 @@ static const yaml_node_pair_t *find_pair(const struct config_loader *ld,
                                          const char *name)
 {
 	for (size_t i = 0; i < count; i++)
-		if (key_is(loader_node(ld, pairs[i].key), name))
+		if (key_is(config_loader_node(ld, pairs[i].key), name))
 			return &pairs[i];
 	return NULL;
 }
 
 static int fail_unknown_key(struct config_loader *ld, const struct config_section *sec,
-                            const yaml_node_t *key)
+                            const char *path, const yaml_node_t *key)
 {
 	char quoted[QUOTE_SIZE], names[256];
 	size_t used = 0;
@@ -53,34 +54,36 @@ static int fail_unknown_key(struct config_loader *ld, const struct config_sectio
 	for (size_t i = 0; i < sec->count && used < sizeof(names); i++)
 		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
 		                         sec->fields[i].name);
-	return loader_fail_at(ld, key->start_mark, "unknown key %s%s%s (expected one of: %s)",
-	                      quote_shortened(node_text(key), quoted), sec->path[0] ? " in " : "",
-	                      sec->path, names);
+	return config_loader_fail_at(
+	    ld, key->start_mark, "unknown key %s%s%s (expected one of: %s)",
+	    quote_shortened(node_text(key), quoted), path[0] ? " in " : "", path, names);
 }
 
-static int load_field(struct config_loader *ld, const struct config_section *sec,
-                      const struct config_field *f, yaml_node_t *node)
+static int load_field(struct config_loader *ld, const struct config_field *f, void *self,
+                      const char *path, yaml_node_t *node)
 {
-	char got[DESCRIBE_SIZE];
+	char got[DESCRIBE_SIZE], inner[sizeof(ld->name)];
 
-	snprintf(ld->name, sizeof(ld->name), "%s%s%s", sec->path, sec->path[0] ? "." : "", f->name);
+	snprintf(ld->name, sizeof(ld->name), "%s%s%s", path, path[0] ? "." : "", f->name);
 	if (f->kind != KIND_SECTION)
-		return loader_load_value(ld, f, node);
+		return config_load_value(ld, f, self, node);
 	/* A null section, e.g. "relay:" with every key under it commented out,
 	 * keeps the section's defaults just as leaving it out does. */
 	if (node->type != YAML_MAPPING_NODE && !node_is_null(node))
-		return loader_fail_value(ld, node, "expected a mapping, got %s",
-		                         node_describe(node, got));
-	return loader_load_section(ld, f->section, node);
+		return config_loader_fail_value(ld, node, "expected a mapping, got %s",
+		                                node_describe(node, got));
+	/* ld->name changes with every key of the inner section. */
+	memcpy(inner, ld->name, sizeof(inner));
+	return config_load_section(ld, f->section, config_member(self, f->offset), inner, node);
 }
 
 /* The section's cross-key rule, pointing at the value it is about, or at the
  * section when that key was left out. */
 static int check_section(struct config_loader *ld, const struct config_section *sec,
-                         const yaml_node_t *node)
+                         const void *self, const char *path, const yaml_node_t *node)
 {
 	char why[256];
-	const char *key = sec->check ? sec->check(ld->cfg, why, sizeof(why)) : NULL;
+	const char *key = sec->check ? sec->check(self, path, why, sizeof(why)) : NULL;
 	yaml_node_pair_t *pairs;
 	size_t count = pairs_of(node, &pairs);
 	const yaml_node_pair_t *pair;
@@ -88,36 +91,37 @@ static int check_section(struct config_loader *ld, const struct config_section *
 	if (!key)
 		return 0;
 	pair = find_pair(ld, pairs, count, key);
-	return loader_fail_at(ld, (pair ? loader_node(ld, pair->value) : node)->start_mark, "%s",
-	                      why);
+	return config_loader_fail_at(
+	    ld, (pair ? config_loader_node(ld, pair->value) : node)->start_mark, "%s", why);
 }
 
-int loader_load_section(struct config_loader *ld, const struct config_section *sec,
-                        yaml_node_t *node)
+int config_load_section(struct config_loader *ld, const struct config_section *sec, void *self,
+                        const char *path, yaml_node_t *node)
 {
 	char got[DESCRIBE_SIZE], quoted[QUOTE_SIZE];
 	yaml_node_pair_t *pairs;
 	size_t count = pairs_of(node, &pairs);
 
 	for (size_t i = 0; i < count; i++) {
-		yaml_node_t *key = loader_node(ld, pairs[i].key);
+		yaml_node_t *key = config_loader_node(ld, pairs[i].key);
 		const yaml_node_pair_t *duplicate;
 		const struct config_field *f;
 
 		if (key->type != YAML_SCALAR_NODE)
-			return loader_fail_at(ld, key->start_mark, "keys must be names, got %s",
-			                      node_describe(key, got));
+			return config_loader_fail_at(ld, key->start_mark,
+			                             "keys must be names, got %s",
+			                             node_describe(key, got));
 		f = find_field(sec, key);
 		if (!f)
-			return fail_unknown_key(ld, sec, key);
+			return fail_unknown_key(ld, sec, path, key);
 		duplicate = find_pair(ld, pairs, i, f->name);
 		if (duplicate)
-			return loader_fail_at(
+			return config_loader_fail_at(
 			    ld, key->start_mark, "duplicate key %s%s%s (first at line %zu)",
-			    quote_shortened(f->name, quoted), sec->path[0] ? " in " : "", sec->path,
-			    loader_node(ld, duplicate->key)->start_mark.line + 1);
-		if (load_field(ld, sec, f, loader_node(ld, pairs[i].value)))
+			    quote_shortened(f->name, quoted), path[0] ? " in " : "", path,
+			    config_loader_node(ld, duplicate->key)->start_mark.line + 1);
+		if (load_field(ld, f, self, path, config_loader_node(ld, pairs[i].value)))
 			return -1;
 	}
-	return check_section(ld, sec, node);
+	return check_section(ld, sec, self, path, node);
 }

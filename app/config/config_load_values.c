@@ -7,7 +7,7 @@
 
 #include "broker_url.h"
 #include "config_lifetime.h"
-#include "config_load.h"
+#include "config_load_values.h"
 #include "config_paths.h"
 #include "decimal.h"
 #include "listen_addr.h"
@@ -63,18 +63,19 @@ static int get_string(struct config_loader *ld, const yaml_node_t *node, const c
 	char got[DESCRIBE_SIZE];
 	long bad;
 
-	/* The failures return -1 themselves, not loader_fail_value's result: the
+	/* The failures return -1 themselves, not config_loader_fail_value's result: the
 	 * callers read *out on 0, and the analyzer cannot see into that other
 	 * file to know it is never 0. */
 	if (node->type != YAML_SCALAR_NODE || node_is_null(node) || node_is_bool_word(node)) {
-		loader_fail_value(ld, node, "expected %s, got %s", what, node_describe(node, got));
+		config_loader_fail_value(ld, node, "expected %s, got %s", what,
+		                         node_describe(node, got));
 		return -1;
 	}
 	bad = first_unprintable(node_text(node), node->data.scalar.length);
 	if (bad >= 0) {
-		loader_fail_value(ld, node,
-		                  "contains a control or non-printable character (U+%04lX)",
-		                  (unsigned long)bad);
+		config_loader_fail_value(ld, node,
+		                         "contains a control or non-printable character (U+%04lX)",
+		                         (unsigned long)bad);
 		return -1;
 	}
 	*out = node_text(node);
@@ -86,7 +87,7 @@ static int replace_string(struct config_loader *ld, const yaml_node_t *node, cha
                           char *value)
 {
 	if (!value)
-		return loader_out_of_memory(ld, node);
+		return config_loader_out_of_memory(ld, node);
 	free(*slot);
 	*slot = value;
 	return 0;
@@ -101,8 +102,8 @@ static int load_bool(struct config_loader *ld, const yaml_node_t *node, bool *ou
 	else if (node_is_plain(node) && strcmp(node_text(node), "false") == 0)
 		*out = false;
 	else
-		return loader_fail_value(ld, node, "expected true or false, got %s",
-		                         node_describe(node, got));
+		return config_loader_fail_value(ld, node, "expected true or false, got %s",
+		                                node_describe(node, got));
 	return 0;
 }
 
@@ -115,23 +116,23 @@ static int load_uint(struct config_loader *ld, const struct config_field *f,
 	uint64_t value;
 
 	if (!node_is_plain(node) || node_is_null(node))
-		return loader_fail_value(ld, node, "expected an integer, got %s",
-		                         node_describe(node, got));
+		return config_loader_fail_value(ld, node, "expected an integer, got %s",
+		                                node_describe(node, got));
 	s = node_text(node);
 	/* The sign is read so that "-5" is reported as out of range, not as a
 	 * non-number; "-0" is 0. */
 	digits = s[0] == '-' ? s + 1 : s;
 	n = decimal_scan(digits, &value);
 	if (n == 0 || digits[n] != '\0')
-		return loader_fail_value(ld, node, "expected a decimal integer, got %s",
-		                         node_describe(node, got));
+		return config_loader_fail_value(ld, node, "expected a decimal integer, got %s",
+		                                node_describe(node, got));
 	if (n > 1 && digits[0] == '0')
-		return loader_fail_value(ld, node,
-		                         "%s has a leading zero (YAML 1.1 would read it as octal)",
-		                         node_describe(node, got));
+		return config_loader_fail_value(
+		    ld, node, "%s has a leading zero (YAML 1.1 would read it as octal)",
+		    node_describe(node, got));
 	if ((digits != s && value != 0) || value < f->min || value > f->max)
-		return loader_fail_value(ld, node, "%s is out of range (%" PRIu64 "..%" PRIu64 ")",
-		                         s, f->min, f->max);
+		return config_loader_fail_value(
+		    ld, node, "%s is out of range (%" PRIu64 "..%" PRIu64 ")", s, f->min, f->max);
 	if (f->size == sizeof(uint32_t))
 		*(uint32_t *)out = (uint32_t)value;
 	else
@@ -147,14 +148,14 @@ static int load_url_path(struct config_loader *ld, const yaml_node_t *node, char
 	if (get_string(ld, node, "a path starting with \"/\"", &s))
 		return -1;
 	if (s[0] != '/')
-		return loader_fail_value(ld, node, "%s must start with \"/\"",
-		                         quote_shortened(s, quoted));
+		return config_loader_fail_value(ld, node, "%s must start with \"/\"",
+		                                quote_shortened(s, quoted));
 	if (strchr(s, ' '))
-		return loader_fail_value(ld, node, "%s must not contain spaces",
-		                         quote_shortened(s, quoted));
+		return config_loader_fail_value(ld, node, "%s must not contain spaces",
+		                                quote_shortened(s, quoted));
 	if (strlen(s) > MAX_URL_PATH_LEN)
-		return loader_fail_value(ld, node, "is too long (%zu bytes, at most %d)", strlen(s),
-		                         MAX_URL_PATH_LEN);
+		return config_loader_fail_value(ld, node, "is too long (%zu bytes, at most %d)",
+		                                strlen(s), MAX_URL_PATH_LEN);
 	return replace_string(ld, node, out, strdup(s));
 }
 
@@ -167,35 +168,29 @@ static int load_file_path(struct config_loader *ld, const yaml_node_t *node, cha
 	return replace_string(ld, node, out, path_resolve(ld->base, s));
 }
 
-static int load_level(struct config_loader *ld, const yaml_node_t *node, enum log_level *out)
+/* An enum member by its name in f's table. */
+static int load_enum(struct config_loader *ld, const struct config_field *f,
+                     const yaml_node_t *node, int *out)
 {
-	char quoted[QUOTE_SIZE];
+	const struct config_enum *e = f->names;
+	char quoted[QUOTE_SIZE], expected[128];
+	size_t used = 0;
 	const char *s;
 
-	if (get_string(ld, node, "a log level", &s))
+	if (get_string(ld, node, e->what, &s))
 		return -1;
-	if (log_level_from_name(s, out))
+	if (config_enum_value(e, s, out))
 		return 0;
-	return loader_fail_value(ld, node, "expected one of debug, info, warn, error, got %s",
-	                         quote_shortened(s, quoted));
-}
-
-static int load_tls_version(struct config_loader *ld, const yaml_node_t *node,
-                            enum tls_min_version *out)
-{
-	char quoted[QUOTE_SIZE];
-	const char *s;
-
-	if (get_string(ld, node, "a TLS version", &s))
-		return -1;
-	if (strcmp(s, "1.2") == 0)
-		*out = TLS_MIN_VERSION_1_2;
-	else if (strcmp(s, "1.3") == 0)
-		*out = TLS_MIN_VERSION_1_3;
-	else
-		return loader_fail_value(ld, node, "expected \"1.2\" or \"1.3\", got %s",
-		                         quote_shortened(s, quoted));
-	return 0;
+	/* "expected "a" or "b"", or "expected one of "a", "b", "c"". */
+	for (size_t i = 0; i < e->count && used < sizeof(expected); i++)
+		used += (size_t)snprintf(expected + used, sizeof(expected) - used, "%s\"%s\"",
+		                         i == 0          ? ""
+		                         : e->count == 2 ? " or "
+		                                         : ", ",
+		                         e->names[i].name);
+	return config_loader_fail_value(ld, node, "expected %s%s, got %s",
+	                                e->count > 2 ? "one of " : "", expected,
+	                                quote_shortened(s, quoted));
 }
 
 static int load_string(struct config_loader *ld, const yaml_node_t *node, char **out)
@@ -216,7 +211,7 @@ static int load_listen(struct config_loader *ld, const yaml_node_t *node, bool a
 	if (get_string(ld, node, "a \"host:port\" string", &s))
 		return -1;
 	if (listen_addr_parse(s, allow_scheme, out, why, sizeof(why)))
-		return loader_fail_value(ld, node, "%s", why);
+		return config_loader_fail_value(ld, node, "%s", why);
 	return 0;
 }
 
@@ -232,31 +227,33 @@ static int load_listen_list(struct config_loader *ld, yaml_node_t *node, struct 
 		items = node->data.sequence.items.start;
 		n = (size_t)(node->data.sequence.items.top - items);
 		if (n == 0)
-			return loader_fail_value(ld, node, "needs at least one \"host:port\"");
+			return config_loader_fail_value(ld, node,
+			                                "needs at least one \"host:port\"");
 	} else if (node->type != YAML_SCALAR_NODE || node_is_null(node)) {
-		return loader_fail_value(ld, node,
-		                         "expected \"host:port\" or a list of them, got %s",
-		                         node_describe(node, got));
+		return config_loader_fail_value(ld, node,
+		                                "expected \"host:port\" or a list of them, got %s",
+		                                node_describe(node, got));
 	}
 
 	free(*out);
 	*count = 0;
 	*out = calloc(n < MAX_LISTEN ? n : MAX_LISTEN, sizeof(**out));
 	if (!*out)
-		return loader_out_of_memory(ld, node);
+		return config_loader_out_of_memory(ld, node);
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = items ? loader_node(ld, items[i]) : node;
+		yaml_node_t *item = items ? config_loader_node(ld, items[i]) : node;
 		struct listen_addr addr;
 
 		if (i == MAX_LISTEN)
-			return loader_fail_value(ld, item, "too many addresses (at most %d)",
-			                         MAX_LISTEN);
+			return config_loader_fail_value(ld, item, "too many addresses (at most %d)",
+			                                MAX_LISTEN);
 		if (load_listen(ld, item, true, &addr))
 			return -1;
 		for (size_t j = 0; j < *count; j++)
 			if (listen_addr_equal(&(*out)[j], &addr))
-				return loader_fail_value(ld, item, "%s is listed twice",
-				                         quote_shortened(node_text(item), quoted));
+				return config_loader_fail_value(
+				    ld, item, "%s is listed twice",
+				    quote_shortened(node_text(item), quoted));
 		(*out)[(*count)++] = addr;
 	}
 	return 0;
@@ -269,7 +266,7 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 	size_t n;
 
 	if (node->type != YAML_SEQUENCE_NODE)
-		return loader_fail_value(
+		return config_loader_fail_value(
 		    ld, node, "expected a list of origins, e.g. [\"https://example.com\"], got %s",
 		    node_describe(node, got));
 	items = node->data.sequence.items.start;
@@ -282,41 +279,24 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 		return 0;
 	*out = calloc(n, sizeof(**out));
 	if (!*out)
-		return loader_out_of_memory(ld, node);
+		return config_loader_out_of_memory(ld, node);
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = loader_node(ld, items[i]);
+		yaml_node_t *item = config_loader_node(ld, items[i]);
 		const char *s;
 
 		if (get_string(ld, item, "an origin string", &s))
 			return -1;
 		if (origin_validate(s, why, sizeof(why)))
-			return loader_fail_value(ld, item, "%s", why);
+			return config_loader_fail_value(ld, item, "%s", why);
 		for (size_t j = 0; j < *count; j++)
 			if (strcmp((*out)[j], s) == 0)
-				return loader_fail_value(ld, item, "%s is listed twice",
-				                         quote_shortened(s, quoted));
+				return config_loader_fail_value(ld, item, "%s is listed twice",
+				                                quote_shortened(s, quoted));
 		(*out)[*count] = strdup(s);
 		if (!(*out)[*count])
-			return loader_out_of_memory(ld, item);
+			return config_loader_out_of_memory(ld, item);
 		(*count)++;
 	}
-	return 0;
-}
-
-static int load_broker(struct config_loader *ld, const yaml_node_t *node, enum cluster_broker *out)
-{
-	char quoted[QUOTE_SIZE];
-	const char *s;
-
-	if (get_string(ld, node, "a broker name", &s))
-		return -1;
-	if (strcmp(s, "redis") == 0)
-		*out = CLUSTER_BROKER_REDIS;
-	else if (strcmp(s, "nats") == 0)
-		*out = CLUSTER_BROKER_NATS;
-	else
-		return loader_fail_value(ld, node, "expected \"redis\" or \"nats\", got %s",
-		                         quote_shortened(s, quoted));
 	return 0;
 }
 
@@ -339,18 +319,18 @@ static int load_name(struct config_loader *ld, const struct config_field *f,
 		return -1;
 	size_t len = strlen(s);
 	if (len < f->min || len > f->max)
-		return loader_fail_value(ld, node,
-		                         "%s must be %" PRIu64 " to %" PRIu64 " bytes long",
-		                         quote_shortened(s, quoted), f->min, f->max);
+		return config_loader_fail_value(ld, node,
+		                                "%s must be %" PRIu64 " to %" PRIu64 " bytes long",
+		                                quote_shortened(s, quoted), f->min, f->max);
 	for (size_t i = 0; i < len; i++)
 		if (!name_char(s[i]))
-			return loader_fail_value(ld, node,
-			                         "%s may only contain letters, digits and _ - : .",
-			                         quote_shortened(s, quoted));
+			return config_loader_fail_value(
+			    ld, node, "%s may only contain letters, digits and _ - : .",
+			    quote_shortened(s, quoted));
 	if (len > 0 && (s[0] == '.' || s[len - 1] == '.' || strstr(s, "..")))
-		return loader_fail_value(ld, node,
-		                         "%s must not start or end with \".\" or contain \"..\"",
-		                         quote_shortened(s, quoted));
+		return config_loader_fail_value(
+		    ld, node, "%s must not start or end with \".\" or contain \"..\"",
+		    quote_shortened(s, quoted));
 	return replace_string(ld, node, out, strdup(s));
 }
 
@@ -365,48 +345,50 @@ static int load_broker_urls(struct config_loader *ld, yaml_node_t *node, char **
 		items = node->data.sequence.items.start;
 		n = (size_t)(node->data.sequence.items.top - items);
 		if (n == 0)
-			return loader_fail_value(ld, node, "needs at least one URL");
+			return config_loader_fail_value(ld, node, "needs at least one URL");
 	} else if (node->type != YAML_SCALAR_NODE || node_is_null(node)) {
-		return loader_fail_value(ld, node, "expected a URL or a list of them, got %s",
-		                         node_describe(node, got));
+		return config_loader_fail_value(
+		    ld, node, "expected a URL or a list of them, got %s", node_describe(node, got));
 	}
 
 	config_free_strings(*out, *count);
 	*count = 0;
 	*out = calloc(n < MAX_BROKER_URLS ? n : MAX_BROKER_URLS, sizeof(**out));
 	if (!*out)
-		return loader_out_of_memory(ld, node);
+		return config_loader_out_of_memory(ld, node);
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = items ? loader_node(ld, items[i]) : node;
+		yaml_node_t *item = items ? config_loader_node(ld, items[i]) : node;
 		struct broker_url url;
 		const char *s;
 
 		if (i == MAX_BROKER_URLS)
-			return loader_fail_value(ld, item, "too many URLs (at most %d)",
-			                         MAX_BROKER_URLS);
+			return config_loader_fail_value(ld, item, "too many URLs (at most %d)",
+			                                MAX_BROKER_URLS);
 		if (get_string(ld, item, "a URL", &s))
 			return -1;
 		if (broker_url_parse(s, &url, why, sizeof(why)))
-			return loader_fail_value(ld, item, "%s", why);
+			return config_loader_fail_value(ld, item, "%s", why);
 		for (size_t j = 0; j < *count; j++)
 			if (strcmp((*out)[j], s) == 0)
-				return loader_fail_value(ld, item, "%s is listed twice",
-				                         quote_shortened(s, quoted));
+				return config_loader_fail_value(ld, item, "%s is listed twice",
+				                                quote_shortened(s, quoted));
 		(*out)[*count] = strdup(s);
 		if (!(*out)[*count])
-			return loader_out_of_memory(ld, item);
+			return config_loader_out_of_memory(ld, item);
 		(*count)++;
 	}
 	return 0;
 }
 
-int loader_load_value(struct config_loader *ld, const struct config_field *f, yaml_node_t *node)
+int config_load_value(struct config_loader *ld, const struct config_field *f, void *self,
+                      yaml_node_t *node)
 {
-	void *slot = config_member(ld->cfg, f->offset);
+	void *slot = config_member(self, f->offset);
+	size_t *count = config_member(self, f->count_offset); /* list kinds only */
 
 	switch (f->kind) {
 	case KIND_SECTION:
-		break; /* loader_load_section's job */
+		break; /* config_load_section's job */
 	case KIND_BOOL:
 		return load_bool(ld, node, slot);
 	case KIND_UINT:
@@ -418,19 +400,15 @@ int loader_load_value(struct config_loader *ld, const struct config_field *f, ya
 	case KIND_LISTEN:
 		return load_listen(ld, node, false, slot);
 	case KIND_LISTEN_LIST:
-		return load_listen_list(ld, node, slot, config_member(ld->cfg, f->count_offset));
+		return load_listen_list(ld, node, slot, count);
 	case KIND_ORIGINS:
-		return load_origins(ld, node, slot, config_member(ld->cfg, f->count_offset));
-	case KIND_LEVEL:
-		return load_level(ld, node, slot);
+		return load_origins(ld, node, slot, count);
 	case KIND_STRING:
 		return load_string(ld, node, slot);
-	case KIND_TLS_VERSION:
-		return load_tls_version(ld, node, slot);
-	case KIND_BROKER:
-		return load_broker(ld, node, slot);
+	case KIND_ENUM:
+		return load_enum(ld, f, node, slot);
 	case KIND_BROKER_URLS:
-		return load_broker_urls(ld, node, slot, config_member(ld->cfg, f->count_offset));
+		return load_broker_urls(ld, node, slot, count);
 	case KIND_NAME:
 		return load_name(ld, f, node, slot);
 	}

@@ -3,7 +3,6 @@
  * appears, in the schema's order. */
 #include <inttypes.h>
 
-#include "broker_url.h"
 #include "config.h"
 #include "config_schema.h"
 #include "listen_addr.h"
@@ -17,20 +16,19 @@ static void print_listen(const struct listen_addr *addr, FILE *out)
 	quote_print(buf, out);
 }
 
-static void print_section(const struct config *cfg, const struct config_section *sec, int indent,
-                          FILE *out)
+static void print_section(const void *self, const struct config_section *sec, int indent, FILE *out)
 {
 	for (size_t i = 0; i < sec->count; i++) {
 		const struct config_field *f = &sec->fields[i];
-		const void *slot = config_const_member(cfg, f->offset);
+		const void *slot = config_const_member(self, f->offset);
 		const size_t *count =
-		    config_const_member(cfg, f->count_offset); /* list kinds only */
+		    config_const_member(self, f->count_offset); /* list kinds only */
 
 		fprintf(out, "%*s%s:", indent, "", f->name);
 		switch (f->kind) {
 		case KIND_SECTION:
 			fputc('\n', out);
-			print_section(cfg, f->section, indent + 2, out);
+			print_section(slot, f->section, indent + 2, out);
 			continue;
 		case KIND_BOOL:
 			fprintf(out, " %s", *(const bool *)slot ? "true" : "false");
@@ -87,17 +85,9 @@ static void print_section(const struct config *cfg, const struct config_section 
 			}
 			break;
 		}
-		case KIND_LEVEL:
+		case KIND_ENUM:
 			fputc(' ', out);
-			quote_print(log_level_name(*(const enum log_level *)slot), out);
-			break;
-		case KIND_TLS_VERSION:
-			fputc(' ', out);
-			quote_print(tls_min_version_name(*(const enum tls_min_version *)slot), out);
-			break;
-		case KIND_BROKER:
-			fputc(' ', out);
-			quote_print(cluster_broker_name(*(const enum cluster_broker *)slot), out);
+			quote_print(config_enum_name(f->names, *(const int *)slot), out);
 			break;
 		}
 		fputc('\n', out);

@@ -17,9 +17,10 @@
 /* Certificate files are only opened when the server starts; here they just
  * have to be named. The cipher list is checked here, against this OpenSSL,
  * so a typo is a config error with its line rather than a start-up failure. */
-static const char *check_tls(const struct tls_config *tls, const char *section, char *why,
-                             size_t whylen)
+static const char *check_tls(const void *self, const char *section, char *why, size_t whylen)
 {
+	const struct tls_config *tls = self;
+
 	if (tls->ciphers[0]) {
 		SSL_CTX *probe = SSL_CTX_new(TLS_server_method());
 		int ok = probe && SSL_CTX_set_cipher_list(probe, tls->ciphers) == 1;
@@ -46,15 +47,11 @@ static const char *check_tls(const struct tls_config *tls, const char *section, 
 	return "enabled";
 }
 
-static const char *check_server_tls(const struct config *cfg, char *why, size_t whylen)
-{
-	return check_tls(&cfg->server.tls, "server.tls", why, whylen);
-}
-
-static const char *check_metrics_tls(const struct config *cfg, char *why, size_t whylen)
-{
-	return check_tls(&cfg->metrics.tls, "metrics.tls", why, whylen);
-}
+/* The struct config whose section self is: the sections of struct config
+ * are anonymous structs, so a check reads its own keys through it. */
+#define CONFIG_OF(self, section)                                                                   \
+	((const struct config *)(const void *)((const char *)(self)-offsetof(struct config,        \
+	                                                                     section)))
 
 /* A wss:// listener needs the certificate that server.tls names. */
 static const char *check_listen_schemes(const struct config *cfg, char *why, size_t whylen)
@@ -88,15 +85,19 @@ static const char *check_keepalive(const struct config *cfg, char *why, size_t w
 	return "idle_timeout_seconds";
 }
 
-static const char *check_server(const struct config *cfg, char *why, size_t whylen)
+static const char *check_server(const void *self, const char *path, char *why, size_t whylen)
 {
+	const struct config *cfg = CONFIG_OF(self, server);
+	(void)path;
 	const char *key = check_keepalive(cfg, why, whylen);
 	return key ? key : check_listen_schemes(cfg, why, whylen);
 }
 
 /* The metrics listener also serves the health check. */
-static const char *check_metrics(const struct config *cfg, char *why, size_t whylen)
+static const char *check_metrics(const void *self, const char *path, char *why, size_t whylen)
 {
+	const struct config *cfg = CONFIG_OF(self, metrics);
+	(void)path;
 	if (strcmp(cfg->metrics.path, "/healthz") != 0)
 		return NULL;
 	snprintf(why, whylen, "metrics.path: \"/healthz\" is the health check's path");
@@ -107,10 +108,12 @@ static const char *check_metrics(const struct config *cfg, char *why, size_t why
 
 /* Every URL must speak the chosen broker's protocol, and Redis takes one
  * server (a cluster of Redis servers is not a pub/sub fan-out). */
-static const char *check_cluster(const struct config *cfg, char *why, size_t whylen)
+static const char *check_cluster(const void *self, const char *path, char *why, size_t whylen)
 {
+	const struct config *cfg = CONFIG_OF(self, cluster);
 	char quoted[QUOTE_SIZE];
-	const char *broker = cluster_broker_name(cfg->cluster.broker);
+	const char *broker = config_enum_name(&config_brokers, (int)cfg->cluster.broker);
+	(void)path;
 
 	if (cfg->cluster.broker == CLUSTER_BROKER_REDIS && cfg->cluster.url_count != 1) {
 		snprintf(why, whylen, "cluster.url: broker \"redis\" takes one URL, got %zu",
@@ -138,131 +141,147 @@ static const char *check_cluster(const struct config *cfg, char *why, size_t why
  * clang-format would spread each macro over four lines and pack rows into
  * columns. */
 // clang-format off
-#define MEMBER(m) .offset = offsetof(struct config, m)
-#define F_SECTION(n, s) { .name = (n), .kind = KIND_SECTION, .section = &(s) }
-#define F_BOOL(n, m) { .name = (n), .kind = KIND_BOOL, MEMBER(m) }
-#define F_UINT(n, m, lo, hi) \
-	{ .name = (n), .kind = KIND_UINT, MEMBER(m), .size = sizeof(((struct config *)0)->m), \
+/* Enum members are loaded and printed as ints. */
+_Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level is an int");
+_Static_assert(sizeof(enum tls_min_version) == sizeof(int), "enum tls_min_version is an int");
+_Static_assert(sizeof(enum cluster_broker) == sizeof(int), "enum cluster_broker is an int");
+
+#define ENUM_OF(w, table) { .what = (w), .names = (table), .count = ARRAY_LEN(table) }
+
+static const struct config_enum_name level_names[] = {
+	{"debug", LOG_LEVEL_DEBUG}, {"info", LOG_LEVEL_INFO},
+	{"warn", LOG_LEVEL_WARN}, {"error", LOG_LEVEL_ERROR},
+};
+const struct config_enum config_log_levels = ENUM_OF("a log level", level_names);
+
+static const struct config_enum_name tls_version_names[] = {
+	{"1.2", TLS_MIN_VERSION_1_2}, {"1.3", TLS_MIN_VERSION_1_3},
+};
+const struct config_enum config_tls_versions = ENUM_OF("a TLS version", tls_version_names);
+
+static const struct config_enum_name broker_names[] = {
+	{"redis", CLUSTER_BROKER_REDIS}, {"nats", CLUSTER_BROKER_NATS},
+};
+const struct config_enum config_brokers = ENUM_OF("a broker name", broker_names);
+
+/* S is the struct that a table's offsets are relative to. The sections of
+ * struct config are anonymous structs, named here through __typeof__. */
+#define SECTION_TYPE(sec) __typeof__(((struct config *)0)->sec)
+#define F_SECTION(S, n, m, s) { .name = (n), .kind = KIND_SECTION, .offset = offsetof(S, m), .section = &(s) }
+#define F_BOOL(S, n, m) { .name = (n), .kind = KIND_BOOL, .offset = offsetof(S, m) }
+#define F_UINT(S, n, m, lo, hi) \
+	{ .name = (n), .kind = KIND_UINT, .offset = offsetof(S, m), .size = sizeof(((S *)0)->m), \
 	  .min = (lo), .max = (hi) }
-#define F_NAME(n, m, lo, hi) { .name = (n), .kind = KIND_NAME, MEMBER(m), .min = (lo), .max = (hi) }
-#define F_SIMPLE(n, k, m) { .name = (n), .kind = (k), MEMBER(m) }
-#define F_LIST(n, k, m, count) \
-	{ .name = (n), .kind = (k), MEMBER(m), .count_offset = offsetof(struct config, count) }
-#define SECTION_OF(p, table, chk) \
-	{ .path = (p), .fields = (table), .count = ARRAY_LEN(table), .check = (chk) }
+#define F_NAME(S, n, m, lo, hi) \
+	{ .name = (n), .kind = KIND_NAME, .offset = offsetof(S, m), .min = (lo), .max = (hi) }
+#define F_SIMPLE(S, n, k, m) { .name = (n), .kind = (k), .offset = offsetof(S, m) }
+#define F_ENUM(S, n, m, e) { .name = (n), .kind = KIND_ENUM, .offset = offsetof(S, m), .names = &(e) }
+#define F_LIST(S, n, k, m, count) \
+	{ .name = (n), .kind = (k), .offset = offsetof(S, m), .count_offset = offsetof(S, count) }
+#define SECTION_OF(table, chk) { .fields = (table), .count = ARRAY_LEN(table), .check = (chk) }
 
+/* One table for every struct tls_config: server.tls and metrics.tls. */
+#define S struct tls_config
 static const struct config_field tls_fields[] = {
-	F_BOOL("enabled", server.tls.enabled),
-	F_SIMPLE("certificate", KIND_FILE, server.tls.certificate),
-	F_SIMPLE("private_key", KIND_FILE, server.tls.private_key),
-	F_SIMPLE("min_version", KIND_TLS_VERSION, server.tls.min_version),
-	F_SIMPLE("ciphers", KIND_STRING, server.tls.ciphers),
-	F_SIMPLE("client_ca", KIND_FILE, server.tls.client_ca),
+	F_BOOL(S, "enabled", enabled),
+	F_SIMPLE(S, "certificate", KIND_FILE, certificate),
+	F_SIMPLE(S, "private_key", KIND_FILE, private_key),
+	F_ENUM(S, "min_version", min_version, config_tls_versions),
+	F_SIMPLE(S, "ciphers", KIND_STRING, ciphers),
+	F_SIMPLE(S, "client_ca", KIND_FILE, client_ca),
 };
-static const struct config_section tls_section =
-	SECTION_OF("server.tls", tls_fields, check_server_tls);
-/* The same keys as server.tls. */
-static const struct config_field metrics_tls_fields[] = {
-	F_BOOL("enabled", metrics.tls.enabled),
-	F_SIMPLE("certificate", KIND_FILE, metrics.tls.certificate),
-	F_SIMPLE("private_key", KIND_FILE, metrics.tls.private_key),
-	F_SIMPLE("min_version", KIND_TLS_VERSION, metrics.tls.min_version),
-	F_SIMPLE("ciphers", KIND_STRING, metrics.tls.ciphers),
-	F_SIMPLE("client_ca", KIND_FILE, metrics.tls.client_ca),
-};
-static const struct config_section metrics_tls_section =
-	SECTION_OF("metrics.tls", metrics_tls_fields, check_metrics_tls);
+#undef S
+static const struct config_section tls_section = SECTION_OF(tls_fields, check_tls);
 
+#define S SECTION_TYPE(server)
 static const struct config_field server_fields[] = {
-	F_LIST("listen", KIND_LISTEN_LIST, server.listen, server.listen_count),
-	F_SIMPLE("websocket_path", KIND_URL_PATH, server.websocket_path),
-	F_SIMPLE("document_root", KIND_FILE, server.document_root),
+	F_LIST(S, "listen", KIND_LISTEN_LIST, listen, listen_count),
+	F_SIMPLE(S, "websocket_path", KIND_URL_PATH, websocket_path),
+	F_SIMPLE(S, "document_root", KIND_FILE, document_root),
 	/* Each client holds a thread, and pid_max is 32768 on the target machine. */
-	F_UINT("max_connections", server.max_connections, 1, 30000),
-	F_UINT("max_message_bytes", server.max_message_bytes, 1, UINT64_C(1) << 30),
-	F_LIST("allowed_origins", KIND_ORIGINS, server.allowed_origins,
-	       server.allowed_origins_count),
-	F_UINT("ping_interval_seconds", server.ping_interval_seconds, 0, 3600),
-	F_UINT("idle_timeout_seconds", server.idle_timeout_seconds, 1, 86400),
-	F_SECTION("tls", tls_section),
+	F_UINT(S, "max_connections", max_connections, 1, 30000),
+	F_UINT(S, "max_message_bytes", max_message_bytes, 1, UINT64_C(1) << 30),
+	F_LIST(S, "allowed_origins", KIND_ORIGINS, allowed_origins, allowed_origins_count),
+	F_UINT(S, "ping_interval_seconds", ping_interval_seconds, 0, 3600),
+	F_UINT(S, "idle_timeout_seconds", idle_timeout_seconds, 1, 86400),
+	F_SECTION(S, "tls", tls, tls_section),
 };
-static const struct config_section server_section =
-	SECTION_OF("server", server_fields, check_server);
+#undef S
+static const struct config_section server_section = SECTION_OF(server_fields, check_server);
 
+#define S SECTION_TYPE(relay)
 static const struct config_field relay_fields[] = {
-	F_BOOL("echo_to_sender", relay.echo_to_sender),
-	F_UINT("client_queue_messages", relay.client_queue_messages, 1, 1000000),
-	F_UINT("client_queue_bytes", relay.client_queue_bytes, 1024, UINT64_C(1) << 32),
+	F_BOOL(S, "echo_to_sender", echo_to_sender),
+	F_UINT(S, "client_queue_messages", client_queue_messages, 1, 1000000),
+	F_UINT(S, "client_queue_bytes", client_queue_bytes, 1024, UINT64_C(1) << 32),
 };
-static const struct config_section relay_section = SECTION_OF("relay", relay_fields, NULL);
+#undef S
+static const struct config_section relay_section = SECTION_OF(relay_fields, NULL);
 
+#define S SECTION_TYPE(metrics)
 static const struct config_field metrics_fields[] = {
-	F_BOOL("enabled", metrics.enabled),
-	F_SIMPLE("listen", KIND_LISTEN, metrics.listen),
-	F_SIMPLE("path", KIND_URL_PATH, metrics.path),
-	F_SECTION("tls", metrics_tls_section),
+	F_BOOL(S, "enabled", enabled),
+	F_SIMPLE(S, "listen", KIND_LISTEN, listen),
+	F_SIMPLE(S, "path", KIND_URL_PATH, path),
+	F_SECTION(S, "tls", tls, tls_section),
 };
-static const struct config_section metrics_section =
-	SECTION_OF("metrics", metrics_fields, check_metrics);
+#undef S
+static const struct config_section metrics_section = SECTION_OF(metrics_fields, check_metrics);
 
+#define S SECTION_TYPE(cluster)
 static const struct config_field cluster_fields[] = {
-	F_BOOL("enabled", cluster.enabled),
-	F_SIMPLE("broker", KIND_BROKER, cluster.broker),
-	F_LIST("url", KIND_BROKER_URLS, cluster.urls, cluster.url_count),
-	F_NAME("channel", cluster.channel, 1, 200),
+	F_BOOL(S, "enabled", enabled),
+	F_ENUM(S, "broker", broker, config_brokers),
+	F_LIST(S, "url", KIND_BROKER_URLS, urls, url_count),
+	F_NAME(S, "channel", channel, 1, 200),
 	/* Goes into every envelope: short keeps the overhead small. */
-	F_NAME("node_id", cluster.node_id, 0, 64),
-	F_UINT("queue_messages", cluster.queue_messages, 1, 10000000),
-	F_UINT("queue_bytes", cluster.queue_bytes, 1024, UINT64_C(1) << 34),
+	F_NAME(S, "node_id", node_id, 0, 64),
+	F_UINT(S, "queue_messages", queue_messages, 1, 10000000),
+	F_UINT(S, "queue_bytes", queue_bytes, 1024, UINT64_C(1) << 34),
 };
-static const struct config_section cluster_section =
-	SECTION_OF("cluster", cluster_fields, check_cluster);
+#undef S
+static const struct config_section cluster_section = SECTION_OF(cluster_fields, check_cluster);
 
+#define S SECTION_TYPE(shutdown)
 static const struct config_field shutdown_fields[] = {
-	F_UINT("timeout_seconds", shutdown.timeout_seconds, 0, 3600),
+	F_UINT(S, "timeout_seconds", timeout_seconds, 0, 3600),
 };
-static const struct config_section shutdown_section = SECTION_OF("shutdown", shutdown_fields, NULL);
+#undef S
+static const struct config_section shutdown_section = SECTION_OF(shutdown_fields, NULL);
 
+#define S SECTION_TYPE(logging)
 static const struct config_field logging_fields[] = {
-	F_SIMPLE("level", KIND_LEVEL, logging.level),
+	F_ENUM(S, "level", level, config_log_levels),
 };
-static const struct config_section logging_section = SECTION_OF("logging", logging_fields, NULL);
+#undef S
+static const struct config_section logging_section = SECTION_OF(logging_fields, NULL);
 
+#define S struct config
 static const struct config_field root_fields[] = {
-	F_SECTION("server", server_section),
-	F_SECTION("relay", relay_section),
-	F_SECTION("metrics", metrics_section),
-	F_SECTION("cluster", cluster_section),
-	F_SECTION("shutdown", shutdown_section),
-	F_SECTION("logging", logging_section),
+	F_SECTION(S, "server", server, server_section),
+	F_SECTION(S, "relay", relay, relay_section),
+	F_SECTION(S, "metrics", metrics, metrics_section),
+	F_SECTION(S, "cluster", cluster, cluster_section),
+	F_SECTION(S, "shutdown", shutdown, shutdown_section),
+	F_SECTION(S, "logging", logging, logging_section),
 };
-const struct config_section config_root_section = SECTION_OF("", root_fields, NULL);
-
-static const char *const level_names[] = {
-	[LOG_LEVEL_DEBUG] = "debug",
-	[LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_WARN] = "warn",
-	[LOG_LEVEL_ERROR] = "error",
-};
+#undef S
+const struct config_section config_root_section = SECTION_OF(root_fields, NULL);
 // clang-format on
 
-const char *tls_min_version_name(enum tls_min_version version)
+const char *config_enum_name(const struct config_enum *e, int value)
 {
-	return version == TLS_MIN_VERSION_1_3 ? "1.3" : "1.2";
-}
-
-const char *log_level_name(enum log_level level)
-{
-	if ((size_t)level < ARRAY_LEN(level_names))
-		return level_names[level];
+	for (size_t i = 0; i < e->count; i++)
+		if (e->names[i].value == value)
+			return e->names[i].name;
 	return "unknown";
 }
 
-bool log_level_from_name(const char *name, enum log_level *level)
+bool config_enum_value(const struct config_enum *e, const char *name, int *value)
 {
-	for (size_t i = 0; i < ARRAY_LEN(level_names); i++) {
-		if (strcmp(name, level_names[i]) == 0) {
-			*level = (enum log_level)i;
+	for (size_t i = 0; i < e->count; i++) {
+		if (strcmp(name, e->names[i].name) == 0) {
+			*value = e->names[i].value;
 			return true;
 		}
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_schema.h"
 
 #ifndef WSRELAY_SOURCE_DIR
 #error "WSRELAY_SOURCE_DIR must be defined as the repository root"
@@ -467,7 +468,8 @@ static void test_range_bounds_and_levels(void **state)
 		snprintf(yaml, sizeof(yaml), "logging:\n  level: \"%s\"\n", levels[i]);
 		load_ok(&cfg, yaml);
 		assert_int_equal(cfg.logging.level, (enum log_level)i);
-		assert_string_equal(log_level_name(cfg.logging.level), levels[i]);
+		assert_string_equal(config_enum_name(&config_log_levels, (int)cfg.logging.level),
+		                    levels[i]);
 		config_free(&cfg);
 	}
 }
@@ -763,14 +765,22 @@ static void test_free_is_safe_twice_and_on_zero(void **state)
 	assert_true(all_zero(&cfg));
 }
 
-static void test_log_level_names(void **state)
+static void test_enum_names(void **state)
 {
+	int value = -1;
+
 	(void)state;
-	assert_string_equal(log_level_name(LOG_LEVEL_DEBUG), "debug");
-	assert_string_equal(log_level_name(LOG_LEVEL_INFO), "info");
-	assert_string_equal(log_level_name(LOG_LEVEL_WARN), "warn");
-	assert_string_equal(log_level_name(LOG_LEVEL_ERROR), "error");
-	assert_string_equal(log_level_name((enum log_level)42), "unknown");
+	assert_string_equal(config_enum_name(&config_log_levels, LOG_LEVEL_DEBUG), "debug");
+	assert_string_equal(config_enum_name(&config_log_levels, LOG_LEVEL_INFO), "info");
+	assert_string_equal(config_enum_name(&config_log_levels, LOG_LEVEL_WARN), "warn");
+	assert_string_equal(config_enum_name(&config_log_levels, LOG_LEVEL_ERROR), "error");
+	assert_string_equal(config_enum_name(&config_log_levels, 42), "unknown");
+	assert_string_equal(config_enum_name(&config_tls_versions, TLS_MIN_VERSION_1_3), "1.3");
+	assert_string_equal(config_enum_name(&config_brokers, CLUSTER_BROKER_NATS), "nats");
+	assert_true(config_enum_value(&config_brokers, "redis", &value));
+	assert_int_equal(value, CLUSTER_BROKER_REDIS);
+	assert_false(config_enum_value(&config_brokers, "Redis", &value));
+	assert_false(config_enum_value(&config_tls_versions, "", &value));
 }
 
 static void test_small_or_missing_error_buffer(void **state)
@@ -1034,8 +1044,10 @@ static void test_string_and_path_errors(void **state)
 	    {"server:\n  tls:\n    private_key: ~\n", 3, 18,
 	     "server.tls.private_key: expected a file path (or \"\"), got null"},
 	    {"logging:\n  level: verbose\n", 2, 10,
-	     "logging.level: expected one of debug, info, warn, error, got \"verbose\""},
-	    {"logging:\n  level: INFO\n", 2, 10, "expected one of debug, info, warn, error"},
+	     "logging.level: expected one of \"debug\", \"info\", \"warn\", \"error\", got "
+	     "\"verbose\""},
+	    {"logging:\n  level: INFO\n", 2, 10,
+	     "expected one of \"debug\", \"info\", \"warn\", \"error\""},
 	    {"logging:\n  level: ~\n", 2, 10, "logging.level: expected a log level, got null"},
 	    {"logging:\n  level: [info]\n", 2, 10, "expected a log level, got a list"},
 	};
@@ -1397,7 +1409,7 @@ int main(void)
 	    TEST(test_print_lists),
 	    TEST(test_print_hand_made_values),
 	    TEST(test_free_is_safe_twice_and_on_zero),
-	    TEST(test_log_level_names),
+	    TEST(test_enum_names),
 	    TEST(test_small_or_missing_error_buffer),
 	    TEST(test_missing_and_unreadable_files),
 	    TEST(test_exact_messages),

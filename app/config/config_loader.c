@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "config_load.h"
+#include "config_loader.h"
 
 /* Writes the position, then prefix, then the message; marks are 0-based. */
 __attribute__((format(printf, 4, 0))) static int
@@ -20,7 +20,7 @@ vfail(struct config_loader *ld, yaml_mark_t mark, const char *prefix, const char
 	return -1;
 }
 
-int loader_fail_at(struct config_loader *ld, yaml_mark_t mark, const char *fmt, ...)
+int config_loader_fail_at(struct config_loader *ld, yaml_mark_t mark, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,7 +30,8 @@ int loader_fail_at(struct config_loader *ld, yaml_mark_t mark, const char *fmt, 
 	return -1;
 }
 
-int loader_fail_value(struct config_loader *ld, const yaml_node_t *node, const char *fmt, ...)
+int config_loader_fail_value(struct config_loader *ld, const yaml_node_t *node, const char *fmt,
+                             ...)
 {
 	char prefix[sizeof(ld->name) + 2];
 	va_list ap;
@@ -42,7 +43,7 @@ int loader_fail_value(struct config_loader *ld, const yaml_node_t *node, const c
 	return -1;
 }
 
-int loader_out_of_memory(struct config_loader *ld, const yaml_node_t *node)
+int config_loader_out_of_memory(struct config_loader *ld, const yaml_node_t *node)
 {
-	return loader_fail_at(ld, node->start_mark, "out of memory");
+	return config_loader_fail_at(ld, node->start_mark, "out of memory");
 }
