@@ -4,6 +4,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "clock.h"
+
 uint32_t backoff_delay_ms(uint32_t attempt, uint32_t base_ms, uint32_t cap_ms, uint32_t random)
 {
 	uint64_t d = base_ms;
@@ -22,7 +24,5 @@ uint32_t backoff_random(void)
 		return r;
 	/* Only without entropy at early boot: any spread is better than none. */
 	static atomic_uint fallback;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint32_t)now.tv_nsec ^ atomic_fetch_add(&fallback, 2654435761u);
+	return (uint32_t)clock_now() ^ atomic_fetch_add(&fallback, 2654435761u);
 }

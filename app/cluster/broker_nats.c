@@ -17,6 +17,7 @@
 
 #include "backoff.h"
 #include "broker.h"
+#include "clock.h"
 #include "log.h"
 
 #define CONNECT_TIMEOUT_MS 2000
@@ -180,9 +181,7 @@ static void destroy(struct broker *b)
 /* Waits up to CLOSE_WAIT_MS for *flag; false on timeout. */
 static bool wait_flag(struct broker *b, const bool *flag)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += CLOSE_WAIT_MS / 1000;
+	struct timespec until = clock_wait_deadline_ms(CLOSE_WAIT_MS);
 	pthread_mutex_lock(&b->lock);
 	int rc = 0;
 	while (!*flag && rc == 0)

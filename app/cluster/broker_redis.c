@@ -23,6 +23,7 @@
 
 #include "backoff.h"
 #include "broker.h"
+#include "clock.h"
 #include "broker_url.h"
 #include "log.h"
 
@@ -40,7 +41,7 @@ struct broker {
 	/* The publisher thread's alone. */
 	redisContext *pub;
 	uint32_t pub_attempt;
-	struct timespec pub_next_try;
+	clock_mono_t pub_next_try;
 };
 
 static struct timeval ms_to_timeval(long ms)
@@ -216,11 +217,6 @@ static struct broker *redis_start(const struct config *cfg, const char *node_id,
 	return b;
 }
 
-static bool before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 static void back_off_publishing(struct broker *b, const char *why)
 {
 	uint32_t delay =
@@ -229,10 +225,7 @@ static void back_off_publishing(struct broker *b, const char *why)
 		log_warn("cluster: cannot publish at redis://%s:%u: %s (retrying)", b->url.host,
 		         b->url.port, why);
 	b->pub_attempt++;
-	clock_gettime(CLOCK_MONOTONIC, &b->pub_next_try);
-	b->pub_next_try.tv_nsec += (long)delay * 1000000L;
-	b->pub_next_try.tv_sec += b->pub_next_try.tv_nsec / 1000000000L;
-	b->pub_next_try.tv_nsec %= 1000000000L;
+	b->pub_next_try = clock_now() + delay * CLOCK_NS_PER_MS;
 }
 
 /* Drops the publishing connection after a failure; hiredis cannot use a
@@ -254,9 +247,7 @@ static size_t redis_publish(struct broker *b, const struct broker_message *msgs,
 
 	*stopped = BROKER_RETRY;
 	if (!b->pub) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (before(&now, &b->pub_next_try))
+		if (clock_now() < b->pub_next_try)
 			return 0;
 		b->pub = connect_to(b, why, sizeof(why));
 		if (!b->pub) {

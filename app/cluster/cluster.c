@@ -20,10 +20,12 @@
 
 #include "backoff.h"
 #include "broker.h"
+#include "clock.h"
 #include "cluster_envelope.h"
 #include "cluster_peers.h"
 #include "log.h"
 #include "shared_frame.h"
+#include "stats.h"
 #include "utf8.h"
 #include "ws_frame.h"
 
@@ -77,16 +79,6 @@ struct cluster {
 	atomic_uint_fast64_t published, received, reconnects, dropped, gaps, malformed, queued_now;
 	uint64_t impostors; /* receiving thread only: for rate-limited logging */
 };
-
-static void count(atomic_uint_fast64_t *counter, uint64_t n)
-{
-	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
-}
-
-static uint64_t read_counter(const atomic_uint_fast64_t *counter)
-{
-	return atomic_load_explicit(counter, memory_order_relaxed);
-}
 
 /* Logging every event of a flood would be a flood of its own: the 1st,
  * 2nd, 4th, 8th... */
@@ -146,7 +138,7 @@ void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, siz
 	if (fits)
 		return;
 	free(o);
-	count(&c->dropped, 1);
+	stats_add(&c->dropped, 1);
 	if (first_drop)
 		log_warn("cluster: publish queue full (%zu messages) or out of memory: messages "
 		         "for the other nodes are dropped until the broker takes them again",
@@ -155,11 +147,7 @@ void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, siz
 
 static void wait_ms(struct cluster *c, long ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += ms * 1000000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	struct timespec until = clock_wait_deadline_ms((uint64_t)ms);
 	pthread_cond_timedwait(&c->wake, &c->lock, &until);
 }
 
@@ -203,7 +191,7 @@ static void *publisher_main(void *arg)
 			c->queued--;
 			c->queued_bytes -= o->len;
 			if (i == taken) {
-				count(&c->dropped, 1);
+				stats_add(&c->dropped, 1);
 				log_warn(
 				    "cluster: the broker refused a message of %zu bytes (larger "
 				    "than it allows?): dropped",
@@ -212,11 +200,11 @@ static void *publisher_main(void *arg)
 			free(o);
 		}
 		atomic_store_explicit(&c->queued_now, c->queued, memory_order_relaxed);
-		count(&c->published, taken);
+		stats_add(&c->published, taken);
 		if (taken > 0 && c->dropping) {
 			c->dropping = false;
 			log_info("cluster: publishing again (%" PRIu64 " messages dropped so far)",
-			         read_counter(&c->dropped));
+			         stats_read(&c->dropped));
 		}
 		if (done < n && !c->stopping)
 			wait_ms(c, PUBLISH_RETRY_MS);
@@ -229,8 +217,8 @@ static void *publisher_main(void *arg)
 
 static void drop_malformed(struct cluster *c, const char *why, size_t len)
 {
-	count(&c->malformed, 1);
-	uint64_t n = read_counter(&c->malformed);
+	stats_add(&c->malformed, 1);
+	uint64_t n = stats_read(&c->malformed);
 	if (worth_logging(n))
 		log_warn("cluster: dropped a message from the broker (%zu bytes): %s (%" PRIu64
 		         " so far)",
@@ -253,7 +241,7 @@ static void on_message(void *ctx, const void *data, size_t len)
 		 * issued that number (and NATS never echoes ours at all). */
 		if (c->backend == &broker_nats || env.seq < c->first_seq ||
 		    env.seq >= atomic_load_explicit(&c->seq_issued, memory_order_relaxed)) {
-			count(&c->malformed, 1);
+			stats_add(&c->malformed, 1);
 			if (worth_logging(++c->impostors))
 				log_error(
 				    "cluster: another node publishes as node id %s: give each "
@@ -289,7 +277,7 @@ static void on_message(void *ctx, const void *data, size_t len)
 		log_info("cluster: node %.*s restarted", id_len, env.node_id);
 		break;
 	case PEER_GAP: {
-		count(&c->gaps, missed);
+		stats_add(&c->gaps, missed);
 		log_warn("cluster: %" PRIu64 " messages from node %.*s never arrived", missed,
 		         id_len, env.node_id);
 		break;
@@ -308,7 +296,7 @@ static void on_message(void *ctx, const void *data, size_t len)
 	size_t slow;
 	hub_broadcast(c->hub, NULL, true, frame, &slow);
 	shared_frame_unref(frame);
-	count(&c->received, 1);
+	stats_add(&c->received, 1);
 }
 
 static void on_link(void *ctx, bool up, const char *why)
@@ -320,7 +308,7 @@ static void on_link(void *ctx, bool up, const char *why)
 		if (atomic_exchange(&c->connected, true))
 			return;
 		if (atomic_exchange(&c->ever_connected, true)) {
-			count(&c->reconnects, 1);
+			stats_add(&c->reconnects, 1);
 			log_info("cluster: reconnected to %s", url);
 		} else {
 			log_info("cluster: connected to %s, channel \"%s\"", url,
@@ -358,10 +346,7 @@ static void make_node_id(char *out, size_t cap)
 
 static uint64_t first_sequence(void)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	uint64_t ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-	return ms * PEER_SEQ_WINDOW + 1;
+	return clock_wall_ms() * PEER_SEQ_WINDOW + 1;
 }
 
 struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *err, size_t errlen)
@@ -415,13 +400,13 @@ fail:
 void cluster_read_stats(struct cluster *c, struct cluster_stats *out)
 {
 	out->connected = atomic_load(&c->connected);
-	out->published = read_counter(&c->published);
-	out->received = read_counter(&c->received);
-	out->reconnects = read_counter(&c->reconnects);
-	out->dropped = read_counter(&c->dropped);
-	out->gaps = read_counter(&c->gaps);
-	out->malformed = read_counter(&c->malformed);
-	out->queued = read_counter(&c->queued_now);
+	out->published = stats_read(&c->published);
+	out->received = stats_read(&c->received);
+	out->reconnects = stats_read(&c->reconnects);
+	out->dropped = stats_read(&c->dropped);
+	out->gaps = stats_read(&c->gaps);
+	out->malformed = stats_read(&c->malformed);
+	out->queued = stats_read(&c->queued_now);
 }
 
 void cluster_stop(struct cluster *c)

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 /* An immutable snapshot of the members. Broadcasts pin the current one, so
  * taking a snapshot costs O(1) under the lock; joins and leaves, far rarer
  * than messages, pay for copying it. */
@@ -157,13 +159,7 @@ static void publish_without(struct hub *hub, const struct hub_client *client)
 		next = list_alloc(cur->count - 1);
 		if (next)
 			break;
-		struct timespec retry;
-		clock_gettime(CLOCK_REALTIME, &retry);
-		retry.tv_nsec += 10L * 1000 * 1000;
-		if (retry.tv_nsec >= 1000000000L) {
-			retry.tv_sec++;
-			retry.tv_nsec -= 1000000000L;
-		}
+		struct timespec retry = clock_wait_deadline_ms(10);
 		pthread_cond_timedwait(&hub->list_freed, &hub->lock, &retry);
 	}
 	size_t n = 0;

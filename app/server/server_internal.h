@@ -10,7 +10,7 @@
 #include "config.h"
 #include "delivery.h"
 #include "hub.h"
-#include "stats.h"
+#include "relay_stats.h"
 
 struct server {
 	const struct config *cfg;

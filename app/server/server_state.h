@@ -5,7 +5,7 @@
 
 #include "cluster.h"
 #include "server.h"
-#include "stats.h"
+#include "relay_stats.h"
 
 /* The relay's counters; they live as long as srv. */
 const struct relay_stats *server_stats(struct server *srv);

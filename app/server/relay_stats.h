@@ -1,13 +1,14 @@
 /* The relay's counters, updated lock-free from the connection threads and
  * read by the metrics endpoint. */
-#ifndef WSRELAY_STATS_H
-#define WSRELAY_STATS_H
+#ifndef WSRELAY_RELAY_STATS_H
+#define WSRELAY_RELAY_STATS_H
 
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "histogram.h"
 #include "hub.h"
+#include "stats.h"
 
 /* Why a handshake was refused before the upgrade. */
 enum rejection_reason {
@@ -34,15 +35,5 @@ struct relay_stats {
 };
 
 void stats_init(struct relay_stats *s);
-
-static inline void stats_add(atomic_uint_fast64_t *counter, uint64_t n)
-{
-	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
-}
-
-static inline uint64_t stats_read(const atomic_uint_fast64_t *counter)
-{
-	return atomic_load_explicit(counter, memory_order_relaxed);
-}
 
 #endif

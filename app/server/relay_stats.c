@@ -1,4 +1,4 @@
-#include "stats.h"
+#include "relay_stats.h"
 
 #include <string.h>
 
