@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "config_lifetime.h"
-#include "config_paths.h"
+#include "path.h"
 
 void config_free_strings(char **strings, size_t count)
 {

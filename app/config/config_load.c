@@ -11,7 +11,7 @@
 #include "config_lifetime.h"
 #include "config_load_sections.h"
 #include "config_loader.h"
-#include "config_paths.h"
+#include "path.h"
 #include "yaml_node.h"
 
 /* The file's bytes, to look at what a syntax error points at. */
@@ -179,14 +179,14 @@ static int load_document(struct config_loader *ld, const struct input *in, yaml_
 	}
 
 	/* A null root ("---" alone, or "~") is an empty document: all defaults. */
-	if (root->type != YAML_MAPPING_NODE && !node_is_null(root)) {
+	if (root->type != YAML_MAPPING_NODE && !yaml_node_is_null(root)) {
 		char got[DESCRIBE_SIZE];
 
 		config_loader_fail_at(
 		    ld, root->start_mark,
 		    "the top level must be a mapping of sections (server, relay, ...), "
 		    "got %s",
-		    node_describe(root, got));
+		    yaml_node_describe(root, got));
 	} else {
 		rc = config_load_section(ld, &config_root_section, ld->cfg, "", root);
 	}

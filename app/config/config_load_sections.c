@@ -56,7 +56,7 @@ static int fail_unknown_key(struct config_loader *ld, const struct config_sectio
 		                         sec->fields[i].name);
 	return config_loader_fail_at(
 	    ld, key->start_mark, "unknown key %s%s%s (expected one of: %s)",
-	    quote_shortened(node_text(key), quoted), path[0] ? " in " : "", path, names);
+	    quote_shortened(yaml_node_text(key), quoted), path[0] ? " in " : "", path, names);
 }
 
 static int load_field(struct config_loader *ld, const struct config_field *f, void *self,
@@ -69,9 +69,9 @@ static int load_field(struct config_loader *ld, const struct config_field *f, vo
 		return config_load_value(ld, f, self, node);
 	/* A null section, e.g. "relay:" with every key under it commented out,
 	 * keeps the section's defaults just as leaving it out does. */
-	if (node->type != YAML_MAPPING_NODE && !node_is_null(node))
+	if (node->type != YAML_MAPPING_NODE && !yaml_node_is_null(node))
 		return config_loader_fail_value(ld, node, "expected a mapping, got %s",
-		                                node_describe(node, got));
+		                                yaml_node_describe(node, got));
 	/* ld->name changes with every key of the inner section. */
 	memcpy(inner, ld->name, sizeof(inner));
 	return config_load_section(ld, f->section, config_member(self, f->offset), inner, node);
@@ -110,7 +110,7 @@ int config_load_section(struct config_loader *ld, const struct config_section *s
 		if (key->type != YAML_SCALAR_NODE)
 			return config_loader_fail_at(ld, key->start_mark,
 			                             "keys must be names, got %s",
-			                             node_describe(key, got));
+			                             yaml_node_describe(key, got));
 		f = find_field(sec, key);
 		if (!f)
 			return fail_unknown_key(ld, sec, path, key);

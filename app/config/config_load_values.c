@@ -8,7 +8,7 @@
 #include "broker_url.h"
 #include "config_lifetime.h"
 #include "config_load_values.h"
-#include "config_paths.h"
+#include "path.h"
 #include "decimal.h"
 #include "listen_addr.h"
 #include "origin.h"
@@ -66,19 +66,20 @@ static int get_string(struct config_loader *ld, const yaml_node_t *node, const c
 	/* The failures return -1 themselves, not config_loader_fail_value's result: the
 	 * callers read *out on 0, and the analyzer cannot see into that other
 	 * file to know it is never 0. */
-	if (node->type != YAML_SCALAR_NODE || node_is_null(node) || node_is_bool_word(node)) {
+	if (node->type != YAML_SCALAR_NODE || yaml_node_is_null(node) ||
+	    yaml_node_is_bool_word(node)) {
 		config_loader_fail_value(ld, node, "expected %s, got %s", what,
-		                         node_describe(node, got));
+		                         yaml_node_describe(node, got));
 		return -1;
 	}
-	bad = first_unprintable(node_text(node), node->data.scalar.length);
+	bad = first_unprintable(yaml_node_text(node), node->data.scalar.length);
 	if (bad >= 0) {
 		config_loader_fail_value(ld, node,
 		                         "contains a control or non-printable character (U+%04lX)",
 		                         (unsigned long)bad);
 		return -1;
 	}
-	*out = node_text(node);
+	*out = yaml_node_text(node);
 	return 0;
 }
 
@@ -97,13 +98,13 @@ static int load_bool(struct config_loader *ld, const yaml_node_t *node, bool *ou
 {
 	char got[DESCRIBE_SIZE];
 
-	if (node_is_plain(node) && strcmp(node_text(node), "true") == 0)
+	if (yaml_node_is_plain(node) && strcmp(yaml_node_text(node), "true") == 0)
 		*out = true;
-	else if (node_is_plain(node) && strcmp(node_text(node), "false") == 0)
+	else if (yaml_node_is_plain(node) && strcmp(yaml_node_text(node), "false") == 0)
 		*out = false;
 	else
 		return config_loader_fail_value(ld, node, "expected true or false, got %s",
-		                                node_describe(node, got));
+		                                yaml_node_describe(node, got));
 	return 0;
 }
 
@@ -115,21 +116,21 @@ static int load_uint(struct config_loader *ld, const struct config_field *f,
 	size_t n;
 	uint64_t value;
 
-	if (!node_is_plain(node) || node_is_null(node))
+	if (!yaml_node_is_plain(node) || yaml_node_is_null(node))
 		return config_loader_fail_value(ld, node, "expected an integer, got %s",
-		                                node_describe(node, got));
-	s = node_text(node);
+		                                yaml_node_describe(node, got));
+	s = yaml_node_text(node);
 	/* The sign is read so that "-5" is reported as out of range, not as a
 	 * non-number; "-0" is 0. */
 	digits = s[0] == '-' ? s + 1 : s;
 	n = decimal_scan(digits, &value);
 	if (n == 0 || digits[n] != '\0')
 		return config_loader_fail_value(ld, node, "expected a decimal integer, got %s",
-		                                node_describe(node, got));
+		                                yaml_node_describe(node, got));
 	if (n > 1 && digits[0] == '0')
 		return config_loader_fail_value(
 		    ld, node, "%s has a leading zero (YAML 1.1 would read it as octal)",
-		    node_describe(node, got));
+		    yaml_node_describe(node, got));
 	if ((digits != s && value != 0) || value < f->min || value > f->max)
 		return config_loader_fail_value(
 		    ld, node, "%s is out of range (%" PRIu64 "..%" PRIu64 ")", s, f->min, f->max);
@@ -229,10 +230,10 @@ static int load_listen_list(struct config_loader *ld, yaml_node_t *node, struct 
 		if (n == 0)
 			return config_loader_fail_value(ld, node,
 			                                "needs at least one \"host:port\"");
-	} else if (node->type != YAML_SCALAR_NODE || node_is_null(node)) {
+	} else if (node->type != YAML_SCALAR_NODE || yaml_node_is_null(node)) {
 		return config_loader_fail_value(ld, node,
 		                                "expected \"host:port\" or a list of them, got %s",
-		                                node_describe(node, got));
+		                                yaml_node_describe(node, got));
 	}
 
 	free(*out);
@@ -253,7 +254,7 @@ static int load_listen_list(struct config_loader *ld, yaml_node_t *node, struct 
 			if (listen_addr_equal(&(*out)[j], &addr))
 				return config_loader_fail_value(
 				    ld, item, "%s is listed twice",
-				    quote_shortened(node_text(item), quoted));
+				    quote_shortened(yaml_node_text(item), quoted));
 		(*out)[(*count)++] = addr;
 	}
 	return 0;
@@ -268,7 +269,7 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 	if (node->type != YAML_SEQUENCE_NODE)
 		return config_loader_fail_value(
 		    ld, node, "expected a list of origins, e.g. [\"https://example.com\"], got %s",
-		    node_describe(node, got));
+		    yaml_node_describe(node, got));
 	items = node->data.sequence.items.start;
 	n = (size_t)(node->data.sequence.items.top - items);
 
@@ -346,9 +347,10 @@ static int load_broker_urls(struct config_loader *ld, yaml_node_t *node, char **
 		n = (size_t)(node->data.sequence.items.top - items);
 		if (n == 0)
 			return config_loader_fail_value(ld, node, "needs at least one URL");
-	} else if (node->type != YAML_SCALAR_NODE || node_is_null(node)) {
-		return config_loader_fail_value(
-		    ld, node, "expected a URL or a list of them, got %s", node_describe(node, got));
+	} else if (node->type != YAML_SCALAR_NODE || yaml_node_is_null(node)) {
+		return config_loader_fail_value(ld, node,
+		                                "expected a URL or a list of them, got %s",
+		                                yaml_node_describe(node, got));
 	}
 
 	config_free_strings(*out, *count);

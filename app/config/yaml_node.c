@@ -15,33 +15,33 @@ static bool is_one_of(const char *s, const char *const *words, size_t count)
 	return false;
 }
 
-const char *node_text(const yaml_node_t *node)
+const char *yaml_node_text(const yaml_node_t *node)
 {
 	return (const char *)node->data.scalar.value;
 }
 
-bool node_is_plain(const yaml_node_t *node)
+bool yaml_node_is_plain(const yaml_node_t *node)
 {
 	return node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
-bool node_is_null(const yaml_node_t *node)
+bool yaml_node_is_null(const yaml_node_t *node)
 {
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
 
-	return node_is_plain(node) && is_one_of(node_text(node), nulls, ARRAY_LEN(nulls));
+	return yaml_node_is_plain(node) && is_one_of(yaml_node_text(node), nulls, ARRAY_LEN(nulls));
 }
 
 /* Such words must not silently become strings: document_root: false does not
  * turn static files off. */
-bool node_is_bool_word(const yaml_node_t *node)
+bool yaml_node_is_bool_word(const yaml_node_t *node)
 {
 	static const char *const bools[] = {"true", "false", "True", "False", "TRUE", "FALSE"};
 
-	return node_is_plain(node) && is_one_of(node_text(node), bools, ARRAY_LEN(bools));
+	return yaml_node_is_plain(node) && is_one_of(yaml_node_text(node), bools, ARRAY_LEN(bools));
 }
 
-const char *node_describe(const yaml_node_t *node, char buf[static DESCRIBE_SIZE])
+const char *yaml_node_describe(const yaml_node_t *node, char buf[static DESCRIBE_SIZE])
 {
 	char quoted[QUOTE_SIZE];
 
@@ -51,11 +51,11 @@ const char *node_describe(const yaml_node_t *node, char buf[static DESCRIBE_SIZE
 	case YAML_SEQUENCE_NODE:
 		return "a list";
 	case YAML_SCALAR_NODE:
-		if (node_is_null(node))
-			return node_text(node)[0] == '\0' ? "an empty value" : "null";
+		if (yaml_node_is_null(node))
+			return yaml_node_text(node)[0] == '\0' ? "an empty value" : "null";
 		/* "the string" tells a quoted "5" apart from the number 5. */
-		snprintf(buf, DESCRIBE_SIZE, "%s%s", node_is_plain(node) ? "" : "the string ",
-		         quote_shortened(node_text(node), quoted));
+		snprintf(buf, DESCRIBE_SIZE, "%s%s", yaml_node_is_plain(node) ? "" : "the string ",
+		         quote_shortened(yaml_node_text(node), quoted));
 		return buf;
 	case YAML_NO_NODE:
 		break;

@@ -7,22 +7,22 @@
 
 #include "quote.h"
 
-/* Room for what node_describe() writes. */
+/* Room for what yaml_node_describe() writes. */
 #define DESCRIBE_SIZE (QUOTE_SIZE + 16)
 
 /* A scalar's value. */
-const char *node_text(const yaml_node_t *node);
+const char *yaml_node_text(const yaml_node_t *node);
 
 /* An unquoted scalar: the only kind YAML reads as null, a bool or a number. */
-bool node_is_plain(const yaml_node_t *node);
+bool yaml_node_is_plain(const yaml_node_t *node);
 
 /* One of the YAML 1.1/1.2 spellings of null, unquoted. */
-bool node_is_null(const yaml_node_t *node);
+bool yaml_node_is_null(const yaml_node_t *node);
 
 /* An unquoted word YAML reads as a boolean. */
-bool node_is_bool_word(const yaml_node_t *node);
+bool yaml_node_is_bool_word(const yaml_node_t *node);
 
 /* What node is, for "expected X, got Y" messages; may use buf. */
-const char *node_describe(const yaml_node_t *node, char buf[static DESCRIBE_SIZE]);
+const char *yaml_node_describe(const yaml_node_t *node, char buf[static DESCRIBE_SIZE]);
 
 #endif

@@ -67,7 +67,7 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 	exposition_family(e, "wsrelay_disconnections_total", "counter",
 	                  "WebSocket connections ended, by reason; one per accepted connection.");
 	for (int r = DISCONNECT_NONE + 1; r < DISCONNECT_REASON_COUNT; r++) {
-		const char *labels[] = {"reason", disconnect_reason_name(r), NULL};
+		const char *labels[] = {"reason", hub_disconnect_reason_name(r), NULL};
 		exposition_uint(e, "wsrelay_disconnections_total", labels,
 		                stats_read(&s->disconnections[r]));
 	}
@@ -91,7 +91,7 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 	exposition_family(e, "wsrelay_rejected_handshakes_total", "counter",
 	                  "WebSocket handshakes refused before the upgrade, by reason.");
 	for (int r = 0; r < REJECT_REASON_COUNT; r++) {
-		const char *labels[] = {"reason", rejection_reason_name(r), NULL};
+		const char *labels[] = {"reason", relay_stats_rejection_name(r), NULL};
 		exposition_uint(e, "wsrelay_rejected_handshakes_total", labels,
 		                stats_read(&s->rejected[r]));
 	}

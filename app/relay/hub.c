@@ -47,7 +47,7 @@ static const char *const reason_names[DISCONNECT_REASON_COUNT] = {
     [DISCONNECT_SHUTDOWN] = "shutdown",
 };
 
-const char *disconnect_reason_name(enum disconnect_reason reason)
+const char *hub_disconnect_reason_name(enum disconnect_reason reason)
 {
 	return (unsigned)reason < DISCONNECT_REASON_COUNT ? reason_names[reason] : "unknown";
 }
@@ -65,7 +65,7 @@ static struct member_list *list_alloc(size_t count)
 }
 
 /* Caller holds the lock. */
-static void list_unpin(struct hub *hub, struct member_list *list)
+static void list_unpin_locked(struct hub *hub, struct member_list *list)
 {
 	if (--list->pins > 0)
 		return;
@@ -80,15 +80,16 @@ static void list_unpin(struct hub *hub, struct member_list *list)
 		pthread_cond_broadcast(&hub->list_freed);
 }
 
-/* Caller holds the lock. Makes list the current one. */
-static void publish(struct hub *hub, struct member_list *list)
+/* Caller holds the lock. Makes list the current one (the old one is freed
+ * once no broadcast holds it). */
+static void members_replace_locked(struct hub *hub, struct member_list *list)
 {
 	for (size_t i = 0; i < list->count; i++)
 		list->items[i]->lists++;
 	list->pins = 1;
 	struct member_list *old = hub->current;
 	hub->current = list;
-	list_unpin(hub, old);
+	list_unpin_locked(hub, old);
 }
 
 struct hub *hub_create(uint32_t max_clients, const struct hub_endpoint_ops *ops)
@@ -136,7 +137,7 @@ struct hub_client *hub_join(struct hub *hub, void *endpoint)
 		memcpy(next->items, cur->items, cur->count * sizeof(cur->items[0]));
 		next->items[cur->count] = client;
 		client->member = true;
-		publish(hub, next);
+		members_replace_locked(hub, next);
 	}
 	pthread_mutex_unlock(&hub->lock);
 
@@ -147,10 +148,11 @@ struct hub_client *hub_join(struct hub *hub, void *endpoint)
 	return client;
 }
 
-/* Caller holds the lock. The current list without client; while memory for
- * it is short, waits and retries rather than leave a removed client named by
- * the current list forever. */
-static void publish_without(struct hub *hub, const struct hub_client *client)
+/* Caller holds the lock. Makes the current list one without client; while
+ * memory for it is short, waits and retries rather than leave a removed
+ * client named by the current list forever. The wait drops and retakes the
+ * lock: the current list may change meanwhile, and is read again after. */
+static void members_without_locked(struct hub *hub, const struct hub_client *client)
 {
 	const struct member_list *cur;
 	struct member_list *next;
@@ -168,7 +170,7 @@ static void publish_without(struct hub *hub, const struct hub_client *client)
 			next->items[n++] = cur->items[i];
 	}
 	next->count = n;
-	publish(hub, next);
+	members_replace_locked(hub, next);
 }
 
 /* Caller holds the lock. */
@@ -180,7 +182,7 @@ static void remove_locked(struct hub *hub, struct hub_client *client, enum disco
 		return;
 	client->member = false;
 	atomic_store(&client->removed, true);
-	publish_without(hub, client);
+	members_without_locked(hub, client);
 }
 
 void hub_remove(struct hub *hub, struct hub_client *client, enum disconnect_reason reason)
@@ -216,7 +218,7 @@ static struct member_list *pin_current(struct hub *hub)
 static void unpin(struct hub *hub, struct member_list *list)
 {
 	pthread_mutex_lock(&hub->lock);
-	list_unpin(hub, list);
+	list_unpin_locked(hub, list);
 	pthread_mutex_unlock(&hub->lock);
 }
 

@@ -2,8 +2,8 @@
  * all of them.
  *
  * Locking, in three sentences. One mutex guards the current member list and
- * each client's bookkeeping; a member list is never changed once published,
- * and a join or leave publishes a new one. A broadcast pins the current list
+ * each client's bookkeeping; a member list is never changed once it is the
+ * current one, and a join or leave makes a new one current. A broadcast pins the current list
  * under the mutex and queues the frame for its members outside it, so a slow receiver
  * never holds the lock. A leaving client is taken out of the current list and
  * then waits on the hub's condition variable until no pinned list still names
@@ -30,7 +30,7 @@ enum disconnect_reason {
 	DISCONNECT_REASON_COUNT
 };
 
-const char *disconnect_reason_name(enum disconnect_reason reason);
+const char *hub_disconnect_reason_name(enum disconnect_reason reason);
 
 /* How the hub reaches a client's connection. deliver and close run outside
  * the hub lock while a pinned list names the client, so the endpoint is
@@ -55,11 +55,20 @@ void hub_destroy(struct hub *hub);
  * now on. NULL when all max_clients slots are taken or the hub is closing. */
 struct hub_client *hub_join(struct hub *hub, void *endpoint);
 
+/* Removing a client, three ways:
+ *   hub_remove  stops relaying to it and WAITS until no broadcast can still
+ *               write to it; does not free it.
+ *   hub_drop    stops relaying to it and does NOT wait; does not free it.
+ *   hub_leave   hub_remove, then FREES it: only its reader calls it, once.
+ * Each records reason unless one was recorded already. */
+
 /* Stops relaying to the client and waits until no broadcast can still write
- * to it; records reason unless one was recorded already. Safe to repeat. */
+ * to it; records reason unless one was recorded already. Safe to repeat.
+ * Waits: never call it from a broadcast (an endpoint's deliver). */
 void hub_remove(struct hub *hub, struct hub_client *client, enum disconnect_reason reason);
 
-/* hub_remove, then frees the client. Returns the reason recorded first. */
+/* hub_remove (waits), then frees the client. Returns the reason recorded
+ * first. The client's reader only, once: client is gone afterwards. */
 enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
                                  enum disconnect_reason fallback);
 
@@ -69,8 +78,9 @@ enum disconnect_reason hub_leave(struct hub *hub, struct hub_client *client,
 size_t hub_broadcast(struct hub *hub, const struct hub_client *sender, bool echo,
                      struct shared_frame *frame, size_t *slow);
 
-/* Removes the client without waiting, from a thread that is not its
- * reader: its reader's hub_leave does the waiting. */
+/* Removes the client without waiting and without freeing, from a thread
+ * that is not its reader: its reader's hub_leave does the waiting and the
+ * freeing. */
 void hub_drop(struct hub *hub, struct hub_client *client, enum disconnect_reason reason);
 
 /* Stops all relaying, then closes every member with frame (a close frame)

@@ -19,7 +19,7 @@ static const char *const rejection_names[REJECT_REASON_COUNT] = {
     [REJECT_SHUTDOWN] = "shutdown",
 };
 
-const char *rejection_reason_name(enum rejection_reason reason)
+const char *relay_stats_rejection_name(enum rejection_reason reason)
 {
 	return (unsigned)reason < REJECT_REASON_COUNT ? rejection_names[reason] : "unknown";
 }

@@ -19,7 +19,7 @@ enum rejection_reason {
 	REJECT_REASON_COUNT
 };
 
-const char *rejection_reason_name(enum rejection_reason reason);
+const char *relay_stats_rejection_name(enum rejection_reason reason);
 
 struct relay_stats {
 	atomic_uint_fast64_t connections;

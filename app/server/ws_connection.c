@@ -17,7 +17,7 @@
 
 #include "delivery.h"
 #include "log.h"
-#include "message_assembler.h"
+#include "assembler.h"
 #include "server_internal.h"
 #include "socket_send.h"
 #include "stack_release.h"
@@ -434,7 +434,8 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 	 * calls this when the 101 could not be sent). */
 	if (c->ready) {
 		stats_add(&srv->stats.disconnections[reason], 1);
-		log_info("client disconnected: %s (%s)", c->peer, disconnect_reason_name(reason));
+		log_info("client disconnected: %s (%s)", c->peer,
+		         hub_disconnect_reason_name(reason));
 	}
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);

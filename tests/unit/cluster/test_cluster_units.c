@@ -12,8 +12,8 @@
 
 #include "backoff.h"
 #include "broker_url.h"
-#include "cluster_envelope.h"
-#include "cluster_peers.h"
+#include "envelope.h"
+#include "peer_table.h"
 #include "shared_frame.h"
 
 static size_t make(uint8_t *out, uint8_t opcode, const char *id, uint64_t seq, const char *payload)

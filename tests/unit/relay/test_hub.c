@@ -419,10 +419,11 @@ static void test_concurrent_join_broadcast_leave(void **state)
 static void test_reason_names(void **state)
 {
 	(void)state;
-	assert_string_equal(disconnect_reason_name(DISCONNECT_CLIENT_CLOSE), "client_close");
-	assert_string_equal(disconnect_reason_name(DISCONNECT_MESSAGE_TOO_BIG), "message_too_big");
-	assert_string_equal(disconnect_reason_name(DISCONNECT_SHUTDOWN), "shutdown");
-	assert_string_equal(disconnect_reason_name(DISCONNECT_REASON_COUNT), "unknown");
+	assert_string_equal(hub_disconnect_reason_name(DISCONNECT_CLIENT_CLOSE), "client_close");
+	assert_string_equal(hub_disconnect_reason_name(DISCONNECT_MESSAGE_TOO_BIG),
+	                    "message_too_big");
+	assert_string_equal(hub_disconnect_reason_name(DISCONNECT_SHUTDOWN), "shutdown");
+	assert_string_equal(hub_disconnect_reason_name(DISCONNECT_REASON_COUNT), "unknown");
 }
 
 int main(void)

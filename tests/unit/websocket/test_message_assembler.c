@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "message_assembler.h"
+#include "assembler.h"
 #include "utf8.h"
 #include "ws_frame.h"
 

@@ -1,4 +1,4 @@
-#include "cluster_envelope.h"
+#include "envelope.h"
 
 #include <string.h>
 

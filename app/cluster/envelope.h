@@ -12,8 +12,8 @@
  * Binary and small (12 bytes plus the node id) so that the payload is never
  * escaped or copied twice. Decoding is a pure function of its input: the
  * broker is another program, and whatever it hands us is checked here. */
-#ifndef WSRELAY_CLUSTER_ENVELOPE_H
-#define WSRELAY_CLUSTER_ENVELOPE_H
+#ifndef WSRELAY_ENVELOPE_H
+#define WSRELAY_ENVELOPE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -9,8 +9,8 @@
  * retried after a lost reply) and a higher one by more than 1 is a gap.
  *
  * Used by one thread only, the one that receives from the broker: no lock. */
-#ifndef WSRELAY_CLUSTER_PEERS_H
-#define WSRELAY_CLUSTER_PEERS_H
+#ifndef WSRELAY_PEER_TABLE_H
+#define WSRELAY_PEER_TABLE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "message_assembler.h"
+#include "assembler.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,8 +6,8 @@
  * be relayed whole. Payloads are stored after WS_FRAME_HEADER_MAX bytes of
  * headroom, so the outgoing header is written in front of them in place and
  * each message is copied exactly once. */
-#ifndef WSRELAY_MESSAGE_ASSEMBLER_H
-#define WSRELAY_MESSAGE_ASSEMBLER_H
+#ifndef WSRELAY_ASSEMBLER_H
+#define WSRELAY_ASSEMBLER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Relative paths in the config, made absolute against a base folder. */
-#ifndef WSRELAY_CONFIG_PATHS_H
-#define WSRELAY_CONFIG_PATHS_H
+#ifndef WSRELAY_PATH_H
+#define WSRELAY_PATH_H
 
 /* path made absolute against base, newly allocated (NULL if out of memory).
  * "" (not set) and absolute paths stay as they are. */

@@ -1,6 +1,6 @@
 /* A loaded configuration must not depend on the directory the relay was
  * started from, so its relative paths resolve against the file's folder. */
-#include "config_paths.h"
+#include "path.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

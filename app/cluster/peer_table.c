@@ -1,4 +1,4 @@
-#include "cluster_peers.h"
+#include "peer_table.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
