@@ -1,4 +1,4 @@
-/* Message reassembly, outgoing frame headers and UTF-8 validation. */
+/* Message reassembly from frames (assembler.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "assembler.h"
-#include "utf8.h"
 #include "ws_frame.h"
 
 static void assert_frame(const struct message *m, uint8_t opcode, const void *payload, size_t len)
@@ -177,88 +176,6 @@ static void test_large_message_buffer_shrinks_after(void **state)
 	free(big);
 }
 
-static void check_header(uint64_t len, const uint8_t *want, size_t want_len)
-{
-	uint8_t buf[WS_FRAME_HEADER_MAX + 1];
-	uint8_t *payload = buf + WS_FRAME_HEADER_MAX;
-	uint8_t *h = ws_frame_prepend_header(payload, WS_OPCODE_BINARY, len);
-	assert_int_equal((size_t)(payload - h), want_len);
-	assert_memory_equal(h, want, want_len);
-}
-
-static void test_frame_header_length_forms(void **state)
-{
-	(void)state;
-	check_header(0, (const uint8_t[]){0x82, 0}, 2);
-	check_header(125, (const uint8_t[]){0x82, 125}, 2);
-	check_header(126, (const uint8_t[]){0x82, 126, 0x00, 126}, 4);
-	check_header(65535, (const uint8_t[]){0x82, 126, 0xFF, 0xFF}, 4);
-	check_header(65536, (const uint8_t[]){0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}, 10);
-	check_header(0x0102030405ULL, (const uint8_t[]){0x82, 127, 0, 0, 0, 1, 2, 3, 4, 5}, 10);
-}
-
-static void test_close_frame(void **state)
-{
-	(void)state;
-	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t n = ws_close_frame(frame, WS_CLOSE_GOING_AWAY, "bye");
-	assert_int_equal(n, 7);
-	assert_memory_equal(frame,
-	                    "\x88\x05\x03\xE9"
-	                    "bye",
-	                    7);
-
-	/* A reason longer than a control frame allows is cut to fit. */
-	char longer[300];
-	memset(longer, 'r', sizeof(longer) - 1);
-	longer[sizeof(longer) - 1] = '\0';
-	n = ws_close_frame(frame, WS_CLOSE_TOO_BIG, longer);
-	assert_int_equal(n, 2 + WS_CONTROL_PAYLOAD_MAX);
-	assert_int_equal(frame[1], WS_CONTROL_PAYLOAD_MAX);
-}
-
-static void test_close_codes(void **state)
-{
-	(void)state;
-	assert_true(ws_close_code_valid(1000));
-	assert_true(ws_close_code_valid(1001));
-	assert_true(ws_close_code_valid(1011));
-	assert_true(ws_close_code_valid(3000));
-	assert_true(ws_close_code_valid(4999));
-	assert_false(ws_close_code_valid(999));
-	assert_false(ws_close_code_valid(1004));
-	assert_false(ws_close_code_valid(1005));
-	assert_false(ws_close_code_valid(1006));
-	assert_false(ws_close_code_valid(1015));
-	assert_false(ws_close_code_valid(2999));
-	assert_false(ws_close_code_valid(5000));
-}
-
-static void test_utf8(void **state)
-{
-	(void)state;
-	assert_true(utf8_valid("", 0));
-	assert_true(utf8_valid("plain ascii", 11));
-	assert_true(utf8_valid("\xC3\xA9", 2));          /* é */
-	assert_true(utf8_valid("\xE2\x82\xAC", 3));      /* € */
-	assert_true(utf8_valid("\xF0\x9F\x98\x80", 4));  /* 😀 */
-	assert_true(utf8_valid("\xF4\x8F\xBF\xBF", 4));  /* U+10FFFF */
-	assert_true(utf8_valid("\xED\x9F\xBF", 3));      /* U+D7FF */
-	assert_true(utf8_valid("a\0b", 3));              /* NUL is a character */
-	assert_false(utf8_valid("\x80", 1));             /* lone continuation */
-	assert_false(utf8_valid("\xC0\xAF", 2));         /* overlong '/' */
-	assert_false(utf8_valid("\xC1\xBF", 2));         /* overlong */
-	assert_false(utf8_valid("\xE0\x80\xAF", 3));     /* overlong */
-	assert_false(utf8_valid("\xF0\x80\x80\xAF", 4)); /* overlong */
-	assert_false(utf8_valid("\xED\xA0\x80", 3));     /* surrogate U+D800 */
-	assert_false(utf8_valid("\xF4\x90\x80\x80", 4)); /* U+110000 */
-	assert_false(utf8_valid("\xF5\x80\x80\x80", 4));
-	assert_false(utf8_valid("\xFF", 1));
-	assert_false(utf8_valid("\xE2\x82", 2));     /* truncated */
-	assert_false(utf8_valid("\xE2\x28\xA1", 3)); /* bad continuation */
-	assert_false(utf8_valid("\xF0\x9F\x98", 3));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,10 +189,6 @@ int main(void)
 	    cmocka_unit_test(test_size_limit),
 	    cmocka_unit_test(test_invalid_utf8_text),
 	    cmocka_unit_test(test_large_message_buffer_shrinks_after),
-	    cmocka_unit_test(test_frame_header_length_forms),
-	    cmocka_unit_test(test_close_frame),
-	    cmocka_unit_test(test_close_codes),
-	    cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
