@@ -21,6 +21,8 @@
 #include "flooder.h"
 #include "relay_process.h"
 #include "ws_raw.h"
+#include "test_file.h"
+#include "relay_fixture.h"
 
 #define WAIT_MS 5000
 #define OUT_CAP 65536
@@ -38,7 +40,7 @@ static void temp_config(char *path, size_t cap, const char *yaml)
 	char dir[] = "/tmp/wsrelay-cli-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, cap, "%s/bad.yaml", dir);
-	assert_int_equal(write_file(path, yaml), 0);
+	assert_int_equal(test_file_write(path, yaml), 0);
 }
 
 static void remove_temp_config(const char *path)
@@ -215,23 +217,15 @@ static const char lifecycle_config[] = "server:\n"
                                        "shutdown:\n"
                                        "  timeout_seconds: 2\n";
 
-static void connect_client(const struct relay_process *rp, struct ws_raw *c)
-{
-	int status = 0;
-	ws_raw_init(c);
-	if (ws_raw_connect(c, rp->port, "/ws", NULL, &status, WAIT_MS) != 0)
-		fail_msg("handshake: status %d, %s", status, c->err);
-}
-
 static uint16_t read_close(struct ws_raw *c)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int r = ws_raw_read_frame(c, &f, WAIT_MS);
 	if (r != WS_FRAME)
 		fail_msg("no close frame: result %d (%s)", r, c->err);
 	assert_int_equal(f.opcode, WS_OP_CLOSE);
 	uint16_t code = f.close_code;
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	return code;
 }
 
@@ -243,7 +237,7 @@ static void test_sigterm_sends_1001_and_exits_0(void **state)
 	enum { N = 5 };
 	struct ws_raw c[N];
 	for (int i = 0; i < N; i++)
-		connect_client(&rp, &c[i]);
+		relay_fixture_connect(&c[i], rp.port, WAIT_MS);
 	kill(rp.pid, SIGTERM);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(read_close(&c[i]), 1001);
@@ -272,7 +266,7 @@ static void test_silent_client_cut_at_timeout(void **state)
 	struct relay_process rp;
 	assert_int_equal(relay_start(&rp, WSRELAY_BIN, lifecycle_config), 0);
 	struct ws_raw quiet;
-	connect_client(&rp, &quiet);
+	relay_fixture_connect(&quiet, rp.port, WAIT_MS);
 	kill(rp.pid, SIGTERM);
 	assert_int_equal(read_close(&quiet), 1001);
 	/* No reply: the server gives up after shutdown.timeout_seconds. */
@@ -290,7 +284,7 @@ static void test_handshake_refused_while_draining(void **state)
 	struct relay_process rp;
 	assert_int_equal(relay_start(&rp, WSRELAY_BIN, lifecycle_config), 0);
 	struct ws_raw held, late;
-	connect_client(&rp, &held);
+	relay_fixture_connect(&held, rp.port, WAIT_MS);
 	kill(rp.pid, SIGTERM);
 	assert_int_equal(read_close(&held), 1001);
 	/* held does not answer, so the drain lasts until the timeout. */
@@ -314,7 +308,7 @@ static void test_second_signal_ends_the_wait(void **state)
 	struct relay_process rp;
 	assert_int_equal(relay_start(&rp, WSRELAY_BIN, long_timeout), 0);
 	struct ws_raw quiet;
-	connect_client(&rp, &quiet);
+	relay_fixture_connect(&quiet, rp.port, WAIT_MS);
 	kill(rp.pid, SIGTERM);
 	assert_int_equal(read_close(&quiet), 1001);
 	/* Well below the 600 s timeout: only the second signal can end it. */
@@ -333,7 +327,7 @@ struct reader {
 static void *read_until_close(void *arg)
 {
 	struct reader *r = arg;
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int data_frames = 0;
 	for (;;) {
 		int res = ws_raw_read_frame(&r->ws, &f, WAIT_MS);
@@ -344,7 +338,7 @@ static void *read_until_close(void *arg)
 		}
 		bool is_close = f.opcode == WS_OP_CLOSE;
 		uint16_t code = f.close_code;
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		if (is_close) {
 			if (code != 1001)
 				snprintf(r->error, sizeof(r->error), "close code %u", code);
@@ -355,7 +349,7 @@ static void *read_until_close(void *arg)
 	ws_raw_send_close(&r->ws, 1001, NULL);
 	int res = ws_raw_read_frame(&r->ws, &f, WAIT_MS);
 	if (res == WS_FRAME) {
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		snprintf(r->error, sizeof(r->error), "a frame followed the close 1001");
 	} else if (res != WS_EOF) {
 		snprintf(r->error, sizeof(r->error), "no TCP close after the close: %d", res);
@@ -375,7 +369,7 @@ static void test_close_1001_is_last_frame_under_load(void **state)
 	pthread_t threads[READERS];
 	for (int i = 0; i < READERS; i++) {
 		memset(&readers[i], 0, sizeof(readers[i]));
-		connect_client(&rp, &readers[i].ws);
+		relay_fixture_connect(&readers[i].ws, rp.port, WAIT_MS);
 		assert_int_equal(pthread_create(&threads[i], NULL, read_until_close, &readers[i]),
 		                 0);
 	}
@@ -408,7 +402,7 @@ static void test_second_signal_beats_stalled_writes(void **state)
 	enum { STALLED = 3 };
 	struct ws_raw stalled[STALLED];
 	for (int i = 0; i < STALLED; i++)
-		connect_client(&rp, &stalled[i]);
+		relay_fixture_connect(&stalled[i], rp.port, WAIT_MS);
 	static struct flooder fl;
 	assert_int_equal(flooder_start(&fl, rp.port, (size_t)64 * 1024, 0), 0);
 	/* By now the flooder's broadcast is blocked writing to the first
@@ -439,7 +433,7 @@ static void test_shutdown_with_a_thousand_clients(void **state)
 	assert_int_equal(relay_start(&rp, WSRELAY_BIN, config), 0);
 	static struct ws_raw clients[CLIENTS];
 	for (int i = 0; i < CLIENTS; i++)
-		connect_client(&rp, &clients[i]);
+		relay_fixture_connect(&clients[i], rp.port, WAIT_MS);
 	struct timespec start, end;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	kill(rp.pid, SIGTERM);

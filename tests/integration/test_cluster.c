@@ -19,6 +19,7 @@
 #include "broker_process.h"
 #include "relay_process.h"
 #include "ws_raw.h"
+#include "relay_fixture.h"
 
 #define WAIT_MS      5000
 #define LINK_WAIT_MS 30000 /* a reconnect may sit out the longest backoff */
@@ -91,23 +92,6 @@ static void start_nodes(size_t count)
 
 /* ---- metrics ---- */
 
-/* The value of series on a node, or -1 when absent. */
-static double metric(const struct relay_process *node, const char *series)
-{
-	static char text[SCRAPE_CAP];
-	if (http_request(node->metrics_port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-	                 text, sizeof(text), WAIT_MS) != 200)
-		return -1;
-	size_t n = strlen(series);
-	for (const char *line = text; line && *line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (strncmp(line, series, n) == 0 && line[n] == ' ')
-			return strtod(line + n + 1, NULL);
-	}
-	return -1;
-}
-
 /* Waits until series on node is at least want (counters and the gauge only
  * ever move that way in these tests). */
 static void expect_metric_at_least(const struct relay_process *node, const char *series,
@@ -115,7 +99,7 @@ static void expect_metric_at_least(const struct relay_process *node, const char 
 {
 	double got = -1;
 	for (int waited = 0; waited <= timeout_ms; waited += 50) {
-		got = metric(node, series);
+		got = relay_fixture_metric(node->metrics_port, series, WAIT_MS);
 		if (got >= want)
 			return;
 		usleep(50 * 1000);
@@ -129,7 +113,7 @@ static void expect_connected(const struct relay_process *node, bool connected)
 	double want = connected ? 1 : 0;
 	double got = -1;
 	for (int waited = 0; waited <= LINK_WAIT_MS; waited += 50) {
-		got = metric(node, series);
+		got = relay_fixture_metric(node->metrics_port, series, WAIT_MS);
 		if (got == want)
 			return;
 		usleep(50 * 1000);
@@ -138,14 +122,6 @@ static void expect_connected(const struct relay_process *node, bool connected)
 }
 
 /* ---- clients ---- */
-
-static void connect_client(struct ws_raw *c, const struct relay_process *node)
-{
-	int status = 0;
-	ws_raw_init(c);
-	if (ws_raw_connect(c, node->port, "/ws", NULL, &status, WAIT_MS) != 0)
-		fail_msg("handshake failed: status %d, %s", status, c->err);
-}
 
 static void send_text(struct ws_raw *c, const char *text)
 {
@@ -156,7 +132,7 @@ static void send_text(struct ws_raw *c, const char *text)
 /* The next text message into buf; false on timeout. */
 static bool read_text(struct ws_raw *c, char *buf, size_t cap, int timeout_ms)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int r = ws_raw_read_message(c, &f, timeout_ms);
 	if (r == WS_TIMEOUT)
 		return false;
@@ -164,7 +140,7 @@ static bool read_text(struct ws_raw *c, char *buf, size_t cap, int timeout_ms)
 		fail_msg("expected a text message, got result %d opcode %d (%s)", r, f.opcode,
 		         c->err);
 	snprintf(buf, cap, "%s", (const char *)f.payload);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	return true;
 }
 
@@ -293,7 +269,7 @@ static void *storm_thread(void *arg)
 				return NULL;
 			}
 		}
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		int r = ws_raw_read_message(&sc->ws, &f, sent < STORM_MESSAGES ? 0 : 20000);
 		if (r == WS_TIMEOUT && sent < STORM_MESSAGES)
 			continue;
@@ -306,7 +282,7 @@ static void *storm_thread(void *arg)
 		bool ok = f.opcode == WS_OP_TEXT &&
 		          parse_pair((const char *)f.payload, ':', &sender, &seq) &&
 		          sender < STORM_CLIENTS;
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		if (!ok) {
 			snprintf(sc->error, sizeof(sc->error), "malformed message after %d",
 			         sc->received);
@@ -340,7 +316,7 @@ static void test_three_nodes_exactly_once_in_order(void **state)
 		memset(&clients[i], 0, sizeof(clients[i]));
 		clients[i].id = i;
 		clients[i].start = &start;
-		connect_client(&clients[i].ws, &nodes[i % 3]);
+		relay_fixture_connect(&clients[i].ws, nodes[i % 3].port, WAIT_MS);
 	}
 	for (int i = 0; i < STORM_CLIENTS; i++)
 		assert_int_equal(pthread_create(&threads[i], NULL, storm_thread, &clients[i]), 0);
@@ -359,12 +335,18 @@ static void test_three_nodes_exactly_once_in_order(void **state)
 	/* Node n has clients n, n+3, ...: 4, 3 and 3 of them. */
 	for (size_t n = 0; n < node_count; n++) {
 		double local = (n == 0 ? 4 : 3) * STORM_MESSAGES;
-		assert_true(metric(&nodes[n], "wsrelay_cluster_published_total") == local);
-		assert_true(metric(&nodes[n], "wsrelay_cluster_received_total") ==
+		assert_true(relay_fixture_metric(nodes[n].metrics_port,
+		                                 "wsrelay_cluster_published_total",
+		                                 WAIT_MS) == local);
+		assert_true(relay_fixture_metric(nodes[n].metrics_port,
+		                                 "wsrelay_cluster_received_total", WAIT_MS) ==
 		            STORM_CLIENTS * STORM_MESSAGES - local);
-		assert_true(metric(&nodes[n], "wsrelay_cluster_gaps_total") == 0);
-		assert_true(metric(&nodes[n], "wsrelay_cluster_dropped_total") == 0);
-		assert_true(metric(&nodes[n], "wsrelay_cluster_malformed_total") == 0);
+		assert_true(relay_fixture_metric(nodes[n].metrics_port,
+		                                 "wsrelay_cluster_gaps_total", WAIT_MS) == 0);
+		assert_true(relay_fixture_metric(nodes[n].metrics_port,
+		                                 "wsrelay_cluster_dropped_total", WAIT_MS) == 0);
+		assert_true(relay_fixture_metric(nodes[n].metrics_port,
+		                                 "wsrelay_cluster_malformed_total", WAIT_MS) == 0);
 	}
 	for (int i = 0; i < STORM_CLIENTS; i++)
 		ws_raw_close(&clients[i].ws);
@@ -405,9 +387,9 @@ static void test_broker_restart_mid_stream(void **state)
 	start_nodes(2);
 	expect_connected(&nodes[0], true);
 	expect_connected(&nodes[1], true);
-	connect_client(&a1, &nodes[0]);
-	connect_client(&a2, &nodes[0]);
-	connect_client(&b1, &nodes[1]);
+	relay_fixture_connect(&a1, nodes[0].port, WAIT_MS);
+	relay_fixture_connect(&a2, nodes[0].port, WAIT_MS);
+	relay_fixture_connect(&b1, nodes[1].port, WAIT_MS);
 	struct ordered_reader local = {.ws = &a2, .last = -1};
 	struct ordered_reader remote = {.ws = &b1, .last = -1};
 
@@ -444,7 +426,8 @@ static void test_broker_restart_mid_stream(void **state)
 	send_phase(&a1, 4, 20);
 	expect_phase(&remote, 4, 20);
 	expect_phase(&local, 4, 20);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total") == 0);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_dropped_total",
+	                                 WAIT_MS) == 0);
 	expect_metric_at_least(&nodes[0], "wsrelay_cluster_published_total",
 	                       20 + stream.sent + 1 + 20, WAIT_MS);
 	ws_raw_close(&a1);
@@ -458,23 +441,26 @@ static void test_broker_unreachable_at_start(void **state)
 	struct ws_raw a1, a2, b1;
 	/* broker_init picked the port; nothing listens there yet. */
 	start_nodes(2);
-	connect_client(&a1, &nodes[0]);
-	connect_client(&a2, &nodes[0]);
-	connect_client(&b1, &nodes[1]);
+	relay_fixture_connect(&a1, nodes[0].port, WAIT_MS);
+	relay_fixture_connect(&a2, nodes[0].port, WAIT_MS);
+	relay_fixture_connect(&b1, nodes[1].port, WAIT_MS);
 	struct ordered_reader local = {.ws = &a2, .last = -1};
 	struct ordered_reader remote = {.ws = &b1, .last = -1};
 
 	send_phase(&a1, 1, 10);
 	expect_phase(&local, 1, 10);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_connected") == 0);
-	assert_true(metric(&nodes[1], "wsrelay_cluster_connected") == 0);
+	assert_true(
+	    relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_connected", WAIT_MS) == 0);
+	assert_true(
+	    relay_fixture_metric(nodes[1].metrics_port, "wsrelay_cluster_connected", WAIT_MS) == 0);
 	assert_int_equal(relay_stderr_contains(&nodes[0], "broker not reachable"), 1);
 
 	assert_int_equal(broker_start(&broker), 0);
 	expect_connected(&nodes[0], true);
 	expect_connected(&nodes[1], true);
 	/* The first link is a connect, not a reconnect. */
-	assert_true(metric(&nodes[0], "wsrelay_cluster_reconnects_total") == 0);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_reconnects_total",
+	                                 WAIT_MS) == 0);
 	probe_until_crossing(&a1, &remote, 2);
 	send_phase(&a1, 3, 20);
 	expect_phase(&remote, 3, 20);
@@ -493,7 +479,7 @@ static void test_bounded_queue_while_broker_down(void **state)
 	assert_int_equal(broker_start(&broker), 0);
 	start_nodes_with(1, "  queue_messages: 10\n");
 	expect_connected(&nodes[0], true);
-	connect_client(&a, &nodes[0]);
+	relay_fixture_connect(&a, nodes[0].port, WAIT_MS);
 	struct ordered_reader local = {.ws = &a, .last = -1};
 
 	assert_int_equal(broker_stop(&broker), 0);
@@ -501,16 +487,21 @@ static void test_bounded_queue_while_broker_down(void **state)
 	send_phase(&a, 1, 30);
 	expect_phase(&local, 1, 30);
 	expect_metric_at_least(&nodes[0], "wsrelay_cluster_dropped_total", 20, WAIT_MS);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total") == 20);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_queue_messages") == 10);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_published_total") == 0);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_dropped_total",
+	                                 WAIT_MS) == 20);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_queue_messages",
+	                                 WAIT_MS) == 10);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_published_total",
+	                                 WAIT_MS) == 0);
 
 	/* The ten queued go out once the broker is back. */
 	assert_int_equal(broker_start(&broker), 0);
 	expect_connected(&nodes[0], true);
 	expect_metric_at_least(&nodes[0], "wsrelay_cluster_published_total", 10, LINK_WAIT_MS);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_queue_messages") == 0);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total") == 20);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_queue_messages",
+	                                 WAIT_MS) == 0);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_dropped_total",
+	                                 WAIT_MS) == 20);
 	ws_raw_close(&a);
 }
 
@@ -545,7 +536,7 @@ static void test_foreign_messages_on_the_channel(void **state)
 	assert_int_equal(broker_start(&broker), 0);
 	start_nodes(1);
 	expect_connected(&nodes[0], true);
-	connect_client(&c, &nodes[0]);
+	relay_fixture_connect(&c, nodes[0].port, WAIT_MS);
 
 	/* Not ours, a newer version, cut short, bad UTF-8: dropped, counted. */
 	publish("hello", 5);
@@ -566,8 +557,10 @@ static void test_foreign_messages_on_the_channel(void **state)
 	expect_text(&c, "first");
 	expect_text(&c, "after a gap");
 	expect_metric_at_least(&nodes[0], "wsrelay_cluster_gaps_total", 2, WAIT_MS);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_gaps_total") == 2);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_received_total") == 2);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_gaps_total",
+	                                 WAIT_MS) == 2);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_received_total",
+	                                 WAIT_MS) == 2);
 	expect_silence(&c, 100);
 
 	/* Another node under this node's id (a configuration mistake): never

@@ -15,6 +15,7 @@
 
 #include "relay_process.h"
 #include "ws_raw.h"
+#include "relay_fixture.h"
 
 #define WAIT_MS 5000
 
@@ -22,7 +23,7 @@ static struct relay_process relay;
 
 static int start_relay(void **state)
 {
-	(void)state;
+	*state = &relay; /* for relay_fixture_stop */
 	if (relay_start(&relay, WSRELAY_BIN,
 	                "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
 	                "  max_connections: 8\n  ping_interval_seconds: 1\n"
@@ -32,12 +33,6 @@ static int start_relay(void **state)
 	return relay_wait_listener(&relay, relay.metrics_port, WAIT_MS);
 }
 
-static int stop_relay(void **state)
-{
-	(void)state;
-	return relay_stop(&relay, SIGTERM, 15000) == 0 ? 0 : -1;
-}
-
 static double seconds_now(void)
 {
 	struct timespec ts;
@@ -45,44 +40,26 @@ static double seconds_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void connect_client(struct ws_raw *c)
-{
-	int status = 0;
-	ws_raw_init(c);
-	if (ws_raw_connect(c, relay.port, "/ws", NULL, &status, WAIT_MS) != 0)
-		fail_msg("handshake: status %d, %s", status, c->err);
-}
-
-static double metric(const char *series)
-{
-	char resp[64 * 1024];
-	int status = http_request(relay.metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-	                          resp, sizeof(resp), WAIT_MS);
-	assert_int_equal(status, 200);
-	const char *line = strstr(resp, series);
-	assert_non_null(line);
-	return strtod(line + strlen(series) + 1, NULL);
-}
-
 /* A client that reads but never answers: pings arrive about every second,
  * and the connection ends once it has been silent for 3 s. */
 static void test_silent_client_is_pinged_then_cut(void **state)
 {
 	(void)state;
-	double before = metric("wsrelay_disconnections_total{reason=\"timeout\"}");
+	double before = relay_fixture_metric(
+	    relay.metrics_port, "wsrelay_disconnections_total{reason=\"timeout\"}", WAIT_MS);
 	struct ws_raw c;
-	connect_client(&c);
+	relay_fixture_connect(&c, relay.port, WAIT_MS);
 	double start = seconds_now();
 	int pings = 0;
 	for (;;) {
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		int r = ws_raw_read_frame(&c, &f, 10000);
 		if (r == WS_EOF)
 			break;
 		assert_int_equal(r, WS_FRAME);
 		if (f.opcode == WS_OP_PING)
 			pings++;
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 	}
 	double lasted = seconds_now() - start;
 	ws_raw_close(&c);
@@ -90,7 +67,9 @@ static void test_silent_client_is_pinged_then_cut(void **state)
 	if (pings < 2 || lasted < 2.5 || lasted > 8.0)
 		fail_msg("%d pings, cut after %.2f s", pings, lasted);
 	for (int waited = 0; waited < WAIT_MS; waited += 20) {
-		if (metric("wsrelay_disconnections_total{reason=\"timeout\"}") == before + 1)
+		if (relay_fixture_metric(relay.metrics_port,
+		                         "wsrelay_disconnections_total{reason=\"timeout\"}",
+		                         WAIT_MS) == before + 1)
 			return;
 		usleep(20 * 1000);
 	}
@@ -102,11 +81,11 @@ static void test_answering_client_stays(void **state)
 {
 	(void)state;
 	struct ws_raw c;
-	connect_client(&c);
+	relay_fixture_connect(&c, relay.port, WAIT_MS);
 	double start = seconds_now();
 	int pongs = 0;
 	while (seconds_now() - start < 5.0) {
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		int r = ws_raw_read_frame(&c, &f, 500);
 		if (r == WS_TIMEOUT)
 			continue;
@@ -116,15 +95,15 @@ static void test_answering_client_stays(void **state)
 			    ws_raw_send_frame(&c, WS_FIN | WS_OP_PONG, f.payload, f.len, true), 0);
 			pongs++;
 		}
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 	}
 	assert_true(pongs >= 3);
 	/* Still relaying after 5 s, well past the 3 s idle limit. */
 	assert_int_equal(ws_raw_send_text(&c, "alive"), 0);
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_message(&c, &f, WAIT_MS), WS_FRAME);
 	assert_string_equal((const char *)f.payload, "alive");
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	ws_raw_send_close(&c, 1000, NULL);
 	ws_raw_expect_eof(&c, WAIT_MS);
 	ws_raw_close(&c);
@@ -136,5 +115,5 @@ int main(void)
 	    cmocka_unit_test(test_silent_client_is_pinged_then_cut),
 	    cmocka_unit_test(test_answering_client_stays),
 	};
-	return cmocka_run_group_tests(tests, start_relay, stop_relay);
+	return cmocka_run_group_tests(tests, start_relay, relay_fixture_stop);
 }

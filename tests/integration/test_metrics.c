@@ -16,6 +16,8 @@
 
 #include "relay_process.h"
 #include "ws_raw.h"
+#include "test_file.h"
+#include "relay_fixture.h"
 
 #define WAIT_MS    5000
 #define SCRAPE_CAP (256 * 1024)
@@ -38,16 +40,10 @@ static const char metrics_config[] = "server:\n"
 
 static int start_relay(void **state)
 {
-	(void)state;
+	*state = &relay; /* for relay_fixture_stop */
 	if (relay_start(&relay, WSRELAY_BIN, metrics_config) != 0)
 		return -1;
 	return relay_wait_listener(&relay, relay.metrics_port, WAIT_MS);
-}
-
-static int stop_relay(void **state)
-{
-	(void)state;
-	return relay_stop(&relay, SIGTERM, 15000) == 0 ? 0 : -1;
 }
 
 /* Fetches path from the metrics port; returns the status, body in
@@ -125,19 +121,11 @@ static void expect_invariant(void)
 		         disconnections_sum(), connected);
 }
 
-static void connect_client(struct ws_raw *c)
-{
-	int status = 0;
-	ws_raw_init(c);
-	if (ws_raw_connect(c, relay.port, "/ws", NULL, &status, WAIT_MS) != 0)
-		fail_msg("handshake: status %d, %s", status, c->err);
-}
-
 static void read_message(struct ws_raw *c)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_message(c, &f, WAIT_MS), WS_FRAME);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 }
 
 static void close_client(struct ws_raw *c)
@@ -205,7 +193,7 @@ static void test_counters_after_traffic(void **state)
 
 	struct ws_raw c[3];
 	for (int i = 0; i < 3; i++)
-		connect_client(&c[i]);
+		relay_fixture_connect(&c[i], relay.port, WAIT_MS);
 	expect_metric("wsrelay_connections_total", base_conn + 3);
 	expect_metric("wsrelay_connected_clients", 3);
 
@@ -239,16 +227,16 @@ static void test_protocol_and_size_disconnections(void **state)
 	double base_proto = scrape("wsrelay_disconnections_total{reason=\"protocol_error\"}");
 	double base_big = scrape("wsrelay_disconnections_total{reason=\"message_too_big\"}");
 	struct ws_raw c;
-	connect_client(&c);
+	relay_fixture_connect(&c, relay.port, WAIT_MS);
 	ws_raw_send_frame(&c, WS_FIN | WS_OP_TEXT, "\xFF", 1, true); /* not UTF-8 */
 	ws_raw_expect_eof(&c, WAIT_MS);
 	ws_raw_close(&c);
-	connect_client(&c);
+	relay_fixture_connect(&c, relay.port, WAIT_MS);
 	ws_raw_send_frame(&c, WS_FIN | WS_RSV1 | WS_OP_TEXT, "x", 1,
 	                  true); /* refused by CivetWeb */
 	ws_raw_expect_eof(&c, WAIT_MS);
 	ws_raw_close(&c);
-	connect_client(&c);
+	relay_fixture_connect(&c, relay.port, WAIT_MS);
 	ws_raw_send_header_only(&c, WS_FIN | WS_OP_BINARY, 1 << 20);
 	ws_raw_expect_eof(&c, WAIT_MS);
 	ws_raw_close(&c);
@@ -279,7 +267,7 @@ static void test_rejected_handshakes(void **state)
 
 	struct ws_raw full[8];
 	for (int i = 0; i < 8; i++)
-		connect_client(&full[i]);
+		relay_fixture_connect(&full[i], relay.port, WAIT_MS);
 	ws_raw_init(&c);
 	ws_raw_connect(&c, relay.port, "/ws", NULL, &status, WAIT_MS);
 	assert_int_equal(status, 503);
@@ -306,8 +294,8 @@ static void test_stalled_receiver_is_a_slow_consumer(void **state)
 	double base_slow = scrape("wsrelay_disconnections_total{reason=\"slow_consumer\"}");
 	double base_err = scrape("wsrelay_broadcast_write_errors_total");
 	struct ws_raw sender, stalled;
-	connect_client(&stalled);
-	connect_client(&sender);
+	relay_fixture_connect(&stalled, relay.port, WAIT_MS);
+	relay_fixture_connect(&sender, relay.port, WAIT_MS);
 	char *chunk = malloc(60000);
 	assert_non_null(chunk);
 	memset(chunk, 'w', 60000);
@@ -315,9 +303,9 @@ static void test_stalled_receiver_is_a_slow_consumer(void **state)
 	 * sender keeps reading its own echoes. */
 	for (int i = 0; i < 600; i++) {
 		assert_int_equal(ws_raw_send_binary(&sender, chunk, 60000), 0);
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		while (ws_raw_read_frame(&sender, &f, 0) == WS_FRAME)
-			ws_frame_free(&f);
+			ws_raw_frame_free(&f);
 		if (scrape("wsrelay_connected_clients") == 1)
 			break;
 	}
@@ -395,7 +383,7 @@ static void test_promtool_accepts_a_live_scrape(void **state)
 		assert_int_equal(fetch("/metrics"), 200);
 		const char *body = strstr(scrape_text, "\r\n\r\n");
 		assert_non_null(body);
-		assert_int_equal(write_file(path, body + 4), 0);
+		assert_int_equal(test_file_write(path, body + 4), 0);
 	}
 	snprintf(command, sizeof(command), "promtool check metrics < %s 2>&1", path);
 	int rc = shell(command, out, sizeof(out));
@@ -415,7 +403,7 @@ static void test_prometheus_scrapes_the_relay(void **state)
 	}
 	struct ws_raw c[2];
 	for (int i = 0; i < 2; i++)
-		connect_client(&c[i]);
+		relay_fixture_connect(&c[i], relay.port, WAIT_MS);
 	for (int i = 0; i < 2; i++)
 		close_client(&c[i]);
 	expect_metric("wsrelay_connected_clients", 0);
@@ -432,7 +420,7 @@ static void test_prometheus_scrapes_the_relay(void **state)
 	         "scrape_configs:\n  - job_name: wsrelay\n"
 	         "    static_configs:\n      - targets: ['127.0.0.1:%u']\n",
 	         relay.metrics_port);
-	assert_int_equal(write_file(config_path, yaml), 0);
+	assert_int_equal(test_file_write(config_path, yaml), 0);
 	uint16_t web_port = free_loopback_port();
 	char config_arg[300], listen_arg[64];
 	snprintf(config_arg, sizeof(config_arg), "--config.file=%s", config_path);
@@ -458,7 +446,7 @@ static void test_prometheus_scrapes_the_relay(void **state)
 	char cleanup[600], out[256];
 	snprintf(cleanup, sizeof(cleanup), "rm -rf %s", dir);
 	if (!found) {
-		char *log = read_file(log_path, NULL);
+		char *log = test_file_read(log_path, NULL);
 		fprintf(stderr, "prometheus log:\n%s\nlast answer:\n%s\n", log ? log : "", resp);
 		free(log);
 	}
@@ -472,7 +460,7 @@ static void test_healthz_503_during_shutdown(void **state)
 {
 	(void)state;
 	struct ws_raw quiet;
-	connect_client(&quiet);
+	relay_fixture_connect(&quiet, relay.port, WAIT_MS);
 	kill(relay.pid, SIGTERM);
 	int status = 0;
 	for (int waited = 0; waited < WAIT_MS && status != 503; waited += 20) {
@@ -490,7 +478,7 @@ static void test_healthz_503_during_shutdown(void **state)
 
 static int start_disabled(void **state)
 {
-	(void)state;
+	*state = &relay; /* for relay_fixture_stop */
 	return relay_start(&relay, WSRELAY_BIN,
 	                   "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
 	                   "  max_connections: 8\n"
@@ -522,6 +510,7 @@ int main(void)
 	};
 	int failed = cmocka_run_group_tests_name("metrics", live, start_relay, NULL);
 	/* The last test stopped the relay itself. */
-	failed += cmocka_run_group_tests_name("disabled", disabled, start_disabled, stop_relay);
+	failed +=
+	    cmocka_run_group_tests_name("disabled", disabled, start_disabled, relay_fixture_stop);
 	return failed;
 }

@@ -18,6 +18,7 @@
 #include "flooder.h"
 #include "relay_process.h"
 #include "ws_raw.h"
+#include "relay_fixture.h"
 
 #define WAIT_MS     5000
 #define MAX_MESSAGE 65536
@@ -39,14 +40,8 @@ static const char limits_config[] =
 
 static int start_limits(void **state)
 {
-	(void)state;
+	*state = &relay; /* for relay_fixture_stop */
 	return relay_start(&relay, WSRELAY_BIN, limits_config);
-}
-
-static int stop_relay(void **state)
-{
-	(void)state;
-	return relay_stop(&relay, SIGTERM, 15000) == 0 ? 0 : -1;
 }
 
 static int handshake(struct ws_raw *c, const char *headers)
@@ -68,14 +63,14 @@ static void connect_client(struct ws_raw *c)
  * closes. */
 static void expect_closed_with(struct ws_raw *c, uint16_t code)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	for (;;) {
 		int r = ws_raw_read_frame(c, &f, WAIT_MS);
 		if (r != WS_FRAME)
 			fail_msg("expected close %u, got result %d (%s)", code, r, c->err);
 		bool is_close = f.opcode == WS_OP_CLOSE;
 		uint16_t got = f.close_code;
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		if (is_close) {
 			assert_int_equal(got, code);
 			break;
@@ -85,7 +80,7 @@ static void expect_closed_with(struct ws_raw *c, uint16_t code)
 	int r = ws_raw_read_frame(c, &f, WAIT_MS);
 	if (r == WS_FRAME) {
 		uint8_t opcode = f.opcode;
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		fail_msg("a frame (opcode %u) followed the close frame", opcode);
 	}
 	assert_int_equal(r, WS_EOF);
@@ -104,10 +99,10 @@ static void expect_relay_works(void)
 	struct ws_raw a;
 	connect_client(&a);
 	assert_int_equal(ws_raw_send_text(&a, "still here"), 0);
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_message(&a, &f, WAIT_MS), WS_FRAME);
 	assert_string_equal((const char *)f.payload, "still here");
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	close_client(&a);
 }
 
@@ -172,10 +167,10 @@ static void test_oversize_frame_gets_1009(void **state)
 	assert_non_null(big);
 	/* Exactly the limit passes. */
 	assert_int_equal(ws_raw_send_binary(&c, big, MAX_MESSAGE), 0);
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_message(&c, &f, WAIT_MS), WS_FRAME);
 	assert_int_equal(f.len, MAX_MESSAGE);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	/* One byte more does not. */
 	ws_raw_send_binary(&c, big, MAX_MESSAGE + 1);
 	free(big);
@@ -268,7 +263,7 @@ static void test_invalid_utf8_gets_1007(void **state)
 	assert_int_equal(ws_raw_send_frame(&bad, WS_FIN | WS_OP_TEXT, "ok\xC0\xAF", 4, true), 0);
 	expect_closed_with(&bad, 1007);
 	/* The invalid message was not relayed. */
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_frame(&a, &f, 200), WS_TIMEOUT);
 	close_client(&a);
 }
@@ -319,11 +314,11 @@ static void test_malformed_pings_get_1002(void **state)
 	/* A good ping gets its pong. */
 	connect_client(&c);
 	assert_int_equal(ws_raw_send_frame(&c, WS_FIN | WS_OP_PING, payload, 125, true), 0);
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_frame(&c, &f, WAIT_MS), WS_FRAME);
 	assert_int_equal(f.opcode, WS_OP_PONG);
 	assert_int_equal(f.len, 125);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	close_client(&c);
 }
 
@@ -403,7 +398,7 @@ static const char no_echo_config[] = "server:\n"
 
 static int start_no_echo(void **state)
 {
-	(void)state;
+	*state = &relay; /* for relay_fixture_stop */
 	return relay_start(&relay, WSRELAY_BIN, no_echo_config);
 }
 
@@ -415,13 +410,13 @@ static void test_sender_does_not_get_own_message(void **state)
 	connect_client(&b);
 	assert_int_equal(ws_raw_send_text(&a, "from a"), 0);
 	assert_int_equal(ws_raw_send_text(&b, "from b"), 0);
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_message(&b, &f, WAIT_MS), WS_FRAME);
 	assert_string_equal((const char *)f.payload, "from a");
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	assert_int_equal(ws_raw_read_message(&a, &f, WAIT_MS), WS_FRAME);
 	assert_string_equal((const char *)f.payload, "from b");
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	assert_int_equal(ws_raw_read_frame(&a, &f, 200), WS_TIMEOUT);
 	assert_int_equal(ws_raw_read_frame(&b, &f, 200), WS_TIMEOUT);
 	close_client(&a);
@@ -463,7 +458,9 @@ int main(void)
 	    cmocka_unit_test(test_sender_does_not_get_own_message),
 	    cmocka_unit_test(test_no_document_root_serves_no_files),
 	};
-	int failed = cmocka_run_group_tests_name("limits", limits, start_limits, stop_relay);
-	failed += cmocka_run_group_tests_name("no_echo", no_echo, start_no_echo, stop_relay);
+	int failed =
+	    cmocka_run_group_tests_name("limits", limits, start_limits, relay_fixture_stop);
+	failed +=
+	    cmocka_run_group_tests_name("no_echo", no_echo, start_no_echo, relay_fixture_stop);
 	return failed;
 }

@@ -18,6 +18,8 @@
 
 #include "relay_process.h"
 #include "ws_raw.h"
+#include "test_file.h"
+#include "relay_fixture.h"
 
 #define WAIT_MS 5000
 
@@ -25,36 +27,21 @@ static struct relay_process relay;
 
 static int start_default(void **state)
 {
-	(void)state;
+	*state = &relay; /* for relay_fixture_stop */
 	return relay_start(&relay, WSRELAY_BIN, NULL);
-}
-
-static int stop_relay(void **state)
-{
-	(void)state;
-	return relay_stop(&relay, SIGTERM, 15000) == 0 ? 0 : -1;
-}
-
-static void connect_client(struct ws_raw *c)
-{
-	int status = 0;
-	ws_raw_init(c);
-	if (ws_raw_connect(c, relay.port, "/ws", NULL, &status, WAIT_MS) != 0)
-		fail_msg("handshake failed: status %d, %s", status, c->err);
-	assert_int_equal(status, 101);
 }
 
 /* Closes cleanly: our close, the server's echo, then the TCP close. */
 static void close_client(struct ws_raw *c)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_send_close(c, 1000, "done"), 0);
 	for (;;) {
 		int r = ws_raw_read_frame(c, &f, WAIT_MS);
 		assert_int_equal(r, WS_FRAME);
 		bool is_close = f.opcode == WS_OP_CLOSE;
 		uint16_t code = f.close_code;
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		if (is_close) {
 			assert_int_equal(code, 1000);
 			break;
@@ -66,7 +53,7 @@ static void close_client(struct ws_raw *c)
 
 static void expect_message(struct ws_raw *c, uint8_t opcode, const void *payload, size_t len)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int r = ws_raw_read_message(c, &f, WAIT_MS);
 	if (r != WS_FRAME)
 		fail_msg("no message: result %d (%s)", r, c->err);
@@ -74,15 +61,15 @@ static void expect_message(struct ws_raw *c, uint8_t opcode, const void *payload
 	assert_true(f.fin);
 	assert_int_equal(f.len, len);
 	assert_memory_equal(f.payload, payload, len);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 }
 
 static void expect_silence(struct ws_raw *c, int ms)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int r = ws_raw_read_frame(c, &f, ms);
 	if (r == WS_FRAME) {
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		fail_msg("unexpected frame, opcode %d", f.opcode);
 	}
 	assert_int_equal(r, WS_TIMEOUT);
@@ -92,7 +79,7 @@ static void test_connect_and_close_handshake(void **state)
 {
 	(void)state;
 	struct ws_raw c;
-	connect_client(&c);
+	relay_fixture_connect(&c, relay.port, WAIT_MS);
 	close_client(&c);
 }
 
@@ -102,7 +89,7 @@ static void test_broadcast_reaches_all_clients_and_sender(void **state)
 	enum { N = 8 };
 	struct ws_raw c[N];
 	for (int i = 0; i < N; i++)
-		connect_client(&c[i]);
+		relay_fixture_connect(&c[i], relay.port, WAIT_MS);
 	assert_int_equal(ws_raw_send_text(&c[3], "hello everyone"), 0);
 	for (int i = 0; i < N; i++)
 		expect_message(&c[i], WS_OP_TEXT, "hello everyone", 14);
@@ -114,8 +101,8 @@ static void test_text_and_binary_unchanged(void **state)
 {
 	(void)state;
 	struct ws_raw a, b;
-	connect_client(&a);
-	connect_client(&b);
+	relay_fixture_connect(&a, relay.port, WAIT_MS);
+	relay_fixture_connect(&b, relay.port, WAIT_MS);
 
 	uint8_t bin[300];
 	for (size_t i = 0; i < sizeof(bin); i++)
@@ -153,8 +140,8 @@ static void test_fragmented_message_is_relayed_whole(void **state)
 {
 	(void)state;
 	struct ws_raw a, b;
-	connect_client(&a);
-	connect_client(&b);
+	relay_fixture_connect(&a, relay.port, WAIT_MS);
+	relay_fixture_connect(&b, relay.port, WAIT_MS);
 	assert_int_equal(ws_raw_send_frame(&a, WS_OP_TEXT, "frag", 4, true), 0);
 	/* A ping between fragments is allowed and must not break the message. */
 	assert_int_equal(ws_raw_send_frame(&a, WS_FIN | WS_OP_PING, "p", 1, true), 0);
@@ -162,19 +149,19 @@ static void test_fragmented_message_is_relayed_whole(void **state)
 	assert_int_equal(ws_raw_send_frame(&a, WS_FIN | WS_OP_CONT, "ted", 3, true), 0);
 
 	/* b must see one final frame, not three fragments. */
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_frame(&b, &f, WAIT_MS), WS_FRAME);
 	assert_int_equal(f.opcode, WS_OP_TEXT);
 	assert_true(f.fin);
 	assert_int_equal(f.len, 10);
 	assert_memory_equal(f.payload, "fragmented", 10);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 
 	/* The sender gets its pong and its message back. */
 	assert_int_equal(ws_raw_read_frame(&a, &f, WAIT_MS), WS_FRAME);
 	assert_int_equal(f.opcode, WS_OP_PONG);
 	assert_memory_equal(f.payload, "p", 1);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	expect_message(&a, WS_OP_TEXT, "fragmented", 10);
 	close_client(&a);
 	close_client(&b);
@@ -184,8 +171,8 @@ static void test_order_kept_per_sender(void **state)
 {
 	(void)state;
 	struct ws_raw a, b;
-	connect_client(&a);
-	connect_client(&b);
+	relay_fixture_connect(&a, relay.port, WAIT_MS);
+	relay_fixture_connect(&b, relay.port, WAIT_MS);
 	enum { COUNT = 500 };
 	for (int i = 0; i < COUNT; i++) {
 		char msg[32];
@@ -231,7 +218,7 @@ static void *storm_thread(void *arg)
 				return NULL;
 			}
 		}
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		int r = ws_raw_read_message(&sc->ws, &f, sent < STORM_MESSAGES ? 0 : 20000);
 		if (r == WS_TIMEOUT && sent < STORM_MESSAGES)
 			continue;
@@ -249,10 +236,10 @@ static void *storm_thread(void *arg)
 			snprintf(sc->error, sizeof(sc->error),
 			         "malformed message after %d: opcode %d, %zu bytes \"%.40s\"",
 			         sc->received, f.opcode, f.len, (const char *)f.payload);
-			ws_frame_free(&f);
+			ws_raw_frame_free(&f);
 			return NULL;
 		}
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		if (seq != sc->next_seq[sender]) {
 			snprintf(sc->error, sizeof(sc->error),
 			         "from sender %ld: got seq %ld, expected %d", sender, seq,
@@ -276,7 +263,7 @@ static void test_concurrent_senders_exactly_once_in_order(void **state)
 		memset(&clients[i], 0, sizeof(clients[i]));
 		clients[i].id = i;
 		clients[i].start = &start;
-		connect_client(&clients[i].ws);
+		relay_fixture_connect(&clients[i].ws, relay.port, WAIT_MS);
 	}
 	for (int i = 0; i < STORM_CLIENTS; i++)
 		assert_int_equal(pthread_create(&threads[i], NULL, storm_thread, &clients[i]), 0);
@@ -298,7 +285,7 @@ static void test_concurrent_senders_exactly_once_in_order(void **state)
 
 static int count_in_stderr(const char *needle)
 {
-	char *text = read_file(relay.stderr_path, NULL);
+	char *text = test_file_read(relay.stderr_path, NULL);
 	if (!text)
 		return -1;
 	int n = 0;
@@ -322,9 +309,9 @@ static void test_vanished_client_does_not_disturb_others(void **state)
 {
 	(void)state;
 	struct ws_raw a, b, gone;
-	connect_client(&a);
-	connect_client(&b);
-	connect_client(&gone);
+	relay_fixture_connect(&a, relay.port, WAIT_MS);
+	relay_fixture_connect(&b, relay.port, WAIT_MS);
+	relay_fixture_connect(&gone, relay.port, WAIT_MS);
 	char line[96];
 	snprintf(line, sizeof(line), "client disconnected: 127.0.0.1:%u ", local_port(&gone));
 	ws_raw_close(&gone);
@@ -380,5 +367,5 @@ int main(void)
 	    cmocka_unit_test(test_plain_get_on_websocket_path),
 	    cmocka_unit_test(test_upgrade_on_other_path_is_404),
 	};
-	return cmocka_run_group_tests(tests, start_default, stop_relay);
+	return cmocka_run_group_tests(tests, start_default, relay_fixture_stop);
 }

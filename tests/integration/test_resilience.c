@@ -17,6 +17,7 @@
 
 #include "relay_process.h"
 #include "ws_raw.h"
+#include "relay_fixture.h"
 
 #define WAIT_MS 10000
 
@@ -24,7 +25,7 @@ static struct relay_process relay;
 
 static int start_relay(void **state)
 {
-	(void)state;
+	*state = &relay; /* for relay_fixture_stop */
 	if (relay_start(&relay, WSRELAY_BIN,
 	                "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
 	                "  max_connections: 64\n"
@@ -33,31 +34,6 @@ static int start_relay(void **state)
 	                "logging:\n  level: \"warn\"\n") != 0)
 		return -1;
 	return relay_wait_listener(&relay, relay.metrics_port, WAIT_MS);
-}
-
-static int stop_relay(void **state)
-{
-	(void)state;
-	return relay_stop(&relay, SIGTERM, 15000) == 0 ? 0 : -1;
-}
-
-static void connect_client(struct ws_raw *c)
-{
-	int status = 0;
-	ws_raw_init(c);
-	if (ws_raw_connect(c, relay.port, "/ws", NULL, &status, WAIT_MS) != 0)
-		fail_msg("handshake: status %d, %s", status, c->err);
-}
-
-static double metric(const char *series)
-{
-	static char resp[128 * 1024];
-	int status = http_request(relay.metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-	                          resp, sizeof(resp), WAIT_MS);
-	assert_int_equal(status, 200);
-	const char *line = strstr(resp, series);
-	assert_non_null(line);
-	return strtod(line + strlen(series) + 1, NULL);
 }
 
 /* ---- a stalled reader among 50 ---- */
@@ -74,7 +50,7 @@ static void *receive_all(void *arg)
 {
 	struct receiver *r = arg;
 	while (r->got < MESSAGES) {
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		int res = ws_raw_read_message(&r->ws, &f, WAIT_MS);
 		if (res != WS_FRAME) {
 			snprintf(r->error, sizeof(r->error), "after %d messages: %d", r->got, res);
@@ -84,7 +60,7 @@ static void *receive_all(void *arg)
 		long seq = strtol((const char *)f.payload, &end, 10);
 		bool ok = f.opcode == WS_OP_BINARY && f.len == MESSAGE_SIZE && end &&
 		          *end == '\0' && seq == r->got;
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		if (!ok) {
 			snprintf(r->error, sizeof(r->error), "message %d out of order", r->got);
 			return NULL;
@@ -100,16 +76,17 @@ static void *receive_all(void *arg)
 static void test_stalled_reader_among_fifty(void **state)
 {
 	(void)state;
-	double slow_before = metric("wsrelay_disconnections_total{reason=\"slow_consumer\"}");
+	double slow_before = relay_fixture_metric(
+	    relay.metrics_port, "wsrelay_disconnections_total{reason=\"slow_consumer\"}", WAIT_MS);
 	static struct receiver receivers[RECEIVERS];
 	pthread_t threads[RECEIVERS];
 	struct ws_raw stalled, sender;
-	connect_client(&stalled);
+	relay_fixture_connect(&stalled, relay.port, WAIT_MS);
 	for (int i = 0; i < RECEIVERS; i++) {
 		memset(&receivers[i], 0, sizeof(receivers[i]));
-		connect_client(&receivers[i].ws);
+		relay_fixture_connect(&receivers[i].ws, relay.port, WAIT_MS);
 	}
-	connect_client(&sender);
+	relay_fixture_connect(&sender, relay.port, WAIT_MS);
 	for (int i = 0; i < RECEIVERS; i++)
 		assert_int_equal(pthread_create(&threads[i], NULL, receive_all, &receivers[i]), 0);
 
@@ -119,9 +96,9 @@ static void test_stalled_reader_among_fifty(void **state)
 		snprintf(message, sizeof(message), "%d", i);
 		assert_int_equal(ws_raw_send_binary(&sender, message, sizeof(message)), 0);
 		/* The sender's own echoes: read them so it is no slow consumer. */
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		while (ws_raw_read_frame(&sender, &f, 0) == WS_FRAME)
-			ws_frame_free(&f);
+			ws_raw_frame_free(&f);
 	}
 	for (int i = 0; i < RECEIVERS; i++)
 		pthread_join(threads[i], NULL);
@@ -133,13 +110,15 @@ static void test_stalled_reader_among_fifty(void **state)
 	/* The stalled client: its socket buffers, then its queue, filled. It
 	 * was sent 1008, or cut when it would not even take that. */
 	for (int waited = 0; waited < 15000; waited += 50) {
-		if (metric("wsrelay_disconnections_total{reason=\"slow_consumer\"}") ==
-		    slow_before + 1)
+		if (relay_fixture_metric(relay.metrics_port,
+		                         "wsrelay_disconnections_total{reason=\"slow_consumer\"}",
+		                         WAIT_MS) == slow_before + 1)
 			break;
 		usleep(50 * 1000);
 	}
-	assert_true(metric("wsrelay_disconnections_total{reason=\"slow_consumer\"}") ==
-	            slow_before + 1);
+	assert_true(relay_fixture_metric(relay.metrics_port,
+	                                 "wsrelay_disconnections_total{reason=\"slow_consumer\"}",
+	                                 WAIT_MS) == slow_before + 1);
 	ws_raw_close(&stalled);
 	for (int i = 0; i < RECEIVERS; i++) {
 		ws_raw_send_close(&receivers[i].ws, 1000, NULL);
@@ -154,22 +133,22 @@ static void test_client_vanishes_mid_message(void **state)
 {
 	(void)state;
 	struct ws_raw a, b;
-	connect_client(&a);
-	connect_client(&b);
+	relay_fixture_connect(&a, relay.port, WAIT_MS);
+	relay_fixture_connect(&b, relay.port, WAIT_MS);
 	/* Half a frame, then gone. */
 	assert_int_equal(ws_raw_send_header_only(&a, WS_FIN | WS_OP_BINARY, 1000), 0);
 	assert_int_equal(ws_raw_send_bytes(&a, "partial", 7), 0);
 	ws_raw_close(&a);
 	/* Half a fragmented message, then gone. */
-	connect_client(&a);
+	relay_fixture_connect(&a, relay.port, WAIT_MS);
 	assert_int_equal(ws_raw_send_frame(&a, WS_OP_TEXT, "first half", 10, true), 0);
 	ws_raw_close(&a);
 	/* Nothing of either reached b, and the relay still works. */
 	assert_int_equal(ws_raw_send_text(&b, "after"), 0);
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_message(&b, &f, WAIT_MS), WS_FRAME);
 	assert_string_equal((const char *)f.payload, "after");
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 	ws_raw_send_close(&b, 1000, NULL);
 	ws_raw_close(&b);
 }
@@ -202,7 +181,7 @@ static void test_garbage_and_huge_requests_get_answers(void **state)
 	assert_true(status == 413 || status == 414 || status == 400 || status == -1);
 	/* None of it stuck a worker: the relay still answers at once. */
 	struct ws_raw c;
-	connect_client(&c);
+	relay_fixture_connect(&c, relay.port, WAIT_MS);
 	ws_raw_send_close(&c, 1000, NULL);
 	assert_int_equal(ws_raw_expect_eof(&c, WAIT_MS), 0);
 	ws_raw_close(&c);
@@ -233,11 +212,11 @@ static void test_churn_leaves_nothing_behind(void **state)
 	long fds_start = 0, rss_start = 0;
 	for (int i = 0; i < 5000; i++) {
 		struct ws_raw c;
-		connect_client(&c);
+		relay_fixture_connect(&c, relay.port, WAIT_MS);
 		assert_int_equal(ws_raw_send_text(&c, "churn"), 0);
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		assert_int_equal(ws_raw_read_message(&c, &f, WAIT_MS), WS_FRAME);
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 		if (i % 2)
 			ws_raw_send_close(&c, 1000, NULL); /* half leave politely */
 		ws_raw_close(&c);
@@ -249,7 +228,8 @@ static void test_churn_leaves_nothing_behind(void **state)
 	}
 	/* Let the last close handlers run. */
 	for (int waited = 0; waited < WAIT_MS; waited += 20) {
-		if (metric("wsrelay_connected_clients") == 0)
+		if (relay_fixture_metric(relay.metrics_port, "wsrelay_connected_clients",
+		                         WAIT_MS) == 0)
 			break;
 		usleep(20 * 1000);
 	}
@@ -275,5 +255,5 @@ int main(void)
 	    cmocka_unit_test(test_garbage_and_huge_requests_get_answers),
 	    cmocka_unit_test(test_churn_leaves_nothing_behind),
 	};
-	return cmocka_run_group_tests(tests, start_relay, stop_relay);
+	return cmocka_run_group_tests(tests, start_relay, relay_fixture_stop);
 }

@@ -21,6 +21,7 @@
 #include "relay_process.h"
 #include "test_pki.h"
 #include "ws_raw.h"
+#include "test_file.h"
 
 #define WAIT_MS 5000
 
@@ -76,7 +77,7 @@ static int make_pki(void **state)
 	        : issue(PKI_CLIENT, "a stranger", 5005, -day, 30 * day, rogue, "rogue.pem",
 	                "rogue.key");
 	rc = rc ? rc : issue(PKI_SERVER, "unrelated", 6006, -day, day, ca, NULL, "other.key");
-	rc = rc ? rc : write_file(pki_path("garbage.pem"), "this is not PEM\n");
+	rc = rc ? rc : test_file_write(pki_path("garbage.pem"), "this is not PEM\n");
 	pki_free(ca);
 	pki_free(rogue);
 	return rc;
@@ -123,7 +124,7 @@ static const struct relay_process *current_relay;
 
 static void show_relay_log(void)
 {
-	char *log = current_relay ? read_file(current_relay->stderr_path, NULL) : NULL;
+	char *log = current_relay ? test_file_read(current_relay->stderr_path, NULL) : NULL;
 	if (log)
 		print_error("server log:\n%s\n", log);
 	free(log);
@@ -171,7 +172,7 @@ static void connect_tls(struct ws_raw *c, uint16_t port, SSL_CTX *ctx)
 
 static void expect_message(struct ws_raw *c, uint8_t opcode, const void *payload, size_t len)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int r = ws_raw_read_message(c, &f, WAIT_MS);
 	if (r != WS_FRAME) {
 		show_relay_log();
@@ -180,7 +181,7 @@ static void expect_message(struct ws_raw *c, uint8_t opcode, const void *payload
 	assert_int_equal(f.opcode, opcode);
 	assert_int_equal(f.len, len);
 	assert_memory_equal(f.payload, payload, len);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 }
 
 static void expect_text(struct ws_raw *c, const char *text)
@@ -328,7 +329,7 @@ static void test_stalled_tls_reader_is_closed_and_others_keep_up(void **state)
 	}
 	/* What the stalled client finds when it reads at last: messages in
 	 * order, then the close 1008. */
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int expected = 0;
 	for (;;) {
 		int r = ws_raw_read_message(&stalled, &f, WAIT_MS);
@@ -337,13 +338,13 @@ static void test_stalled_tls_reader_is_closed_and_others_keep_up(void **state)
 			         expected);
 		if (f.opcode == WS_OP_CLOSE) {
 			assert_int_equal(f.close_code, 1008);
-			ws_frame_free(&f);
+			ws_raw_frame_free(&f);
 			break;
 		}
 		int seq;
 		memcpy(&seq, f.payload, sizeof(seq));
 		assert_int_equal(seq, expected++);
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 	}
 	assert_true(expected < 2000);
 	assert_int_equal(ws_raw_send_close(&stalled, 1008, NULL), 0);
@@ -514,7 +515,7 @@ static void test_start_up_errors_name_the_file(void **state)
 		         cases[i].metrics_tls);
 		char config[PATH_MAX];
 		snprintf(config, sizeof(config), "%s", pki_path("case.yaml"));
-		assert_int_equal(write_file(config, yaml), 0);
+		assert_int_equal(test_file_write(config, yaml), 0);
 		char *argv[] = {"wsrelay", "--config-file", config, NULL};
 		int rc = relay_run(WSRELAY_BIN, argv, out, sizeof(out), 20000);
 		/* "@" in a case stands for the folder of the files. */
@@ -563,13 +564,13 @@ static void test_expired_certificate_warns_and_serves(void **state)
 static int copy_file(const char *from, const char *to)
 {
 	size_t len;
-	char *text = read_file(pki_path(from), &len);
+	char *text = test_file_read(pki_path(from), &len);
 	if (!text)
 		return -1;
 	/* Written aside and renamed, as a certificate manager does. */
 	char tmp[PATH_MAX + 8];
 	snprintf(tmp, sizeof(tmp), "%s.new", pki_path(to));
-	int rc = write_file(tmp, text);
+	int rc = test_file_write(tmp, text);
 	free(text);
 	return rc == 0 ? rename(tmp, pki_path(to)) : -1;
 }
@@ -679,7 +680,7 @@ static void test_independent_clients_interoperate(void **state)
 	assert_true(python > 0);
 	/* The listener's one message is Python's. */
 	int listener_rc = process_stop(listener, 0, 20000);
-	char *heard = read_file(listener_log, NULL);
+	char *heard = test_file_read(listener_log, NULL);
 	if (listener_rc != 0 || !heard || !strstr(heard, "from python\n"))
 		fail_msg("wsrelay-client exit %d, output:\n%s", listener_rc, heard ? heard : "");
 	free(heard);
@@ -690,7 +691,7 @@ static void test_independent_clients_interoperate(void **state)
 	if (send_rc != 0)
 		fail_msg("wsrelay-client --send exit %d:\n%s", send_rc, out);
 	int python_rc = process_stop(python, 0, 20000);
-	char *said = read_file(python_log, NULL);
+	char *said = test_file_read(python_log, NULL);
 	if (python_rc != 0)
 		fail_msg("python peer exit %d:\n%s", python_rc, said ? said : "");
 	assert_non_null(strstr(said, "received from civetweb"));
@@ -715,7 +716,7 @@ static void replace(char **text, const char *find, const char *put)
 static void test_shipped_tls_example_works(void **state)
 {
 	(void)state;
-	char *yaml = read_file(WSRELAY_SOURCE_DIR "/conf/wsrelay-tls.yaml", NULL);
+	char *yaml = test_file_read(WSRELAY_SOURCE_DIR "/conf/wsrelay-tls.yaml", NULL);
 	assert_non_null(yaml);
 	uint16_t plain_port = free_loopback_port();
 	char plain[32], www[PATH_MAX];
