@@ -260,9 +260,35 @@ static int load_listen_list(struct config_loader *ld, yaml_node_t *node, struct 
 	return 0;
 }
 
+/* Checks one string of a list: 0, or -1 with the reason in why. */
+typedef int (*list_item_check)(const char *s, char *why, size_t whylen);
+
+/* Appends item's string to list[*count], for which there is room, once it
+ * passes check and is not in the list already. */
+static int append_unique(struct config_loader *ld, const yaml_node_t *item, const char *what,
+                         list_item_check check, char **list, size_t *count)
+{
+	char quoted[QUOTE_SIZE], why[WHY_SIZE];
+	const char *s;
+
+	if (get_string(ld, item, what, &s))
+		return -1;
+	if (check(s, why, sizeof(why)))
+		return config_loader_fail_value(ld, item, "%s", why);
+	for (size_t j = 0; j < *count; j++)
+		if (strcmp(list[j], s) == 0)
+			return config_loader_fail_value(ld, item, "%s is listed twice",
+			                                quote_shortened(s, quoted));
+	list[*count] = strdup(s);
+	if (!list[*count])
+		return config_loader_out_of_memory(ld, item);
+	(*count)++;
+	return 0;
+}
+
 static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
 {
-	char got[DESCRIBE_SIZE], quoted[QUOTE_SIZE], why[WHY_SIZE];
+	char got[DESCRIBE_SIZE];
 	yaml_node_item_t *items;
 	size_t n;
 
@@ -281,23 +307,10 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 	*out = calloc(n, sizeof(**out));
 	if (!*out)
 		return config_loader_out_of_memory(ld, node);
-	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = config_loader_node(ld, items[i]);
-		const char *s;
-
-		if (get_string(ld, item, "an origin string", &s))
+	for (size_t i = 0; i < n; i++)
+		if (append_unique(ld, config_loader_node(ld, items[i]), "an origin string",
+		                  origin_validate, *out, count))
 			return -1;
-		if (origin_validate(s, why, sizeof(why)))
-			return config_loader_fail_value(ld, item, "%s", why);
-		for (size_t j = 0; j < *count; j++)
-			if (strcmp((*out)[j], s) == 0)
-				return config_loader_fail_value(ld, item, "%s is listed twice",
-				                                quote_shortened(s, quoted));
-		(*out)[*count] = strdup(s);
-		if (!(*out)[*count])
-			return config_loader_out_of_memory(ld, item);
-		(*count)++;
-	}
 	return 0;
 }
 
@@ -335,10 +348,16 @@ static int load_name(struct config_loader *ld, const struct config_field *f,
 	return replace_string(ld, node, out, strdup(s));
 }
 
+static int check_broker_url(const char *s, char *why, size_t whylen)
+{
+	struct broker_url url;
+	return broker_url_parse(s, &url, why, whylen);
+}
+
 /* One URL, or a list of 1..MAX_BROKER_URLS of them, into a fresh list. */
 static int load_broker_urls(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
 {
-	char got[DESCRIBE_SIZE], quoted[QUOTE_SIZE], why[WHY_SIZE];
+	char got[DESCRIBE_SIZE];
 	yaml_node_item_t *items = NULL;
 	size_t n = 1;
 
@@ -360,24 +379,12 @@ static int load_broker_urls(struct config_loader *ld, yaml_node_t *node, char **
 		return config_loader_out_of_memory(ld, node);
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t *item = items ? config_loader_node(ld, items[i]) : node;
-		struct broker_url url;
-		const char *s;
 
 		if (i == MAX_BROKER_URLS)
 			return config_loader_fail_value(ld, item, "too many URLs (at most %d)",
 			                                MAX_BROKER_URLS);
-		if (get_string(ld, item, "a URL", &s))
+		if (append_unique(ld, item, "a URL", check_broker_url, *out, count))
 			return -1;
-		if (broker_url_parse(s, &url, why, sizeof(why)))
-			return config_loader_fail_value(ld, item, "%s", why);
-		for (size_t j = 0; j < *count; j++)
-			if (strcmp((*out)[j], s) == 0)
-				return config_loader_fail_value(ld, item, "%s is listed twice",
-				                                quote_shortened(s, quoted));
-		(*out)[*count] = strdup(s);
-		if (!(*out)[*count])
-			return config_loader_out_of_memory(ld, item);
-		(*count)++;
 	}
 	return 0;
 }
