@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* A full /metrics page with every family, with room to spare. */
-#define SCRAPE_CAP (256 * 1024)
+#define SCRAPE_CAP ((size_t)256 * 1024)
 
 int relay_fixture_stop(void **state)
 {
