@@ -145,7 +145,9 @@ void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, siz
 		         queued);
 }
 
-static void wait_ms(struct cluster *c, long ms)
+/* Caller holds c->lock. Waits up to ms or until woken; the wait drops and
+ * retakes the lock. */
+static void wait_ms_locked(struct cluster *c, long ms)
 {
 	struct timespec until = clock_wait_deadline_ms((uint64_t)ms);
 	pthread_cond_timedwait(&c->wake, &c->lock, &until);
@@ -207,7 +209,7 @@ static void *publisher_main(void *arg)
 			         stats_read(&c->dropped));
 		}
 		if (done < n && !c->stopping)
-			wait_ms(c, PUBLISH_RETRY_MS);
+			wait_ms_locked(c, PUBLISH_RETRY_MS);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
