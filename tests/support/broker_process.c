@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ws_raw.h"
+#include "test_file.h"
 
 #define READY_TIMEOUT_MS 10000
 #define IO_TIMEOUT_MS    5000
@@ -82,7 +83,7 @@ int broker_start(struct broker_process *bp)
 		return 0;
 	fprintf(stderr, "%s-server did not start on port %u (installed? .ci/install-deps --test)\n",
 	        broker_kind_name(bp->kind), bp->port);
-	char *log = read_file(bp->log_path, NULL);
+	char *log = test_file_read(bp->log_path, NULL);
 	if (log)
 		fprintf(stderr, "%s\n", log);
 	free(log);
