@@ -420,9 +420,12 @@ static void log_disconnection(const struct connection *c, enum disconnect_reason
 	snprintf(out_bytes, sizeof(out_bytes), "%llu",
 	         (unsigned long long)atomic_load_explicit(&c->out_bytes, memory_order_relaxed));
 	const struct log_field fields[] = {
-	    {"client", c->peer, false},           {"reason", hub_disconnect_reason_name(reason), false},
-	    {"duration_seconds", duration, true}, {"messages_in", in_messages, true},
-	    {"bytes_in", in_bytes, true},         {"messages_out", out_messages, true},
+	    {"client", c->peer, false},
+	    {"reason", hub_disconnect_reason_name(reason), false},
+	    {"duration_seconds", duration, true},
+	    {"messages_in", in_messages, true},
+	    {"bytes_in", in_bytes, true},
+	    {"messages_out", out_messages, true},
 	    {"bytes_out", out_bytes, true},
 	};
 	log_event(LOG_LEVEL_INFO, fields, sizeof(fields) / sizeof(fields[0]),
