@@ -30,7 +30,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "support"))
-from relay_proc import start_relay, stop  # noqa: E402
+from relay_proc import start_relay_every_family, stop  # noqa: E402
 
 failures = []
 
@@ -100,12 +100,7 @@ def scrape_families(relay):
     """{family: set of label names} from a live scrape of the real server
     with TLS and cluster mode on (the broker need not be up)."""
     with tempfile.TemporaryDirectory(prefix="wsrelay-drift-") as tmp:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                        "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem"], check=True, capture_output=True)
-        extra = (f"  tls: {{enabled: true, certificate: {tmp}/cert.pem, private_key: {tmp}/key.pem}}\n"
-                 "cluster:\n  enabled: true\n  url: \"redis://127.0.0.1:1\"\n")
-        proc, _, mport = start_relay(relay, tmp, "drift", extra)
+        proc, _, mport = start_relay_every_family(relay, tmp, "drift")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=30) as r:
                 text = r.read().decode()

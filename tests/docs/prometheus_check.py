@@ -25,7 +25,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "support"))
-from relay_proc import DEADLINE, free_port, start_relay, stop, wait_port  # noqa: E402
+from relay_proc import DEADLINE, free_port, start_relay_every_family, stop, wait_port  # noqa: E402
 
 RULES = os.path.join(SOURCE, "conf", "prometheus", "wsrelay-alerts.yml")
 RULE_TESTS = os.path.join(SOURCE, "conf", "prometheus", "wsrelay-alerts.test.yml")
@@ -100,12 +100,7 @@ def main():
     promtool("test", "rules", RULE_TESTS)
 
     with tempfile.TemporaryDirectory(prefix="wsrelay-prom-") as tmp:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                        "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem"], check=True, capture_output=True)
-        extra = (f"  tls: {{enabled: true, certificate: {tmp}/cert.pem, private_key: {tmp}/key.pem}}\n"
-                 "cluster:\n  enabled: true\n  url: \"redis://127.0.0.1:1\"\n")
-        relay, _, mport = start_relay(args.relay, tmp, "prom", extra)
+        relay, _, mport = start_relay_every_family(args.relay, tmp, "prom")
         prom = None
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=30) as r:

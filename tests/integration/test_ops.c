@@ -187,24 +187,39 @@ static int hold_port(uint16_t *port)
 	return fd;
 }
 
+/* Starts the relay with its WebSocket port (metrics false) or its metrics
+ * port taken, and checks that it exits 1 without READY=1. Returns its
+ * stderr (free it) and the taken port in *taken. */
+static char *failed_start(bool metrics, uint16_t *taken)
+{
+	struct notify_socket ns;
+	notify_open(&ns, false);
+	int holder = hold_port(taken);
+	uint16_t other = free_loopback_port();
+	char dir[64];
+	pid_t pid = spawn_relay(ns.address, metrics ? other : *taken, metrics ? *taken : other, dir,
+	                        sizeof(dir));
+	assert_int_equal(process_stop(pid, 0, WAIT_MS), 1);
+	char msg[256];
+	notify_read(&ns, msg, sizeof(msg), 0);
+	assert_string_equal(msg, "");
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	char *err = test_file_read(path, NULL);
+	assert_non_null(err);
+	close(holder);
+	notify_close(&ns);
+	remove_dir(dir);
+	return err;
+}
+
 /* A start that fails (the WebSocket port is taken) exits 1 without
  * READY=1. */
 static void test_no_ready_when_start_fails(void **state)
 {
 	(void)state;
-	struct notify_socket ns;
-	notify_open(&ns, false);
 	uint16_t port;
-	int holder = hold_port(&port);
-	char dir[64];
-	pid_t pid = spawn_relay(ns.address, port, free_loopback_port(), dir, sizeof(dir));
-	assert_int_equal(process_stop(pid, 0, WAIT_MS), 1);
-	char msg[256];
-	notify_read(&ns, msg, sizeof(msg), 0);
-	assert_string_equal(msg, "");
-	close(holder);
-	notify_close(&ns);
-	remove_dir(dir);
+	free(failed_start(false, &port));
 }
 
 /* The metrics port taken: exit 1, no READY=1, and the error names the
@@ -212,28 +227,14 @@ static void test_no_ready_when_start_fails(void **state)
 static void test_metrics_port_taken(void **state)
 {
 	(void)state;
-	struct notify_socket ns;
-	notify_open(&ns, false);
 	uint16_t mport;
-	int holder = hold_port(&mport);
-	char dir[64];
-	pid_t pid = spawn_relay(ns.address, free_loopback_port(), mport, dir, sizeof(dir));
-	assert_int_equal(process_stop(pid, 0, WAIT_MS), 1);
-	char msg[256];
-	notify_read(&ns, msg, sizeof(msg), 0);
-	assert_string_equal(msg, "");
-	char path[PATH_MAX], want[96];
-	snprintf(path, sizeof(path), "%s/stderr", dir);
-	char *err = test_file_read(path, NULL);
-	assert_non_null(err);
+	char *err = failed_start(true, &mport);
+	char want[96];
 	snprintf(want, sizeof(want),
 	         "cannot start the metrics listener on http://127.0.0.1:%u: ", mport);
 	if (!strstr(err, want))
 		fail_msg("stderr lacks \"%s\":\n%s", want, err);
 	free(err);
-	close(holder);
-	notify_close(&ns);
-	remove_dir(dir);
 }
 
 int main(void)

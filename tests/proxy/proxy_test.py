@@ -34,7 +34,7 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "support"))
-from relay_proc import DEADLINE, free_port, start_relay, stop, wait_port  # noqa: E402
+from relay_proc import DEADLINE, free_port, self_signed, start_relay, stop, wait_port  # noqa: E402
 
 PING = 2
 PROXY_TIMEOUT = 5  # 75 / 30 = 2.5 = PROXY_TIMEOUT / PING
@@ -233,11 +233,7 @@ def main():
         if args.only and args.only != ("tls" if tls else "plain"):
             continue
         with tempfile.TemporaryDirectory(prefix=f"wsrelay-{args.proxy}-") as tmp:
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                            "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                            "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem"],
-                           check=True, capture_output=True)
+            self_signed(tmp)
             with open(f"{tmp}/combined.pem", "w", encoding="utf-8") as out:
                 for part in ("cert.pem", "key.pem"):
                     with open(f"{tmp}/{part}", encoding="utf-8") as f:

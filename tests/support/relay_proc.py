@@ -69,3 +69,22 @@ def stop(proc):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def self_signed(tmp):
+    """A fresh self-signed P-256 pair for localhost and 127.0.0.1, written to
+    tmp/cert.pem and tmp/key.pem (the openssl command line makes it)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem"], check=True, capture_output=True)
+
+
+def start_relay_every_family(binary, tmp, tag):
+    """start_relay with TLS on the WebSocket listener and cluster mode on
+    (towards a broker that is not there), so that a scrape shows every
+    metric family the server can export."""
+    self_signed(tmp)
+    extra = (f"  tls: {{enabled: true, certificate: {tmp}/cert.pem, private_key: {tmp}/key.pem}}\n"
+             "cluster:\n  enabled: true\n  url: \"redis://127.0.0.1:1\"\n")
+    return start_relay(binary, tmp, tag, extra)
