@@ -50,7 +50,7 @@ struct outgoing {
 
 struct cluster {
 	const struct config *cfg;
-	struct hub *hub;
+	struct rooms *rooms;
 	const struct broker_backend *backend;
 	struct broker *broker;
 	char node_id[ENVELOPE_NODE_ID_MAX + 1];
@@ -104,8 +104,10 @@ static void enqueue_locked(struct cluster *c, struct outgoing *o)
 		pthread_cond_signal(&c->wake);
 }
 
-void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, size_t len)
+void cluster_publish(struct cluster *c, const char *room, uint8_t opcode, const void *payload,
+                     size_t len)
 {
+	(void)room;
 	size_t header = envelope_header_size(c->node_id_len);
 	struct outgoing *o = malloc(sizeof(*o) + header + len);
 	if (o) {
@@ -296,7 +298,7 @@ static void on_message(void *ctx, const void *data, size_t len)
 		return;
 	}
 	size_t slow;
-	hub_broadcast(c->hub, NULL, true, frame, &slow);
+	rooms_broadcast_to(c->rooms, "", frame, &slow);
 	shared_frame_unref(frame);
 	stats_add(&c->received, 1);
 }
@@ -351,7 +353,8 @@ static uint64_t first_sequence(void)
 	return clock_wall_ms() * PEER_SEQ_WINDOW + 1;
 }
 
-struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *err, size_t errlen)
+struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, char *err,
+                              size_t errlen)
 {
 	struct cluster *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -359,7 +362,7 @@ struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *e
 		return NULL;
 	}
 	c->cfg = cfg;
-	c->hub = hub;
+	c->rooms = rooms;
 	c->backend = cfg->cluster.broker == CLUSTER_BROKER_NATS ? &broker_nats : &broker_redis;
 	if (cfg->cluster.node_id[0])
 		snprintf(c->node_id, sizeof(c->node_id), "%s", cfg->cluster.node_id);

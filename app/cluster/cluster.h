@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "hub.h"
+#include "rooms.h"
 
 struct cluster;
 
@@ -35,13 +35,15 @@ struct cluster_stats {
 };
 
 /* Starts the backend cfg->cluster.broker and the publisher thread; the
- * broker need not be reachable yet. cfg and hub must outlive the cluster.
+ * broker need not be reachable yet. cfg and rooms must outlive the cluster.
  * NULL with a reason in err when threads or memory cannot be had. */
-struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *err, size_t errlen);
+struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, char *err,
+                              size_t errlen);
 
 /* Queues a local client's message for the other nodes; never blocks on the
  * broker. opcode is WS_OPCODE_TEXT or WS_OPCODE_BINARY. */
-void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, size_t len);
+void cluster_publish(struct cluster *c, const char *room, uint8_t opcode, const void *payload,
+                     size_t len);
 
 void cluster_read_stats(struct cluster *c, struct cluster_stats *out);
 

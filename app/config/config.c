@@ -55,6 +55,7 @@ void config_free(struct config *cfg)
 	tls_config_free(&cfg->server.tls);
 	tls_config_free(&cfg->metrics.tls);
 	free(cfg->metrics.path);
+	free(cfg->rooms.default_room);
 	config_free_strings(cfg->cluster.urls, cfg->cluster.url_count);
 	free(cfg->cluster.channel);
 	free(cfg->cluster.node_id);
@@ -82,6 +83,10 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->metrics.enabled = true;
 	cfg->metrics.listen = (struct listen_addr){.host = "0.0.0.0", .port = 9090};
 	cfg->metrics.path = strdup("/metrics");
+	cfg->rooms.enabled = false;
+	cfg->rooms.default_room = strdup("lobby");
+	cfg->rooms.max_rooms = 10000;
+	cfg->rooms.max_members = 0;
 	cfg->cluster.enabled = false;
 	cfg->cluster.broker = CLUSTER_BROKER_REDIS;
 	cfg->cluster.urls = calloc(1, sizeof(*cfg->cluster.urls));
@@ -99,8 +104,8 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->logging.format = LOG_FORMAT_TEXT;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
-	    tls_ok != 0 || !cfg->metrics.path || cfg->cluster.url_count != 1 ||
-	    !cfg->cluster.channel || !cfg->cluster.node_id) {
+	    tls_ok != 0 || !cfg->metrics.path || !cfg->rooms.default_room ||
+	    cfg->cluster.url_count != 1 || !cfg->cluster.channel || !cfg->cluster.node_id) {
 		config_free(cfg);
 		return -1;
 	}

@@ -55,6 +55,13 @@ struct config {
 	} metrics;
 
 	struct {
+		bool enabled;         /* false: one room for everyone */
+		char *default_room;   /* of a client at websocket_path itself; "": refused */
+		uint32_t max_rooms;   /* rooms alive at once */
+		uint32_t max_members; /* clients per room, 0: no bound of its own */
+	} rooms;
+
+	struct {
 		bool enabled;
 		enum cluster_broker broker;
 		char **urls; /* checked by broker_url_parse; one for Redis, seeds for NATS */

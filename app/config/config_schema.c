@@ -11,6 +11,7 @@
 
 #include "broker_url.h"
 #include "quote.h"
+#include "room_name.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -104,6 +105,22 @@ static const char *check_metrics(const void *self, const char *path, char *why, 
 	/* path defaults to "/metrics", so it is "/healthz" only if this mapping
 	 * says so. */
 	return "path";
+}
+
+/* The default room is a room name, or "" for none. */
+static const char *check_rooms(const void *self, const char *path, char *why, size_t whylen)
+{
+	const struct config *cfg = CONFIG_OF(self, rooms);
+	const char *name = cfg->rooms.default_room;
+	char quoted[QUOTE_SIZE];
+	(void)path;
+	if (!name[0] || room_name_valid(name, strlen(name)))
+		return NULL;
+	snprintf(why, whylen,
+	         "rooms.default: %s is not a room name (1 to %d bytes of letters, digits and "
+	         "_ - ., no \".\" at either end, no \"..\")",
+	         quote_shortened(name, quoted), ROOM_NAME_MAX);
+	return "default";
 }
 
 /* Every URL must speak the chosen broker's protocol, and Redis takes one
@@ -234,6 +251,16 @@ static const struct config_field metrics_fields[] = {
 #undef S
 static const struct config_section metrics_section = SECTION_OF(metrics_fields, check_metrics);
 
+#define S SECTION_TYPE(rooms)
+static const struct config_field rooms_fields[] = {
+	F_BOOL(S, "enabled", enabled),
+	F_SIMPLE(S, "default", KIND_STRING, default_room),
+	F_UINT(S, "max_rooms", max_rooms, 1, 1000000),
+	F_UINT(S, "max_members", max_members, 0, 30000),
+};
+#undef S
+static const struct config_section rooms_section = SECTION_OF(rooms_fields, check_rooms);
+
 #define S SECTION_TYPE(cluster)
 static const struct config_field cluster_fields[] = {
 	F_BOOL(S, "enabled", enabled),
@@ -268,6 +295,7 @@ static const struct config_field root_fields[] = {
 	F_SECTION(S, "server", server, server_section),
 	F_SECTION(S, "relay", relay, relay_section),
 	F_SECTION(S, "metrics", metrics, metrics_section),
+	F_SECTION(S, "rooms", rooms, rooms_section),
 	F_SECTION(S, "cluster", cluster, cluster_section),
 	F_SECTION(S, "shutdown", shutdown, shutdown_section),
 	F_SECTION(S, "logging", logging, logging_section),

@@ -57,6 +57,37 @@ static void cluster_metrics_write(struct cluster *cluster, struct exposition *e)
 	exposition_uint(e, "wsrelay_cluster_queue_messages", NULL, cs.queued);
 }
 
+/* Members per room, from 1 (a room of one) to 10 000. */
+static const uint64_t room_member_bounds[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10000};
+
+/* No label per room: a relay may hold 10 000 of them. */
+static void rooms_metrics_write(struct server *srv, struct exposition *e)
+{
+	const struct relay_stats *s = server_stats(srv);
+	struct rooms *rooms = server_rooms(srv);
+
+	exposition_family(e, "wsrelay_rooms", "gauge",
+	                  "Rooms alive now (with rooms off, the one room for everyone).");
+	exposition_uint(e, "wsrelay_rooms", NULL, rooms_count(rooms));
+	plain_counter(e, "wsrelay_room_joins_total", "Clients admitted into a room.",
+	              rooms_joins(rooms));
+	struct histogram members;
+	histogram_init(&members, room_member_bounds,
+	               sizeof(room_member_bounds) / sizeof(room_member_bounds[0]));
+	rooms_sample_members(rooms, &members);
+	exposition_histogram(e, "wsrelay_room_members",
+	                     "Members per room, sampled over every room at this scrape.", &members,
+	                     1.0);
+	exposition_family(e, "wsrelay_rooms_refused_total", "counter",
+	                  "Handshakes refused for their room, by reason (also counted in "
+	                  "wsrelay_rejected_handshakes_total).");
+	for (int r = 0; r < ROOM_REFUSAL_COUNT; r++) {
+		const char *labels[] = {"reason", relay_stats_room_refusal_name(r), NULL};
+		exposition_uint(e, "wsrelay_rooms_refused_total", labels,
+		                stats_read(&s->rooms_refused[r]));
+	}
+}
+
 void relay_metrics_write(struct server *srv, struct exposition *e)
 {
 	const struct relay_stats *s = server_stats(srv);
@@ -101,6 +132,8 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 	exposition_histogram(e, "wsrelay_broadcast_duration_seconds",
 	                     "Time to hand one message to every receiver.", &s->broadcast_duration,
 	                     1e-9);
+
+	rooms_metrics_write(srv, e);
 
 	struct cluster *cluster = server_cluster(srv);
 	if (cluster)

@@ -32,6 +32,7 @@ struct hub {
 	pthread_cond_t list_freed;
 	const struct hub_endpoint_ops *ops;
 	uint32_t max_clients;
+	struct hub_quota *quota; /* NULL: max_clients is the only bound */
 	bool closing;
 	struct member_list *current;
 };
@@ -92,7 +93,8 @@ static void members_replace_locked(struct hub *hub, struct member_list *list)
 	list_unpin_locked(hub, old);
 }
 
-struct hub *hub_create(uint32_t max_clients, const struct hub_endpoint_ops *ops)
+struct hub *hub_create(uint32_t max_clients, const struct hub_endpoint_ops *ops,
+                       struct hub_quota *quota)
 {
 	struct hub *hub = calloc(1, sizeof(*hub));
 	if (!hub)
@@ -107,6 +109,7 @@ struct hub *hub_create(uint32_t max_clients, const struct hub_endpoint_ops *ops)
 	pthread_cond_init(&hub->list_freed, NULL);
 	hub->ops = ops;
 	hub->max_clients = max_clients;
+	hub->quota = quota;
 	return hub;
 }
 
@@ -120,6 +123,26 @@ void hub_destroy(struct hub *hub)
 	free(hub);
 }
 
+/* A slot of the quota shared with other hubs, if any: taken with the hub's
+ * lock held, but the quota is an atomic, so no lock of another hub is. */
+static bool quota_take(struct hub_quota *quota)
+{
+	if (!quota)
+		return true;
+	size_t n = atomic_load_explicit(&quota->members, memory_order_relaxed);
+	do {
+		if (n >= quota->max)
+			return false;
+	} while (!atomic_compare_exchange_weak(&quota->members, &n, n + 1));
+	return true;
+}
+
+static void quota_give_back(struct hub_quota *quota)
+{
+	if (quota)
+		atomic_fetch_sub(&quota->members, 1);
+}
+
 struct hub_client *hub_join(struct hub *hub, void *endpoint)
 {
 	struct hub_client *client = calloc(1, sizeof(*client));
@@ -130,8 +153,11 @@ struct hub_client *hub_join(struct hub *hub, void *endpoint)
 	pthread_mutex_lock(&hub->lock);
 	const struct member_list *cur = hub->current;
 	struct member_list *next = NULL;
-	if (!hub->closing && cur->count < hub->max_clients)
+	if (!hub->closing && cur->count < hub->max_clients && quota_take(hub->quota)) {
 		next = list_alloc(cur->count + 1);
+		if (!next)
+			quota_give_back(hub->quota);
+	}
 	if (next) {
 		// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 		memcpy(next->items, cur->items, cur->count * sizeof(cur->items[0]));
@@ -183,6 +209,7 @@ static void remove_locked(struct hub *hub, struct hub_client *client, enum disco
 	client->member = false;
 	atomic_store(&client->removed, true);
 	members_without_locked(hub, client);
+	quota_give_back(hub->quota);
 }
 
 void hub_remove(struct hub *hub, struct hub_client *client, enum disconnect_reason reason)

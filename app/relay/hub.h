@@ -11,6 +11,7 @@
 #ifndef WSRELAY_HUB_H
 #define WSRELAY_HUB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,11 +49,22 @@ struct hub_endpoint_ops {
 struct hub;
 struct hub_client;
 
-struct hub *hub_create(uint32_t max_clients, const struct hub_endpoint_ops *ops);
+/* A bound on the members of several hubs together (the rooms of one
+ * relay): members counts the clients named by the hubs' current lists. */
+struct hub_quota {
+	atomic_size_t members;
+	size_t max;
+};
+
+/* A hub of at most max_clients members, and with quota (NULL: none) at
+ * most quota->max members across every hub sharing it. */
+struct hub *hub_create(uint32_t max_clients, const struct hub_endpoint_ops *ops,
+                       struct hub_quota *quota);
 void hub_destroy(struct hub *hub);
 
 /* Adds a client whose handshake is under way; it receives broadcasts from
- * now on. NULL when all max_clients slots are taken or the hub is closing. */
+ * now on. NULL when all max_clients slots (or the quota's) are taken or the
+ * hub is closing. */
 struct hub_client *hub_join(struct hub *hub, void *endpoint);
 
 /* Removing a client, three ways:

@@ -73,16 +73,59 @@ static bool origin_allowed(const struct config *cfg, const char *origin)
 	return false;
 }
 
+bool handshake_filter_room(const struct server *srv, const struct mg_request_info *ri, char *room,
+                           enum room_path *kind)
+{
+	const struct config *cfg = srv->cfg;
+	room[0] = '\0';
+	if (!cfg->rooms.enabled) {
+		*kind = strcmp(ri->local_uri, cfg->server.websocket_path) == 0 ? ROOM_PATH_BARE
+		                                                               : ROOM_PATH_OTHER;
+		return *kind == ROOM_PATH_BARE;
+	}
+	/* decode_url is off with rooms (server.c): local_uri_raw is the path
+	 * as sent, before CivetWeb removes any "." or ".." segment. */
+	const char *raw = ri->local_uri_raw ? ri->local_uri_raw : "";
+	*kind = room_name_from_path(raw, cfg->server.websocket_path, room);
+	if (*kind == ROOM_PATH_BARE)
+		snprintf(room, ROOM_NAME_MAX + 1, "%s", cfg->rooms.default_room);
+	return *kind == ROOM_PATH_NAMED || (*kind == ROOM_PATH_BARE && room[0]);
+}
+
+/* 503 for a room that is full or one room too many. */
+static int refuse_room(struct server *srv, struct mg_connection *conn, const char *room,
+                       enum rooms_refusal why)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	bool too_many = why == ROOMS_MAX_ROOMS;
+	stats_add(
+	    &srv->stats.rooms_refused[too_many ? ROOM_REFUSED_MAX_ROOMS : ROOM_REFUSED_MAX_MEMBERS],
+	    1);
+	const struct log_field fields[] = {
+	    {"client", ri->remote_addr, false},
+	    {"reason", too_many ? "max_rooms" : "max_members", false},
+	    {"room", room, false}};
+	log_event(LOG_LEVEL_WARN, fields, 3, "refused handshake from %s: %s (rooms.%s)",
+	          ri->remote_addr, too_many ? "no room for one more room" : "room is full",
+	          too_many ? "max_rooms" : "max_members");
+	return refuse(srv, REJECT_CAPACITY, conn, 503, "Retry-After", "1",
+	              too_many ? "Too many rooms.\n" : "Room is full.\n");
+}
+
 int handshake_filter(struct mg_connection *conn)
 {
 	struct server *srv = mg_get_user_data(mg_get_context(conn));
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	bool upgrade = header_has_token(conn, "Upgrade", "websocket");
-	bool ws_path = strcmp(ri->local_uri, srv->cfg->server.websocket_path) == 0;
+	char room[ROOM_NAME_MAX + 1];
+	enum room_path kind;
+	bool ws_path = handshake_filter_room(srv, ri, room, &kind);
 
 	if (!ws_path) {
 		if (!upgrade)
 			return 0; /* static files */
+		if (kind == ROOM_PATH_BAD)
+			stats_add(&srv->stats.rooms_refused[ROOM_REFUSED_BAD_NAME], 1);
 		return refuse(srv, REJECT_BAD_REQUEST, conn, 404, NULL, NULL,
 		              "No WebSocket endpoint here.\n");
 	}
@@ -111,7 +154,7 @@ int handshake_filter(struct mg_connection *conn)
 	if (atomic_load(&srv->draining))
 		return refuse(srv, REJECT_SHUTDOWN, conn, 503, "Retry-After", "5",
 		              "Server is shutting down.\n");
-	if (hub_member_count(srv->hub) >= srv->cfg->server.max_connections) {
+	if (rooms_client_count(srv->rooms) >= srv->cfg->server.max_connections) {
 		const struct log_field fields[] = {{"client", ri->remote_addr, false},
 		                                   {"reason", "capacity", false}};
 		log_event(
@@ -120,6 +163,11 @@ int handshake_filter(struct mg_connection *conn)
 		    ri->remote_addr, srv->cfg->server.max_connections);
 		return refuse(srv, REJECT_CAPACITY, conn, 503, "Retry-After", "1",
 		              "Too many clients.\n");
+	}
+	if (srv->cfg->rooms.enabled) {
+		enum rooms_refusal why = rooms_admits(srv->rooms, room);
+		if (why == ROOMS_MAX_ROOMS || why == ROOMS_MAX_MEMBERS)
+			return refuse_room(srv, conn, room, why);
 	}
 	/* Anything else wrong with the handshake, CivetWeb answers itself. */
 	return 0;

@@ -24,6 +24,17 @@ const char *relay_stats_rejection_name(enum rejection_reason reason)
 	return (unsigned)reason < REJECT_REASON_COUNT ? rejection_names[reason] : "unknown";
 }
 
+static const char *const room_refusal_names[ROOM_REFUSAL_COUNT] = {
+    [ROOM_REFUSED_MAX_ROOMS] = "max_rooms",
+    [ROOM_REFUSED_MAX_MEMBERS] = "max_members",
+    [ROOM_REFUSED_BAD_NAME] = "bad_name",
+};
+
+const char *relay_stats_room_refusal_name(enum room_refusal reason)
+{
+	return (unsigned)reason < ROOM_REFUSAL_COUNT ? room_refusal_names[reason] : "unknown";
+}
+
 void stats_init(struct relay_stats *s)
 {
 	memset(s, 0, sizeof(*s));

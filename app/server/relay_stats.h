@@ -21,6 +21,16 @@ enum rejection_reason {
 
 const char *relay_stats_rejection_name(enum rejection_reason reason);
 
+/* Why a handshake into a room was refused (also counted in rejected[]). */
+enum room_refusal {
+	ROOM_REFUSED_MAX_ROOMS,
+	ROOM_REFUSED_MAX_MEMBERS,
+	ROOM_REFUSED_BAD_NAME,
+	ROOM_REFUSAL_COUNT
+};
+
+const char *relay_stats_room_refusal_name(enum room_refusal reason);
+
 struct relay_stats {
 	atomic_uint_fast64_t connections;
 	atomic_uint_fast64_t disconnections[DISCONNECT_REASON_COUNT];
@@ -30,6 +40,7 @@ struct relay_stats {
 	atomic_uint_fast64_t sent_bytes;
 	atomic_uint_fast64_t write_errors;
 	atomic_uint_fast64_t rejected[REJECT_REASON_COUNT];
+	atomic_uint_fast64_t rooms_refused[ROOM_REFUSAL_COUNT];
 	struct histogram message_size;       /* bytes */
 	struct histogram broadcast_duration; /* nanoseconds */
 };

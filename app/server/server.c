@@ -105,7 +105,7 @@ static void free_server(struct server *srv)
 {
 	cluster_stop(srv->cluster);
 	sender_pool_stop(srv->senders);
-	hub_destroy(srv->hub);
+	rooms_destroy(srv->rooms);
 	tls_context_free(srv->tls);
 	free(srv);
 }
@@ -122,9 +122,13 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	srv->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-	srv->hub = hub_create(cfg->server.max_connections, &ws_endpoint_ops);
+	const struct rooms_limits limits = {.named = cfg->rooms.enabled,
+	                                    .max_clients = cfg->server.max_connections,
+	                                    .max_rooms = cfg->rooms.max_rooms,
+	                                    .max_members = cfg->rooms.max_members};
+	srv->rooms = rooms_create(&limits, &ws_endpoint_ops);
 	srv->senders = sender_pool_start(sender_threads(), &ws_delivery_io);
-	if (!srv->hub || !srv->senders) {
+	if (!srv->rooms || !srv->senders) {
 		free_server(srv);
 		snprintf(err, errlen, "out of memory or threads for the relay");
 		return NULL;
@@ -139,7 +143,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 
 	/* Before the listener: a message from the first client is published. */
 	if (cfg->cluster.enabled) {
-		srv->cluster = cluster_start(cfg, srv->hub, err, errlen);
+		srv->cluster = cluster_start(cfg, srv->rooms, err, errlen);
 		if (!srv->cluster) {
 			free_server(srv);
 			return NULL;
@@ -170,6 +174,13 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	options[n++] = "1024";
 	options[n++] = "enable_directory_listing";
 	options[n++] = "no";
+	/* Rooms are read from the path as the client sent it (a room name
+	 * never needs decoding, and "%2F" must not become a "/"), so CivetWeb
+	 * leaves it encoded; static files then need plain names too. */
+	if (cfg->rooms.enabled) {
+		options[n++] = "decode_url";
+		options[n++] = "no";
+	}
 	if (cfg->server.document_root[0]) {
 		options[n++] = "document_root";
 		options[n++] = cfg->server.document_root;
@@ -225,7 +236,7 @@ size_t server_begin_drain(struct server *srv)
 	atomic_store(&srv->draining, true);
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
 	size_t len = ws_close_frame(frame, WS_CLOSE_GOING_AWAY, "server shutting down");
-	return hub_close_all(srv->hub, frame, len, DISCONNECT_SHUTDOWN);
+	return rooms_close_all(srv->rooms, frame, len, DISCONNECT_SHUTDOWN);
 }
 
 bool server_draining(struct server *srv)
@@ -235,12 +246,12 @@ bool server_draining(struct server *srv)
 
 size_t server_client_count(struct server *srv)
 {
-	return hub_member_count(srv->hub);
+	return rooms_client_count(srv->rooms);
 }
 
 void server_abort_clients(struct server *srv)
 {
-	hub_abort_all(srv->hub);
+	rooms_abort_all(srv->rooms);
 }
 
 void server_stop(struct server *srv)
@@ -255,7 +266,7 @@ void server_stop_listening(struct server *srv)
 {
 	/* Every connection's close handler has run once mg_stop returns, so no
 	 * outbox is left for the senders, and no reader publishes any more;
-	 * the cluster's broadcasts into the closing hub are no-ops. */
+	 * the cluster's broadcasts into the closing rooms are no-ops. */
 	if (srv->ctx)
 		mg_stop(srv->ctx);
 	srv->ctx = NULL;

@@ -11,11 +11,12 @@
 #include "delivery.h"
 #include "hub.h"
 #include "relay_stats.h"
+#include "rooms.h"
 
 struct server {
 	const struct config *cfg;
 	struct mg_context *ctx;
-	struct hub *hub;
+	struct rooms *rooms; /* one room for everyone unless rooms.enabled */
 	struct sender_pool *senders;
 	struct tls_context *tls; /* NULL when no listener serves TLS */
 	struct cluster *cluster; /* NULL unless cluster.enabled */
@@ -26,6 +27,12 @@ struct server {
 
 /* handshake_filter.c: refusals that must be answered before the upgrade. */
 int handshake_filter(struct mg_connection *conn);
+
+/* The room a WebSocket request asks for, from its raw path: true with the
+ * name in room (ROOM_NAME_MAX + 1 bytes; "" when rooms are off), false when
+ * the path names no room this server serves. */
+bool handshake_filter_room(const struct server *srv, const struct mg_request_info *ri, char *room,
+                           enum room_path *kind);
 
 /* ws_connection.c: the life of one WebSocket client. */
 extern const struct hub_endpoint_ops ws_endpoint_ops;

@@ -15,6 +15,11 @@ struct cluster *server_cluster(struct server *srv)
 	return srv->cluster;
 }
 
+struct rooms *server_rooms(struct server *srv)
+{
+	return srv->rooms;
+}
+
 double server_start_time(struct server *srv)
 {
 	return srv->start_time;

@@ -6,12 +6,17 @@
 #include "cluster.h"
 #include "server.h"
 #include "relay_stats.h"
+#include "rooms.h"
 
 /* The relay's counters; they live as long as srv. */
 const struct relay_stats *server_stats(struct server *srv);
 
 /* The broker link, or NULL unless cluster.enabled. */
 struct cluster *server_cluster(struct server *srv);
+
+/* The rooms (one for everyone unless rooms.enabled); they live as long as
+ * srv and are safe to read from any thread. */
+struct rooms *server_rooms(struct server *srv);
 
 /* When the server started, in seconds since the Unix epoch. */
 double server_start_time(struct server *srv);

@@ -36,6 +36,9 @@
 struct connection {
 	struct server *srv;
 	struct mg_connection *conn;
+	struct room *room; /* the hub the client is a member of */
+	/* Its name, for log lines after the room is gone ("": rooms off). */
+	char room_name[ROOM_NAME_MAX + 1];
 	struct hub_client *client;
 	struct outbox *outbox;
 	/* TLS only: the SSL object, and the queue its records leave through
@@ -206,7 +209,7 @@ static void io_failed(void *endpoint, bool deadline)
 	struct connection *c = endpoint;
 	if (!deadline)
 		stats_add(&c->srv->stats.write_errors, 1);
-	hub_drop(c->srv->hub, c->client, DISCONNECT_WRITE_ERROR);
+	hub_drop(rooms_hub(c->room), c->client, DISCONNECT_WRITE_ERROR);
 	abort_connection(c);
 }
 
@@ -239,8 +242,11 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 {
 	struct server *srv = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	/* CivetWeb also routes "<path>/anything" here. */
-	if (strcmp(ri->local_uri, srv->cfg->server.websocket_path) != 0)
+	/* CivetWeb also routes "<path>/anything" here; handshake_filter has
+	 * answered any path that names no room of ours with 404. */
+	char room[ROOM_NAME_MAX + 1];
+	enum room_path kind;
+	if (!handshake_filter_room(srv, ri, room, &kind))
 		return 1;
 
 	struct connection *c = calloc(1, sizeof(*c));
@@ -268,16 +274,24 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	 * handshake_filter's at once. */
 	c->outbox = outbox_create(srv->senders, c, srv->cfg->relay.client_queue_messages,
 	                          srv->cfg->relay.client_queue_bytes);
-	c->client = c->outbox ? hub_join(srv->hub, c) : NULL;
-	if (!c->client) {
+	enum rooms_refusal refusal =
+	    c->outbox ? rooms_join(srv->rooms, room, c, &c->room, &c->client) : ROOMS_FULL;
+	if (refusal != ROOMS_ADMITTED) {
 		stats_add(&srv->stats.rejected[REJECT_CAPACITY], 1);
-		log_warn("refused handshake from %s: no free client slot", c->peer);
+		if (refusal != ROOMS_FULL)
+			stats_add(&srv->stats.rooms_refused[refusal == ROOMS_MAX_ROOMS
+			                                        ? ROOM_REFUSED_MAX_ROOMS
+			                                        : ROOM_REFUSED_MAX_MEMBERS],
+			          1);
+		log_warn("refused handshake from %s: no free client slot%s%s", c->peer,
+		         room[0] ? " in room " : "", room);
 		outbox_destroy(c->outbox);
 		free(c);
 		return 1;
 	}
 	if (c->tls_queue)
 		tls_send_queue_set_waker(c->tls_queue, wake_outbox, c->outbox);
+	memcpy(c->room_name, room, sizeof(c->room_name));
 	mg_set_user_connection_data(conn, c);
 	return 0;
 }
@@ -296,8 +310,13 @@ static void on_ready(struct mg_connection *conn, void *cbdata)
 	c->ready = true;
 	c->connected_ns = monotonic_ns();
 	stats_add(&srv->stats.connections, 1);
-	struct log_field client = {"client", c->peer, false};
-	log_event(LOG_LEVEL_INFO, &client, 1, "client connected: %s", c->peer);
+	const char *room = c->room_name;
+	const struct log_field fields[] = {{"client", c->peer, false}, {"room", room, false}};
+	/* Rooms off: the line as it always was. */
+	if (room[0])
+		log_event(LOG_LEVEL_INFO, fields, 2, "client connected: %s room %s", c->peer, room);
+	else
+		log_event(LOG_LEVEL_INFO, fields, 1, "client connected: %s", c->peer);
 	/* The handshake is over and this thread now waits in the read loop,
 	 * shallower than anything before: an idle client keeps only the stack
 	 * it needs from here on. */
@@ -318,13 +337,13 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 		return;
 	}
 	size_t slow;
-	hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender, frame, &slow);
+	hub_broadcast(rooms_hub(c->room), c->client, srv->cfg->relay.echo_to_sender, frame, &slow);
 	shared_frame_unref(frame);
 	histogram_observe(&stats->broadcast_duration, monotonic_ns() - start);
 	/* After the local fan-out, so local clients never wait for the
 	 * cluster; this only queues. */
 	if (srv->cluster)
-		cluster_publish(srv->cluster, msg->opcode, msg->payload, msg->len);
+		cluster_publish(srv->cluster, c->room_name, msg->opcode, msg->payload, msg->len);
 }
 
 /* Ends a client: leave the hub first, so no relayed frame can follow our
@@ -333,7 +352,7 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 static int fail_connection(struct connection *c, enum disconnect_reason reason, uint16_t code,
                            const char *why)
 {
-	hub_remove(c->srv->hub, c->client, reason);
+	hub_remove(rooms_hub(c->room), c->client, reason);
 	log_debug("closing %s: %s", c->peer, why);
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
 	close_via_outbox(c, frame, ws_close_frame(frame, code, why), false);
@@ -351,7 +370,7 @@ static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
 			return fail_connection(c, DISCONNECT_PROTOCOL_ERROR,
 			                       WS_CLOSE_PROTOCOL_ERROR, "invalid close frame");
 	}
-	hub_remove(c->srv->hub, c->client, DISCONNECT_CLIENT_CLOSE);
+	hub_remove(rooms_hub(c->room), c->client, DISCONNECT_CLIENT_CLOSE);
 	/* Echo the status code (RFC 6455 section 5.5.1), after what was already
 	 * relayed to the client: it asked to close, not to lose messages. */
 	uint8_t frame[4] = {WS_FIN | WS_OPCODE_CLOSE, 0};
@@ -419,6 +438,7 @@ static void log_disconnection(const struct connection *c, enum disconnect_reason
 	         (unsigned long long)atomic_load_explicit(&c->out_messages, memory_order_relaxed));
 	snprintf(out_bytes, sizeof(out_bytes), "%llu",
 	         (unsigned long long)atomic_load_explicit(&c->out_bytes, memory_order_relaxed));
+	const char *room = c->room_name;
 	const struct log_field fields[] = {
 	    {"client", c->peer, false},
 	    {"reason", hub_disconnect_reason_name(reason), false},
@@ -427,9 +447,17 @@ static void log_disconnection(const struct connection *c, enum disconnect_reason
 	    {"bytes_in", in_bytes, true},
 	    {"messages_out", out_messages, true},
 	    {"bytes_out", out_bytes, true},
+	    {"room", room, false},
 	};
-	log_event(LOG_LEVEL_INFO, fields, sizeof(fields) / sizeof(fields[0]),
-	          "client disconnected: %s (%s)", c->peer, hub_disconnect_reason_name(reason));
+	size_t count = sizeof(fields) / sizeof(fields[0]);
+	const char *reason_name = hub_disconnect_reason_name(reason);
+	/* Rooms off: the line as it always was. */
+	if (room[0])
+		log_event(LOG_LEVEL_INFO, fields, count, "client disconnected: %s room %s (%s)",
+		          c->peer, room, reason_name);
+	else
+		log_event(LOG_LEVEL_INFO, fields, count - 1, "client disconnected: %s (%s)",
+		          c->peer, reason_name);
 }
 
 static void on_close(const struct mg_connection *conn, void *cbdata)
@@ -471,7 +499,7 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		(void)tls_send_queue_flush(c->tls_queue);
 		mg_unlock_connection(c->conn);
 	}
-	enum disconnect_reason reason = hub_leave(srv->hub, c->client, fallback);
+	enum disconnect_reason reason = rooms_leave(srv->rooms, c->room, c->client, fallback);
 	outbox_destroy(c->outbox);
 	/* Only a completed handshake counted as a connection (patch 0003 also
 	 * calls this when the 101 could not be sent). */

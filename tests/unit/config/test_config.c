@@ -173,6 +173,10 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_listen(&a->metrics.listen, b->metrics.listen.host, b->metrics.listen.port,
 	              b->metrics.listen.ipv6);
 	assert_string_equal(a->metrics.path, b->metrics.path);
+	assert_int_equal(a->rooms.enabled, b->rooms.enabled);
+	assert_string_equal(a->rooms.default_room, b->rooms.default_room);
+	assert_int_equal(a->rooms.max_rooms, b->rooms.max_rooms);
+	assert_int_equal(a->rooms.max_members, b->rooms.max_members);
 	assert_int_equal(a->cluster.enabled, b->cluster.enabled);
 	assert_int_equal(a->cluster.broker, b->cluster.broker);
 	assert_int_equal(a->cluster.url_count, b->cluster.url_count);
@@ -235,6 +239,10 @@ static void test_set_defaults(void **state)
 	assert_true(cfg.metrics.enabled);
 	assert_listen(&cfg.metrics.listen, "0.0.0.0", 9090, false);
 	assert_string_equal(cfg.metrics.path, "/metrics");
+	assert_false(cfg.rooms.enabled);
+	assert_string_equal(cfg.rooms.default_room, "lobby");
+	assert_int_equal(cfg.rooms.max_rooms, 10000);
+	assert_int_equal(cfg.rooms.max_members, 0);
 	assert_false(cfg.cluster.enabled);
 	assert_int_equal(cfg.cluster.broker, CLUSTER_BROKER_REDIS);
 	assert_int_equal(cfg.cluster.url_count, 1);
@@ -392,6 +400,11 @@ static void test_every_key_parsed(void **state)
 	              "  path: /stats\n"
 	              "  tls: {enabled: true, certificate: /m/c.pem, private_key: /m/k.pem,\n"
 	              "        min_version: \"1.2\", ciphers: \"\", client_ca: \"\"}\n"
+	              "rooms:\n"
+	              "  enabled: true\n"
+	              "  default: \"\"\n"
+	              "  max_rooms: 1000000\n"
+	              "  max_members: 30000\n"
 	              "cluster:\n"
 	              "  enabled: true\n"
 	              "  broker: nats\n"
@@ -432,6 +445,10 @@ static void test_every_key_parsed(void **state)
 	assert_false(cfg.metrics.enabled);
 	assert_listen(&cfg.metrics.listen, "::1", 0, true);
 	assert_string_equal(cfg.metrics.path, "/stats");
+	assert_true(cfg.rooms.enabled);
+	assert_string_equal(cfg.rooms.default_room, "");
+	assert_int_equal(cfg.rooms.max_rooms, 1000000);
+	assert_int_equal(cfg.rooms.max_members, 30000);
 	assert_true(cfg.cluster.enabled);
 	assert_int_equal(cfg.cluster.broker, CLUSTER_BROKER_NATS);
 	assert_int_equal(cfg.cluster.url_count, 3);
@@ -644,6 +661,11 @@ static void test_print_defaults_exactly(void **state)
 	                               "    min_version: \"1.2\"\n"
 	                               "    ciphers: \"\"\n"
 	                               "    client_ca: \"\"\n"
+	                               "rooms:\n"
+	                               "  enabled: false\n"
+	                               "  default: \"lobby\"\n"
+	                               "  max_rooms: 10000\n"
+	                               "  max_members: 0\n"
 	                               "cluster:\n"
 	                               "  enabled: false\n"
 	                               "  broker: \"redis\"\n"
@@ -846,7 +868,7 @@ static void test_exact_messages(void **state)
 	    {"server:\n  max_connections: 0\n",
 	     ":2:20: server.max_connections: 0 is out of range (1..30000)"},
 	    {"sevrer: {}\n", ":1:1: unknown key \"sevrer\" (expected one of: server, relay, "
-	                     "metrics, cluster, shutdown, logging)"},
+	                     "metrics, rooms, cluster, shutdown, logging)"},
 	    {"server:\n  listen: \"0.0.0.0:1\"\n  tls: {}\n  listen: \"0.0.0.0:2\"\n",
 	     ":4:3: duplicate key \"listen\" in server (first at line 2)"},
 	    {"server:\n  listen: \"localhost:80\"\n",
@@ -1336,6 +1358,25 @@ static void test_cluster_errors(void **state)
 	check_errors(cases, ARRAY_LEN(cases));
 }
 
+static void test_rooms_errors(void **state)
+{
+	static const struct error_case cases[] = {
+	    {"rooms:\n  enabled: yes\n", 2, 12, "rooms.enabled: expected true or false"},
+	    {"rooms:\n  default: \"a/b\"\n", 2, 12, "rooms.default: \"a/b\" is not a room name"},
+	    {"rooms:\n  default: \"a..b\"\n", 2, 12, "is not a room name"},
+	    {"rooms:\n  default: \"a:b\"\n", 2, 12, "is not a room name"},
+	    {"rooms:\n  default: "
+	     "\"12345678901234567890123456789012345678901234567890123456789012345\"\n",
+	     2, 12, "is not a room name"},
+	    {"rooms:\n  max_rooms: 0\n", 2, 14, "rooms.max_rooms: 0 is out of range (1..1000000)"},
+	    {"rooms:\n  max_members: 30001\n", 2, 16,
+	     "rooms.max_members: 30001 is out of range (0..30000)"},
+	};
+
+	(void)state;
+	check_errors(cases, ARRAY_LEN(cases));
+}
+
 static void test_metrics_path_errors(void **state)
 {
 	static const struct error_case cases[] = {
@@ -1437,6 +1478,7 @@ int main(void)
 	    TEST(test_listen_schemes),
 	    TEST(test_metrics_path_errors),
 	    TEST(test_cluster_errors),
+	    TEST(test_rooms_errors),
 	    TEST(test_keepalive_errors),
 	    TEST(test_messages_quote_safely),
 	    TEST(test_removed_cwd),

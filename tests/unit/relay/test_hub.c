@@ -132,7 +132,7 @@ static void test_join_respects_capacity(void **state)
 {
 	(void)state;
 	struct endpoint e[3];
-	struct hub *hub = hub_create(2, &ops);
+	struct hub *hub = hub_create(2, &ops, NULL);
 	struct hub_client *a = hub_join(hub, &e[0]);
 	struct hub_client *b = hub_join(hub, &e[1]);
 	assert_non_null(a);
@@ -153,7 +153,7 @@ static void test_broadcast_reaches_every_member(void **state)
 	(void)state;
 	struct endpoint e[3];
 	struct hub_client *c[3];
-	struct hub *hub = hub_create(8, &ops);
+	struct hub *hub = hub_create(8, &ops, NULL);
 	for (int i = 0; i < 3; i++) {
 		endpoint_open(&e[i]);
 		c[i] = join(hub, &e[i]);
@@ -187,7 +187,7 @@ static void test_removed_client_receives_nothing(void **state)
 {
 	(void)state;
 	struct endpoint e[2];
-	struct hub *hub = hub_create(8, &ops);
+	struct hub *hub = hub_create(8, &ops, NULL);
 	endpoint_open(&e[0]);
 	endpoint_open(&e[1]);
 	struct hub_client *a = join(hub, &e[0]);
@@ -212,7 +212,7 @@ static void test_full_receiver_is_removed_once(void **state)
 	(void)state;
 	struct endpoint e[3];
 	struct hub_client *c[3];
-	struct hub *hub = hub_create(8, &ops);
+	struct hub *hub = hub_create(8, &ops, NULL);
 	for (int i = 0; i < 3; i++) {
 		endpoint_open(&e[i]);
 		c[i] = join(hub, &e[i]);
@@ -247,7 +247,7 @@ static void test_drop_removes_without_waiting(void **state)
 {
 	(void)state;
 	struct endpoint e[2];
-	struct hub *hub = hub_create(8, &ops);
+	struct hub *hub = hub_create(8, &ops, NULL);
 	endpoint_open(&e[0]);
 	endpoint_open(&e[1]);
 	struct hub_client *a = join(hub, &e[0]);
@@ -296,7 +296,7 @@ static void test_leave_waits_for_writes_in_flight(void **state)
 {
 	(void)state;
 	struct endpoint e[2];
-	struct hub *hub = hub_create(8, &ops);
+	struct hub *hub = hub_create(8, &ops, NULL);
 	endpoint_open(&e[0]);
 	endpoint_open(&e[1]);
 	struct hub_client *sender = join(hub, &e[0]);
@@ -337,7 +337,7 @@ static void test_close_all_stops_relaying(void **state)
 	(void)state;
 	struct endpoint e[3];
 	struct hub_client *c[2];
-	struct hub *hub = hub_create(8, &ops);
+	struct hub *hub = hub_create(8, &ops, NULL);
 	for (int i = 0; i < 3; i++)
 		endpoint_open(&e[i]);
 	for (int i = 0; i < 2; i++)
@@ -395,7 +395,7 @@ static void *stress_thread(void *arg)
 static void test_concurrent_join_broadcast_leave(void **state)
 {
 	(void)state;
-	struct hub *hub = hub_create(STRESS_THREADS, &ops);
+	struct hub *hub = hub_create(STRESS_THREADS, &ops, NULL);
 	atomic_size_t delivered = 0;
 	struct stress_arg sa = {.hub = hub, .delivered = &delivered};
 	pthread_t t[STRESS_THREADS];
