@@ -401,7 +401,7 @@ static void test_every_key_parsed(void **state)
 	              "  tls: {enabled: true, certificate: /m/c.pem, private_key: /m/k.pem,\n"
 	              "        min_version: \"1.2\", ciphers: \"\", client_ca: \"\"}\n"
 	              "rooms:\n"
-	              "  enabled: true\n"
+	              "  enabled: false\n"
 	              "  default: \"\"\n"
 	              "  max_rooms: 1000000\n"
 	              "  max_members: 30000\n"
@@ -445,7 +445,7 @@ static void test_every_key_parsed(void **state)
 	assert_false(cfg.metrics.enabled);
 	assert_listen(&cfg.metrics.listen, "::1", 0, true);
 	assert_string_equal(cfg.metrics.path, "/stats");
-	assert_true(cfg.rooms.enabled);
+	assert_false(cfg.rooms.enabled);
 	assert_string_equal(cfg.rooms.default_room, "");
 	assert_int_equal(cfg.rooms.max_rooms, 1000000);
 	assert_int_equal(cfg.rooms.max_members, 30000);
@@ -1358,6 +1358,17 @@ static void test_cluster_errors(void **state)
 	check_errors(cases, ARRAY_LEN(cases));
 }
 
+static void test_rooms_enabled(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok(&cfg, "rooms:\n  enabled: true\n  default: chat.general-1_A\n");
+	assert_true(cfg.rooms.enabled);
+	assert_string_equal(cfg.rooms.default_room, "chat.general-1_A");
+	config_free(&cfg);
+}
+
 static void test_rooms_errors(void **state)
 {
 	static const struct error_case cases[] = {
@@ -1371,6 +1382,8 @@ static void test_rooms_errors(void **state)
 	    {"rooms:\n  max_rooms: 0\n", 2, 14, "rooms.max_rooms: 0 is out of range (1..1000000)"},
 	    {"rooms:\n  max_members: 30001\n", 2, 16,
 	     "rooms.max_members: 30001 is out of range (0..30000)"},
+	    {"cluster:\n  enabled: true\nrooms:\n  enabled: true\n", 4, 3,
+	     "rooms.enabled: rooms do not work with cluster.enabled yet"},
 	};
 
 	(void)state;
@@ -1479,6 +1492,7 @@ int main(void)
 	    TEST(test_metrics_path_errors),
 	    TEST(test_cluster_errors),
 	    TEST(test_rooms_errors),
+	    TEST(test_rooms_enabled),
 	    TEST(test_keepalive_errors),
 	    TEST(test_messages_quote_safely),
 	    TEST(test_removed_cwd),
