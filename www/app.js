@@ -26,6 +26,7 @@
   const el = {
     connectForm: $("connect-form"),
     path: $("ws-path"),
+    room: $("ws-room"),
     url: $("ws-url"),
     connect: $("connect"),
     disconnect: $("disconnect"),
@@ -58,9 +59,13 @@
   // sender's order, so our next echo can only be the oldest of them.
   let pending = [];
 
+  // A room joins as one more path segment (websocket_path/room); names
+  // are plain URL characters, so it is never encoded.
   function wsUrl() {
     let path = el.path.value.trim() || "/ws";
     if (!path.startsWith("/")) path = "/" + path;
+    const room = el.room.value.trim();
+    if (room) path = path.replace(/\/+$/, "") + "/" + room;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     return scheme + "//" + location.host + path;
   }
@@ -278,6 +283,15 @@
   el.path.addEventListener("input", () => {
     el.url.textContent = wsUrl();
   });
+  el.room.addEventListener("input", () => {
+    el.url.textContent = wsUrl();
+  });
+  // http://host:8443/#chat-42 opens in room chat-42.
+  try {
+    el.room.value = decodeURIComponent(location.hash.slice(1));
+  } catch {
+    el.room.value = location.hash.slice(1); // a stray "%": the server says 404
+  }
   el.disconnect.addEventListener("click", disconnect);
   // Switching it on applies to the next drop; Connect reconnects now.
   el.autoReconnect.addEventListener("change", () => {

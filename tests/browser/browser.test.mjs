@@ -40,7 +40,7 @@ function freeLoopbackPort() {
   });
 }
 
-function relayConfig(port) {
+function relayConfig(port, extra) {
   // JSON strings are valid YAML double-quoted scalars.
   return [
     "server:",
@@ -54,6 +54,7 @@ function relayConfig(port) {
     "  enabled: false",
     "logging:",
     '  level: "info"',
+    ...extra,
     "",
   ].join("\n");
 }
@@ -78,12 +79,13 @@ function waitForListening(child, port, getLog) {
   });
 }
 
-async function startRelay() {
+// extra: more config lines (whole sections).
+async function startRelay(extra = []) {
   for (let attempt = 1; ; attempt++) {
     const port = await freeLoopbackPort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wsrelay-browser-"));
     const config = path.join(dir, "config.yaml");
-    fs.writeFileSync(config, relayConfig(port));
+    fs.writeFileSync(config, relayConfig(port, extra));
     const child = spawn(relayBin, ["--config-file", config], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     child.stderr.setEncoding("utf8");
@@ -102,9 +104,9 @@ async function startRelay() {
   }
 }
 
-async function stopRelay() {
-  if (!relay) return;
-  const { child, dir } = relay;
+async function stopRelay(which = relay, logName = "relay.log") {
+  if (!which) return;
+  const { child, dir } = which;
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
@@ -116,7 +118,7 @@ async function stopRelay() {
       await exited;
     }
   }
-  fs.writeFileSync(path.join(artifactDir, "relay.log"), relay.log());
+  fs.writeFileSync(path.join(artifactDir, logName), which.log());
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -134,7 +136,7 @@ async function waitForRelayLog(needle, atLeast) {
   }
 }
 
-async function openPage(name, viewport) {
+async function openPage(name, viewport, url = `http://127.0.0.1:${relay.port}/`) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
@@ -142,7 +144,7 @@ async function openPage(name, viewport) {
     if (msg.type() === "error") consoleErrors.push(`${name}: console: ${msg.text()}`);
   });
   page.on("pageerror", (err) => consoleErrors.push(`${name}: uncaught: ${err.message}`));
-  await page.goto(`http://127.0.0.1:${relay.port}/`);
+  await page.goto(url);
   await page.locator('#status[data-state="open"]').waitFor();
   return { name, context, page };
 }
@@ -273,6 +275,37 @@ test("closing a page is seen by the relay", async () => {
   const before = count(relay.log(), "client disconnected:");
   await b.context.close();
   await waitForRelayLog("client disconnected:", before + 1);
+});
+
+test("pages on the same #fragment share a room, another room hears nothing", async () => {
+  const rooms = await startRelay(["rooms:", "  enabled: true"]);
+  const base = `http://127.0.0.1:${rooms.port}/`;
+  try {
+    const viewport = { width: 800, height: 700 };
+    const one = await openPage("room page 1", viewport, base + "#chat-42");
+    const two = await openPage("room page 2", viewport, base + "#chat-42");
+    const other = await openPage("room page 3", viewport, base + "#other");
+    assert.equal(await one.page.locator("#ws-room").inputValue(), "chat-42");
+    assert.equal(await one.page.locator("#ws-url").innerText(), `ws://127.0.0.1:${rooms.port}/ws/chat-42`);
+    const text = "in chat-42 " + Math.random().toString(36).slice(2, 8);
+    await sendFromPage(one.page, text);
+    await waitForLogEntry(two.page, "received", text);
+    await waitForLogEntry(one.page, "received", text);
+    // Page 3 speaks after page 2 had the message: its own echo is queued
+    // behind anything the relay queued for it before, so once the echo is
+    // in, the message would be too. No sleeping needed.
+    const reply = "from other " + Math.random().toString(36).slice(2, 8);
+    await sendFromPage(other.page, reply);
+    await waitForLogEntry(other.page, "received", reply);
+    assert.equal(await other.page.locator("#log li.received", { hasText: text }).count(), 0);
+    assert.equal(await one.page.locator("#log li.received", { hasText: reply }).count(), 0);
+    assert.equal(await two.page.locator("#log li.received", { hasText: reply }).count(), 0);
+    assert.match(rooms.log(), /client connected: 127\.0\.0\.1:\d+ room chat-42/);
+    assert.match(rooms.log(), /client connected: 127\.0\.0\.1:\d+ room other/);
+    for (const p of [one, two, other]) await p.context.close();
+  } finally {
+    await stopRelay(rooms, "relay-rooms.log");
+  }
 });
 
 test("screenshot of the sender's page", async () => {
