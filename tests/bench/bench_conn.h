@@ -15,6 +15,7 @@ enum conn_state { CONN_UNUSED, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
 struct bench_conn {
 	int fd;
 	unsigned index; /* publishers: the number carried in their payloads */
+	unsigned room;  /* with --rooms: the room it joins */
 	enum conn_role role;
 	enum conn_state state;
 	bool failed;         /* refused, reset or broke the protocol */

@@ -31,6 +31,12 @@ struct load_run {
 	uint64_t measure_end;
 	uint64_t drain_ns;
 	uint64_t sent_measured;
+	/* Per room (one slot without --rooms): messages sent in the measured
+	 * window, and subscribers open to receive them. */
+	uint64_t *room_sent;
+	uint64_t *room_subscribers;
+	unsigned room_count;
+	uint64_t wrong_room; /* messages a subscriber got from another room */
 	uint64_t delivered;
 	uint64_t late;
 	struct latency_histogram latency;
@@ -90,8 +96,16 @@ static void on_message(void *ctx, struct bench_conn *c, const uint8_t *payload, 
 			c->returned++;
 		return;
 	}
-	if (c->role != ROLE_SUBSCRIBER || sent_at < run->measure_start ||
-	    sent_at >= run->measure_end)
+	if (c->role != ROLE_SUBSCRIBER)
+		return;
+	if (run->opts->rooms) {
+		uint32_t from = text ? (uint32_t)get_hex(payload + 16, 8) : get_le32(payload + 8);
+		if (from % run->opts->rooms != c->room) {
+			run->wrong_room++;
+			return;
+		}
+	}
+	if (sent_at < run->measure_start || sent_at >= run->measure_end)
 		return;
 	uint64_t now = bench_now_ns();
 	uint64_t latency = now > sent_at ? now - sent_at : 0;
@@ -117,8 +131,10 @@ static void send_one(struct load_run *run, struct bench_conn *c, uint64_t now)
 	if (conn_queue_frame(c, opcode, run->payload, run->opts->size) != 0)
 		return;
 	c->sent++;
-	if (now >= run->measure_start && now < run->measure_end)
+	if (now >= run->measure_start && now < run->measure_end) {
 		run->sent_measured++;
+		run->room_sent[c->room]++;
+	}
 }
 
 /* Window mode: each publisher sends until its window or its backlog is
@@ -152,17 +168,35 @@ static void send_round(struct load_run *run, uint64_t now)
 	}
 }
 
+/* With --rooms, subscriber k and publisher k join room k mod N (a
+ * publisher's room follows from the number in its payloads). */
 static void assign_roles(struct bench_pool *pool, const struct bench_options *o)
 {
 	size_t i = 0;
-	for (unsigned k = 0; k < o->subscribers; k++)
+	unsigned rooms = o->rooms ? o->rooms : 1;
+	for (unsigned k = 0; k < o->subscribers; k++) {
+		pool->conns[i].room = k % rooms;
 		pool->conns[i++].role = ROLE_SUBSCRIBER;
-	for (unsigned k = 0; k < o->stalled; k++)
+	}
+	for (unsigned k = 0; k < o->stalled; k++) {
+		pool->conns[i].room = k % rooms;
 		pool->conns[i++].role = ROLE_STALLED;
+	}
 	for (unsigned k = 0; k < o->publishers; k++) {
 		pool->conns[i].role = ROLE_PUBLISHER;
+		pool->conns[i].room = k % rooms;
 		pool->conns[i++].index = k;
 	}
+}
+
+/* Deliveries the measured messages call for: each room's messages times
+ * that room's subscribers. */
+static uint64_t expected_deliveries(const struct load_run *run)
+{
+	uint64_t n = 0;
+	for (unsigned r = 0; r < run->room_count; r++)
+		n += run->room_sent[r] * run->room_subscribers[r];
+	return n;
 }
 
 static size_t count_open(const struct bench_pool *pool, enum conn_role role)
@@ -206,7 +240,7 @@ static void drain_phase(struct load_run *run)
 {
 	uint64_t until = run->measure_end + run->drain_ns;
 	for (;;) {
-		uint64_t expected = run->sent_measured * run->subscribers_open;
+		uint64_t expected = expected_deliveries(run);
 		if (run->delivered + run->late >= expected || bench_now_ns() >= until)
 			return;
 		pool_poll(&run->pool, 10);
@@ -269,7 +303,7 @@ static void print_report(struct load_run *run, size_t stalled_cut, struct proc_s
                          struct proc_sample s1, struct proc_sample s_end)
 {
 	const struct bench_options *o = run->opts;
-	uint64_t expected = run->sent_measured * run->subscribers_open;
+	uint64_t expected = expected_deliveries(run);
 	uint64_t lost = expected > run->delivered ? expected - run->delivered : 0;
 	double loss = expected ? (double)lost / (double)expected : 0;
 	const struct latency_histogram *h = &run->latency;
@@ -288,6 +322,8 @@ static void print_report(struct load_run *run, size_t stalled_cut, struct proc_s
 	       (double)latency_quantile(h, 0.99) / 1e3, (double)latency_quantile(h, 1.0) / 1e3);
 	if (o->stalled > 0)
 		printf(",\"stalled_cut\":%zu", stalled_cut);
+	if (o->rooms > 0)
+		printf(",\"rooms\":%u,\"wrong_room\":%" PRIu64, o->rooms, run->wrong_room);
 	if (o->server_pid > 0 && s0.ok && s1.ok) {
 		double cpu = s1.cpu_s - s0.cpu_s;
 		printf(",\"server\":{\"pid\":%d,\"cpu_s\":%.2f,\"cpu_pct\":%.1f,"
@@ -299,6 +335,15 @@ static void print_report(struct load_run *run, size_t stalled_cut, struct proc_s
 	}
 	printf("}\n");
 	(void)fflush(stdout);
+}
+
+static void free_run(struct load_run *run)
+{
+	pool_free(&run->pool);
+	free(run->room_sent);
+	free(run->room_subscribers);
+	free(run->payload);
+	free(run);
 }
 
 int bench_run_load(const struct bench_options *o)
@@ -318,6 +363,14 @@ int bench_run_load(const struct bench_options *o)
 		return 1;
 	}
 	run->opts = o;
+	run->room_count = o->rooms ? o->rooms : 1;
+	run->room_sent = calloc(run->room_count, sizeof(*run->room_sent));
+	run->room_subscribers = calloc(run->room_count, sizeof(*run->room_subscribers));
+	if (!run->room_sent || !run->room_subscribers) {
+		fprintf(stderr, "wsrelay-bench: out of memory\n");
+		free_run(run);
+		return 1;
+	}
 	run->drain_ns = (uint64_t)(o->drain_s * 1e9);
 	/* Nothing counts before the measurement starts. */
 	run->measure_start = UINT64_MAX;
@@ -328,13 +381,16 @@ int bench_run_load(const struct bench_options *o)
 
 	size_t open = pool_connect(&run->pool, o->connect_rate, 60.0);
 	run->subscribers_open = count_open(&run->pool, ROLE_SUBSCRIBER);
+	for (size_t i = 0; i < run->pool.count; i++) {
+		const struct bench_conn *c = &run->pool.conns[i];
+		if (c->role == ROLE_SUBSCRIBER && c->state == CONN_OPEN)
+			run->room_subscribers[c->room]++;
+	}
 	if (open < total)
 		fprintf(stderr, "wsrelay-bench: %zu of %zu connections opened\n", open, total);
 	if (run->subscribers_open == 0 || count_open(&run->pool, ROLE_PUBLISHER) == 0) {
 		fprintf(stderr, "wsrelay-bench: no subscriber or no publisher could connect\n");
-		pool_free(&run->pool);
-		free(run->payload);
-		free(run);
+		free_run(run);
 		return 1;
 	}
 
@@ -357,8 +413,6 @@ int bench_run_load(const struct bench_options *o)
 	size_t cut = stalled_outcome(run);
 	struct proc_sample s_end = o->server_pid > 0 ? proc_sample(o->server_pid) : s1;
 	print_report(run, cut, s0, s1, s_end);
-	pool_free(&run->pool);
-	free(run->payload);
-	free(run);
+	free_run(run);
 	return 0;
 }

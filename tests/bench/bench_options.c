@@ -45,6 +45,11 @@ static const char usage[] =
     "  --server-pid PID     report this process's CPU, memory and threads\n"
     "  --text               send text frames, the stamp written in hex (then\n"
     "                       --size is at least 24)\n"
+    "  --rooms N            spread subscribers and publishers over N rooms\n"
+    "                       (PATH/r0 .. PATH/r<N-1>, a relay with rooms.enabled):\n"
+    "                       client i joins room i mod N, and each message is\n"
+    "                       expected by its own room's subscribers only (default\n"
+    "                       0: everyone at PATH)\n"
     "  --help               this text\n"
     "\n"
     "Messages are binary frames whose payload starts with the send time\n"
@@ -119,6 +124,7 @@ enum {
 	OPT_CONNECT_RATE,
 	OPT_SERVER_PID,
 	OPT_TEXT,
+	OPT_ROOMS,
 	OPT_HELP,
 };
 
@@ -140,6 +146,7 @@ static const struct option long_options[] = {
     {"connect-rate", required_argument, NULL, OPT_CONNECT_RATE},
     {"server-pid", required_argument, NULL, OPT_SERVER_PID},
     {"text", no_argument, NULL, OPT_TEXT},
+    {"rooms", required_argument, NULL, OPT_ROOMS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -219,6 +226,9 @@ static int apply(struct bench_options *o, int opt, const char *arg)
 	case OPT_TEXT:
 		o->text = true;
 		return 0;
+	case OPT_ROOMS:
+		return parse_unsigned(arg, 1000000, &o->rooms) ? bad("--rooms wants a count", arg)
+		                                               : 0;
 	default:
 		return -1;
 	}

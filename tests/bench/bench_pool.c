@@ -62,6 +62,7 @@ int pool_init(struct bench_pool *pool, const struct bench_options *opts, size_t 
 	snprintf(pool->host_header, sizeof(pool->host_header), "%s:%u", opts->host,
 	         (unsigned)opts->port);
 	pool->path = opts->path;
+	pool->rooms = opts->rooms;
 	pool->on_message = on_message;
 	pool->ctx = ctx;
 	pool->count = count;
@@ -132,7 +133,12 @@ void pool_poll(struct bench_pool *pool, int timeout_ms)
 
 static bool start_one(struct bench_pool *pool, struct bench_conn *c)
 {
-	if (conn_open(c, &pool->addr, pool->host_header, pool->path) != 0) {
+	char path[300];
+	if (pool->rooms)
+		snprintf(path, sizeof(path), "%s/r%u", pool->path, c->room);
+	else
+		snprintf(path, sizeof(path), "%s", pool->path);
+	if (conn_open(c, &pool->addr, pool->host_header, path) != 0) {
 		c->failed = c->failed_to_open = true;
 		c->state = CONN_CLOSED;
 		pool->failed++;

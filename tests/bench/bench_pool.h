@@ -14,6 +14,7 @@ struct bench_pool {
 	struct sockaddr_in addr;
 	char host_header[80];
 	const char *path;
+	unsigned rooms; /* 0: every connection at path; else path/r<room> */
 	struct bench_conn *conns;
 	size_t count;
 	size_t open_count; /* handshakes completed */

@@ -180,6 +180,40 @@ static void test_idle_hold_reports_memory(void **state)
 	assert_true(json_number(json, "threads") > 0);
 }
 
+/* --rooms against a relay with rooms on: each room's subscribers get
+ * exactly their room's messages. */
+static void test_rooms_run(void **state)
+{
+	(void)state;
+	struct relay_process plain = relay;
+	assert_int_equal(
+	    relay_start(&relay, WSRELAY_BIN,
+	                "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
+	                "  max_connections: 32\n"
+	                "metrics:\n  enabled: false\n"
+	                "rooms:\n  enabled: true\n"
+	                "logging:\n  level: \"warn\"\n"),
+	    0);
+	char out[4096];
+	const char *const args[] = {"--subs",     "6", "--pubs",   "3",   "--rooms", "3",
+	                            "--duration", "1", "--warmup", "0.2", NULL};
+	int rc = run_bench(out, sizeof(out), args);
+	assert_int_equal(relay_stop(&relay, SIGTERM, 15000), 0);
+	relay = plain;
+	assert_int_equal(rc, 0);
+	const char *json = json_line(out);
+	assert_one_json_line(json);
+	assert_int_equal(json_number(json, "rooms"), 3);
+	assert_int_equal(json_number(json, "wrong_room"), 0);
+	assert_int_equal(json_number(json, "connected"), 9);
+	double expected = json_number(json, "expected");
+	assert_true(expected > 0);
+	/* 2 subscribers per room: twice what was sent, not six times. */
+	assert_true(expected == 2 * json_number(json, "sent"));
+	assert_true(json_number(json, "delivered") == expected);
+	assert_int_equal(json_number(json, "lost"), 0);
+}
+
 static void test_bad_options_exit_2(void **state)
 {
 	(void)state;
@@ -207,6 +241,7 @@ int main(void)
 	    cmocka_unit_test(test_rate_run_with_text_frames),
 	    cmocka_unit_test(test_large_messages),
 	    cmocka_unit_test(test_idle_hold_reports_memory),
+	    cmocka_unit_test(test_rooms_run),
 	    cmocka_unit_test(test_bad_options_exit_2),
 	};
 	return cmocka_run_group_tests(tests, start_relay, relay_fixture_stop);
