@@ -34,6 +34,13 @@ scenario_args() {
     # S5 twice: with the stalled client, and without it for the others' p99 to compare with.
     S5) echo "--subs 100 --stalled 1 --pubs 1 --size 1024 --rate 500 --duration 20 --warmup 2" ;;
     S5ref) echo "--subs 100 --pubs 1 --size 1024 --rate 500 --duration 20 --warmup 2" ;;
+    # Rooms (issue 16): 1000 rooms of 10 subscribers and 1 publisher each,
+    # against one room with the same fan-out and the same total deliveries
+    # (R1: 10 subscribers, 1 publisher at 1000x the rate; R1wide: the same
+    # 11 000 clients in one room, 1 publisher). Run with rooms.enabled.
+    R1000) echo "--rooms 1000 --subs 10000 --pubs 1000 --size 64 --rate 2 --duration 10 --warmup 2 --connect-rate 2000" ;;
+    R1) echo "--rooms 1 --subs 10 --pubs 1 --size 64 --rate 2000 --duration 10 --warmup 2" ;;
+    R1wide) echo "--rooms 1 --subs 10000 --pubs 1 --size 64 --rate 2 --duration 10 --warmup 2 --connect-rate 2000" ;;
     *) return 1 ;;
   esac
 }
@@ -71,7 +78,10 @@ wait_settled() {
 # Starts wsrelay on a free port with the benchmark's config (as
 # ../shared/bench/peers/wsrelay/start.sh writes it); sets SRV_PID and PORT.
 start_server() {
-  local name=$1
+  local name=$1 rooms_yaml=""
+  case "$name" in
+    R*) rooms_yaml=$(printf 'rooms:\n  enabled: true\n  max_rooms: 2000') ;;
+  esac
   for _ in 1 2 3 4 5; do
     PORT=$((20000 + RANDOM % 30000))
     port_open "$PORT" && continue
@@ -82,6 +92,7 @@ server:
   document_root: ""
   max_connections: 12000
   max_message_bytes: 1048576
+$rooms_yaml
 metrics:
   enabled: false
 logging:
