@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_churn.h"
 #include "bench_pool.h"
 #include "bench_proc.h"
 #include "bench_run.h"
@@ -37,6 +38,7 @@ struct load_run {
 	uint64_t *room_subscribers;
 	unsigned room_count;
 	uint64_t wrong_room; /* messages a subscriber got from another room */
+	uint64_t churn_done, churn_failed;
 	uint64_t delivered;
 	uint64_t late;
 	struct latency_histogram latency;
@@ -324,6 +326,9 @@ static void print_report(struct load_run *run, size_t stalled_cut, struct proc_s
 		printf(",\"stalled_cut\":%zu", stalled_cut);
 	if (o->rooms > 0)
 		printf(",\"rooms\":%u,\"wrong_room\":%" PRIu64, o->rooms, run->wrong_room);
+	if (o->churn > 0)
+		printf(",\"churn\":{\"joined_and_left\":%" PRIu64 ",\"failed\":%" PRIu64 "}",
+		       run->churn_done, run->churn_failed);
 	if (o->server_pid > 0 && s0.ok && s1.ok) {
 		double cpu = s1.cpu_s - s0.cpu_s;
 		printf(",\"server\":{\"pid\":%d,\"cpu_s\":%.2f,\"cpu_pct\":%.1f,"
@@ -402,6 +407,7 @@ int bench_run_load(const struct bench_options *o)
 	/* The warm-up: the same sending, outside the measured window. */
 	uint64_t saved_end = run->measure_end;
 	run->measure_end = run->measure_start;
+	struct bench_churn *churn = bench_churn_start(o);
 	send_phase(run);
 	run->measure_end = saved_end;
 	if (o->server_pid > 0)
@@ -409,6 +415,7 @@ int bench_run_load(const struct bench_options *o)
 	send_phase(run);
 	if (o->server_pid > 0)
 		s1 = proc_sample(o->server_pid);
+	bench_churn_stop(churn, &run->churn_done, &run->churn_failed);
 	drain_phase(run);
 	size_t cut = stalled_outcome(run);
 	struct proc_sample s_end = o->server_pid > 0 ? proc_sample(o->server_pid) : s1;

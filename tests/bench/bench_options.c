@@ -50,6 +50,9 @@ static const char usage[] =
     "                       client i joins room i mod N, and each message is\n"
     "                       expected by its own room's subscribers only (default\n"
     "                       0: everyone at PATH)\n"
+    "  --churn R            meanwhile, R clients per second join a room of their\n"
+    "                       own (PATH/churn-0 .. churn-99) and leave it at once,\n"
+    "                       on a thread of their own (default 0)\n"
     "  --help               this text\n"
     "\n"
     "Messages are binary frames whose payload starts with the send time\n"
@@ -125,6 +128,7 @@ enum {
 	OPT_SERVER_PID,
 	OPT_TEXT,
 	OPT_ROOMS,
+	OPT_CHURN,
 	OPT_HELP,
 };
 
@@ -147,6 +151,7 @@ static const struct option long_options[] = {
     {"server-pid", required_argument, NULL, OPT_SERVER_PID},
     {"text", no_argument, NULL, OPT_TEXT},
     {"rooms", required_argument, NULL, OPT_ROOMS},
+    {"churn", required_argument, NULL, OPT_CHURN},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -226,6 +231,10 @@ static int apply(struct bench_options *o, int opt, const char *arg)
 	case OPT_TEXT:
 		o->text = true;
 		return 0;
+	case OPT_CHURN:
+		return parse_seconds(arg, 100000, &o->churn)
+		           ? bad("--churn wants joins per second", arg)
+		           : 0;
 	case OPT_ROOMS:
 		return parse_unsigned(arg, 1000000, &o->rooms) ? bad("--rooms wants a count", arg)
 		                                               : 0;

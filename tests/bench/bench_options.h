@@ -27,6 +27,7 @@ struct bench_options {
 	double connect_rate; /* new connections per second; 0: as fast as possible */
 	pid_t server_pid;    /* 0: none */
 	bool text;           /* text frames (stamp in hex) instead of binary */
+	double churn;        /* joins and leaves per second in rooms churn-<k>; 0: none */
 	unsigned rooms;      /* 0: everyone at --path; N: rooms path/r0 .. path/r<N-1> */
 };
 

@@ -40,6 +40,11 @@ scenario_args() {
     # 11 000 clients in one room, 1 publisher). Run with rooms.enabled.
     R1000) echo "--rooms 1000 --subs 10000 --pubs 1000 --size 64 --rate 2 --duration 10 --warmup 2 --connect-rate 2000" ;;
     R1) echo "--rooms 1 --subs 10 --pubs 1 --size 64 --rate 2000 --duration 10 --warmup 2" ;;
+    # Churn: a steady room (100 subscribers, 1 publisher at 500/s) while
+    # 500 clients per second join and leave other rooms, against the same
+    # room without the churn.
+    C500) echo "--rooms 1 --subs 100 --pubs 1 --size 64 --rate 500 --duration 10 --warmup 2 --churn 500" ;;
+    C0) echo "--rooms 1 --subs 100 --pubs 1 --size 64 --rate 500 --duration 10 --warmup 2" ;;
     R1wide) echo "--rooms 1 --subs 10000 --pubs 1 --size 64 --rate 2 --duration 10 --warmup 2 --connect-rate 2000" ;;
     *) return 1 ;;
   esac
@@ -80,7 +85,7 @@ wait_settled() {
 start_server() {
   local name=$1 rooms_yaml=""
   case "$name" in
-    R*) rooms_yaml=$(printf 'rooms:\n  enabled: true\n  max_rooms: 2000') ;;
+    R* | C*) rooms_yaml=$(printf 'rooms:\n  enabled: true\n  max_rooms: 2000') ;;
   esac
   for _ in 1 2 3 4 5; do
     PORT=$((20000 + RANDOM % 30000))
