@@ -79,6 +79,8 @@ struct rooms *rooms_create(const struct rooms_limits *limits, const struct hub_e
 	while (buckets < limits->max_rooms && buckets < BUCKETS_MAX)
 		buckets *= 2;
 	rooms->bucket_mask = buckets - 1;
+	/* The table holds pointers: the element size is a pointer's on purpose. */
+	// NOLINTNEXTLINE(bugprone-sizeof-expression)
 	rooms->buckets = calloc(buckets, sizeof(*rooms->buckets));
 	if (!limits->named) {
 		rooms->everyone = room_new(rooms, "");
@@ -150,13 +152,11 @@ static struct room *room_get(struct rooms *rooms, const char *name, enum rooms_r
 {
 	pthread_mutex_lock(&rooms->lock);
 	struct room *room = find_locked(rooms, name);
-	if (!room) {
-		if (rooms->closing)
-			*refusal = ROOMS_FULL;
-		else if (rooms->count >= rooms->limits.max_rooms)
-			*refusal = ROOMS_MAX_ROOMS;
-		else if (!(room = room_new(rooms, name)))
-			*refusal = ROOMS_FULL;
+	if (!room && !rooms->closing && rooms->count >= rooms->limits.max_rooms) {
+		*refusal = ROOMS_MAX_ROOMS;
+	} else if (!room) {
+		/* Closing, or out of memory: ROOMS_FULL. */
+		room = rooms->closing ? NULL : room_new(rooms, name);
 		if (room) {
 			size_t b = bucket_of(rooms, name);
 			room->next = rooms->buckets[b];

@@ -75,7 +75,7 @@ static void await_metric(const struct relay_process *rp, const char *series, dou
 		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
 		    WAIT_MS)
 			break;
-		struct timespec pause = {0, 20 * 1000 * 1000};
+		struct timespec pause = {0, 20L * 1000 * 1000};
 		nanosleep(&pause, NULL);
 	}
 	fail_msg("%s is %g, expected %g", series, got, want);
@@ -100,6 +100,18 @@ static void expect_silence(struct ws_raw *c, int ms)
 		ws_raw_frame_free(&f);
 	}
 	assert_int_equal(r, WS_TIMEOUT);
+}
+
+/* "room sender seq", as the isolation test sends them. */
+static void parse_three(const char *msg, long *a, long *b, long *c)
+{
+	char *end = NULL;
+	*a = strtol(msg, &end, 10);
+	assert_true(end && *end == ' ');
+	*b = strtol(end + 1, &end, 10);
+	assert_true(end && *end == ' ');
+	*c = strtol(end + 1, &end, 10);
+	assert_true(end && *end == '\0');
 }
 
 #define ROOMS    3
@@ -137,16 +149,15 @@ static void test_isolation(void **state)
 			/* Each sender's "end" follows its own 200 messages. */
 			while (ends < PER_ROOM) {
 				char *msg = read_text(&c[r][i]);
-				int room, sender, seq;
+				long room, sender, seq;
 				if (strcmp(msg, "end") == 0) {
 					ends++;
 				} else {
-					assert_int_equal(
-					    sscanf(msg, "%d %d %d", &room, &sender, &seq), 3);
+					parse_three(msg, &room, &sender, &seq);
 					if (room != r)
 						fail_msg("client %d of room %d got \"%s\"", i, r,
 						         msg);
-					assert_in_range(sender, 0, PER_ROOM - 1);
+					assert_true(sender >= 0 && sender < PER_ROOM);
 					assert_int_equal(seq, next[sender]);
 					next[sender]++;
 					got++;
@@ -227,8 +238,9 @@ static void test_bad_names_are_404(void **state)
 		if (status != 404)
 			fail_msg("%s: status %d", bad[i], status);
 	}
+	size_t refused = sizeof(bad) / sizeof(bad[0]);
 	await_metric(&relay, "wsrelay_rooms_refused_total{reason=\"bad_name\"}",
-	             before + (double)(sizeof(bad) / sizeof(bad[0])));
+	             before + (double)refused);
 	/* 64 bytes is the longest name. */
 	assert_int_equal(
 	    handshake_status(
