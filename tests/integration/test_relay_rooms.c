@@ -107,11 +107,11 @@ static void parse_three(const char *msg, long *a, long *b, long *c)
 {
 	char *end = NULL;
 	*a = strtol(msg, &end, 10);
-	assert_true(end && *end == ' ');
+	assert_true(*end == ' ');
 	*b = strtol(end + 1, &end, 10);
-	assert_true(end && *end == ' ');
+	assert_true(*end == ' ');
 	*c = strtol(end + 1, &end, 10);
-	assert_true(end && *end == '\0');
+	assert_true(*end == '\0');
 }
 
 #define ROOMS    3
