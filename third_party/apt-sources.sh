@@ -139,3 +139,19 @@ civetweb_choose_version() {
   fi
   echo "$best"
 }
+
+# apt_showsrc_sha256 SHOWSRC VERSION FILE
+#   FILE's SHA-256 in the Checksums-Sha256 field of VERSION's stanza of
+#   SHOWSRC (the output of `apt-cache showsrc`, which comes from the signed
+#   index). Prints nothing when that stanza does not list FILE.
+apt_showsrc_sha256() {
+  awk -v v="$2" -v f="$3" '
+    function flush() { if (cur == v && sum != "") { print sum; found = 1 } cur = ""; sum = "" }
+    found { exit }
+    /^$/ { flush(); next }
+    $1 == "Version:" { cur = $2 }
+    /^[^ ]/ { in_sums = 0 }
+    /^Checksums-Sha256:/ { in_sums = 1; next }
+    in_sums && $3 == f { sum = $1 }
+    END { if (!found) flush() }' "$1"
+}
