@@ -109,6 +109,9 @@ done < <(apt_sources_files "")
 [ "$copied" -gt 0 ] || echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
 # slirp4netns's DNS forwarder.
 echo "nameserver 10.0.2.3" >"$root/etc/resolv.conf"
+# What Debian's installer (or a cloud image) writes and debootstrap does not:
+# without it "localhost" does not resolve (the TLS tests connect to it).
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 # Downloaded .debs are kept between runs (apt checks them against the index).
 rm -rf "$root/var/cache/apt/archives"
 mkdir -p "$root/var/cache/apt/archives" "$cache/archives/partial"
