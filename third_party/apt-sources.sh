@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced (bash) by fetch-civetweb.sh and tests/fresh-machine/run.sh: reads a
 # machine's apt configuration to find its Debian mirror, and chooses the
 # CivetWeb source version. Pure functions over files, so that

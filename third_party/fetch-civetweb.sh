@@ -29,7 +29,7 @@ set -euo pipefail
 work=${1:?usage: fetch-civetweb.sh WORK_DIR [TARBALL_DIR]}
 tarballs=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=apt-sources.sh
+# shellcheck source=third_party/apt-sources.sh
 . "$here/apt-sources.sh"
 
 pinned="1.16+dfsg-2+deb13u1"
@@ -136,7 +136,9 @@ else
     [ -f "$dl/$f" ] || die "$f was not downloaded (see $apt_dir/source.log)"
     want=$(apt_showsrc_sha256 "$apt_dir/showsrc.txt" "$version" "$f")
     got=$(sha "$dl/$f")
-    [ -n "$want" ] && [ "$got" = "$want" ] || die "$f: sha256 $got, the index says ${want:-nothing}"
+    if [ -z "$want" ] || [ "$got" != "$want" ]; then
+      die "$f: sha256 $got, the index says ${want:-nothing}"
+    fi
   done
   if [ "$version" = "$pinned" ]; then
     check_pinned "$dl"

@@ -27,7 +27,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=../../third_party/apt-sources.sh
+# shellcheck source=third_party/apt-sources.sh
 . "$repo/third_party/apt-sources.sh"
 
 suite=bookworm

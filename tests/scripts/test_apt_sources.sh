@@ -9,7 +9,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 third_party=$(cd "$here/../../third_party" && pwd)
 samples=$here/samples
-# shellcheck source=../../third_party/apt-sources.sh
+# shellcheck source=third_party/apt-sources.sh
 . "$third_party/apt-sources.sh"
 
 failures=0
