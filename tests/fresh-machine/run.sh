@@ -19,7 +19,8 @@
 # mounts (/proc, /dev, /dev/pts, /dev/shm) are made in the private mount
 # namespace, undone by the trap in the namespace and in any case gone with it,
 # so none is ever visible to (or left on) the machine. The PID namespace ends
-# every process the run started (relay, brokers) when it ends. The network
+# every process the run started (relay, brokers) when it ends, and it ends
+# with unshare (--kill-child), which the trap stops on any exit or signal. The network
 # namespace has its own loopback, so the relay's default ports 8443 and 9090
 # collide neither with another run nor with a Prometheus on this machine;
 # slirp4netns gives it a way out to the mirror (and nothing in it can reach
@@ -149,7 +150,7 @@ chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
   /bin/bash /root/wsrelay/tests/fresh-machine/inside.sh
 EOF
 
-unshare --mount --propagation private --pid --fork --net \
+unshare --mount --propagation private --pid --fork --kill-child --net \
   bash "$work/ns.sh" "$root" "$cache" &
 ns_pid=$!
 # unshare itself entered the new network namespace: attach slirp4netns to it.
