@@ -78,8 +78,12 @@ ns_pid=""
 slirp_pid=""
 cleanup() {
   local status=$?
-  [ -n "$slirp_pid" ] && kill "$slirp_pid" 2>/dev/null
+  # A second signal must not cut the clean-up short.
+  trap '' INT TERM
+  # The namespaces first (unshare's child and all in it die with it), then
+  # their way out.
   [ -n "$ns_pid" ] && kill "$ns_pid" 2>/dev/null && wait "$ns_pid" 2>/dev/null
+  [ -n "$slirp_pid" ] && kill "$slirp_pid" 2>/dev/null && wait "$slirp_pid" 2>/dev/null
   # The mounts lived in the namespace only; refuse to delete through one that
   # somehow is still there.
   if grep -q " $work/" /proc/mounts; then
