@@ -80,9 +80,10 @@ cleanup() {
   local status=$?
   # A second signal must not cut the clean-up short.
   trap '' INT TERM
-  # The namespaces first (unshare's child and all in it die with it), then
-  # their way out.
-  [ -n "$ns_pid" ] && kill "$ns_pid" 2>/dev/null && wait "$ns_pid" 2>/dev/null
+  # The namespaces first, then their way out. unshare blocks SIGTERM while
+  # its child runs, so it gets SIGKILL; --kill-child then ends the child, the
+  # PID namespace's init, and with it every process in there.
+  [ -n "$ns_pid" ] && kill -KILL "$ns_pid" 2>/dev/null && wait "$ns_pid" 2>/dev/null
   [ -n "$slirp_pid" ] && kill "$slirp_pid" 2>/dev/null && wait "$slirp_pid" 2>/dev/null
   # The mounts lived in the namespace only; refuse to delete through one that
   # somehow is still there.
