@@ -78,7 +78,9 @@ ns_pid=""
 slirp_pid=""
 cleanup() {
   local status=$?
-  # A second signal must not cut the clean-up short.
+  # Neither a failing step (errexit) nor a second signal may cut the clean-up
+  # short.
+  set +e
   trap '' INT TERM
   # The namespaces first, then their way out. unshare blocks SIGTERM while
   # its child runs, so it gets SIGKILL; --kill-child then ends the child, the
