@@ -160,7 +160,18 @@ EOF
 unshare --mount --propagation private --pid --fork --kill-child --net \
   bash "$work/ns.sh" "$root" "$cache" &
 ns_pid=$!
-# unshare itself entered the new network namespace: attach slirp4netns to it.
+# unshare itself enters the new network namespace: attach slirp4netns to it,
+# but only once it has (before, the pid is still in this machine's namespace,
+# whose network slirp4netns must never touch).
+own_net=$(readlink /proc/self/ns/net)
+for _ in $(seq 600); do
+  ns_net=$(readlink "/proc/$ns_pid/ns/net" 2>/dev/null || true)
+  [ -n "$ns_net" ] && [ "$ns_net" != "$own_net" ] && break
+  sleep 0.1
+done
+if [ -z "$ns_net" ] || [ "$ns_net" = "$own_net" ]; then
+  die "unshare did not make a network namespace"
+fi
 slirp4netns --configure --mtu=65520 --disable-host-loopback "$ns_pid" tap0 >"$work/slirp.log" 2>&1 &
 slirp_pid=$!
 
@@ -168,6 +179,7 @@ status=0
 wait "$ns_pid" || status=$?
 ns_pid=""
 if [ "$status" -ne 0 ]; then
+  [ -s "$work/slirp.log" ] && sed 's/^/slirp4netns: /' "$work/slirp.log" >&2
   die "FAILED after $((SECONDS - start)) s (exit $status; logs above)"
 fi
 say "passed in $((SECONDS - start)) s"
