@@ -48,6 +48,17 @@ struct outbox {
 	struct shared_frame *close_frame;
 	int64_t deadline_ms;
 
+	/* Control frames (a pong, a ping) wait here, one of each kind at most,
+	 * and jump the queue, but only at a frame boundary: they are moved to
+	 * ctrl when no frame is partly written, and nothing from the ring is
+	 * written until ctrl is out. */
+	uint8_t pending[OUTBOX_CONTROL_KINDS][OUTBOX_CONTROL_MAX];
+	size_t pending_len[OUTBOX_CONTROL_KINDS];
+	bool any_pending;
+	/* Sender-thread only while it is scheduled. */
+	uint8_t ctrl[OUTBOX_CONTROL_KINDS * OUTBOX_CONTROL_MAX];
+	size_t ctrl_len, ctrl_off;
+
 	/* Sender-thread only. */
 	struct outbox *next; /* run list */
 	struct outbox *wait_prev, *wait_next;
@@ -220,6 +231,23 @@ enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 	}
 	pthread_mutex_unlock(&ob->lock);
 	return result;
+}
+
+bool outbox_push_control(struct outbox *ob, enum outbox_control kind, const void *frame, size_t len)
+{
+	if (len > OUTBOX_CONTROL_MAX)
+		return false;
+	pthread_mutex_lock(&ob->lock);
+	bool replaced = false;
+	if (!ob->closed && !ob->done) {
+		replaced = ob->pending_len[kind] != 0;
+		memcpy(ob->pending[kind], frame, len);
+		ob->pending_len[kind] = len;
+		ob->any_pending = true;
+		schedule_locked(ob);
+	}
+	pthread_mutex_unlock(&ob->lock);
+	return replaced;
 }
 
 void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool keep_queue,
@@ -418,7 +446,8 @@ static size_t gather(struct sender *s, struct outbox *ob, const uint8_t **out)
 {
 	const struct shared_frame *first = ob->ring[ob->head];
 	size_t first_rest = first->len - ob->head_offset;
-	if (first_rest >= BATCH_BYTES / 2 || ob->count == 1) {
+	/* Control frames waiting for a boundary get the next one. */
+	if (first_rest >= BATCH_BYTES / 2 || ob->count == 1 || ob->any_pending) {
 		*out = first->data + ob->head_offset;
 		return first_rest;
 	}
@@ -459,6 +488,19 @@ static void consume(struct outbox *ob, size_t written, size_t *frames, uint64_t 
 	}
 }
 
+/* ob->lock held, no frame partly written: the waiting control frames
+ * become the next bytes to write. */
+static void take_controls(struct outbox *ob)
+{
+	ob->ctrl_len = ob->ctrl_off = 0;
+	for (int k = 0; k < OUTBOX_CONTROL_KINDS; k++) {
+		memcpy(ob->ctrl + ob->ctrl_len, ob->pending[k], ob->pending_len[k]);
+		ob->ctrl_len += ob->pending_len[k];
+		ob->pending_len[k] = 0;
+	}
+	ob->any_pending = false;
+}
+
 /* Writes as much of ob's queue as its socket takes now, a few batches at
  * most so that one busy client cannot starve the sender's others. Returns
  * true when ob is still scheduled and wants another round; otherwise it was
@@ -480,7 +522,10 @@ static bool service(struct sender *s, struct outbox *ob)
 		}
 		if (ob->close_frame)
 			queue_close(ob);
-		if (ob->count == 0 && io->pending && io->pending(ob->endpoint)) {
+		if (ob->any_pending && ob->ctrl_off == ob->ctrl_len && ob->head_offset == 0)
+			take_controls(ob);
+		bool control = ob->ctrl_off < ob->ctrl_len;
+		if (ob->count == 0 && !control && io->pending && io->pending(ob->endpoint)) {
 			pthread_mutex_unlock(&ob->lock);
 			int flushed = io->flush(ob->endpoint);
 			pthread_mutex_lock(&ob->lock);
@@ -493,10 +538,10 @@ static bool service(struct sender *s, struct outbox *ob)
 				break;
 			}
 			/* Frames or a close may have come while unlocked. */
-			if (ob->count != 0 || ob->closed || ob->close_frame)
+			if (ob->count != 0 || ob->closed || ob->close_frame || ob->any_pending)
 				continue;
 		}
-		if (ob->count == 0) {
+		if (ob->count == 0 && !control) {
 			if (!ob->finishing) {
 				release_locked(s, ob);
 				break;
@@ -513,13 +558,29 @@ static bool service(struct sender *s, struct outbox *ob)
 			break;
 		}
 		const uint8_t *out;
-		size_t len = gather(s, ob, &out);
+		size_t len;
+		if (control) {
+			out = ob->ctrl + ob->ctrl_off;
+			len = ob->ctrl_len - ob->ctrl_off;
+		} else {
+			len = gather(s, ob, &out);
+		}
 		pthread_mutex_unlock(&ob->lock);
 		long n = io->write_some(ob->endpoint, out, len);
 		pthread_mutex_lock(&ob->lock);
 		if (n < 0) {
 			fail(s, ob, false);
 			break;
+		}
+		if (control) {
+			ob->ctrl_off += (size_t)n;
+			if (ob->ctrl_off == ob->ctrl_len)
+				ob->ctrl_off = ob->ctrl_len = 0;
+			if ((size_t)n < len) {
+				wait_for_room(s, ob);
+				break;
+			}
+			continue;
 		}
 		size_t frames = 0;
 		uint64_t payload = 0;
