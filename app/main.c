@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics_server.h"
+#include "readiness.h"
 #include "tls_context.h"
 #include "resource_limits.h"
 #include "server.h"
@@ -43,6 +44,13 @@ static void usage(FILE *out)
 	             "\n"
 	             "Exit status: 0 after a clean stop, 1 when the server cannot start,\n"
 	             "2 for a usage or configuration error.\n");
+}
+
+/* After the line naming the problem: a hint, not the whole help. */
+static int usage_error(void)
+{
+	fputs("Try 'wsrelay --help'.\n", stderr);
+	return EXIT_USAGE;
 }
 
 struct options {
@@ -81,18 +89,15 @@ static int parse_args(int argc, char **argv, struct options *opts)
 			return EXIT_OK;
 		case ':':
 			fprintf(stderr, "wsrelay: option %s needs a value\n", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return usage_error();
 		default:
 			fprintf(stderr, "wsrelay: unknown option %s\n", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return usage_error();
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "wsrelay: unexpected argument %s\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
+		return usage_error();
 	}
 	return -1;
 }
@@ -209,6 +214,8 @@ int main(int argc, char **argv)
 		log_warn("server.allowed_origins is empty: pages from any web site may connect");
 
 	mg_init_library(MG_FEATURES_TLS | MG_FEATURES_WEBSOCKET | MG_FEATURES_IPV6);
+	/* /metrics and /healthz answer before the first client can connect:
+	 * whoever sees the WebSocket port open may scrape at once. */
 	struct server *srv = server_start(&cfg, err, sizeof(err));
 	struct metrics_server *metrics = NULL;
 	if (srv && cfg.metrics.enabled) {
@@ -218,12 +225,19 @@ int main(int argc, char **argv)
 			srv = NULL;
 		}
 	}
+	if (srv && server_listen(srv, err, sizeof(err)) != 0) {
+		metrics_server_stop(metrics);
+		server_stop(srv);
+		srv = NULL;
+	}
 	if (!srv) {
 		fprintf(stderr, "wsrelay: %s\n", err);
 		mg_exit_library();
 		config_free(&cfg);
 		return EXIT_STARTUP;
 	}
+
+	readiness_notify_ready();
 
 	int sig = 0;
 	for (;;) {

@@ -88,8 +88,7 @@ static int remove_pki(void **state)
 }
 
 /* The config of the corruption cases, over TLS when tls. */
-static void start_relay(struct relay_process *rp, bool tls, unsigned ping_s, unsigned idle_s,
-                        const char *more)
+static void start_relay(struct relay_process *rp, bool tls, unsigned ping_s, unsigned idle_s)
 {
 	char tls_yaml[2 * PATH_MAX + 128] = "";
 	if (tls)
@@ -99,14 +98,14 @@ static void start_relay(struct relay_process *rp, bool tls, unsigned ping_s, uns
 	if (tls)
 		snprintf(tls_yaml + strlen(tls_yaml), sizeof(tls_yaml) - strlen(tls_yaml),
 		         "    private_key: \"%s\"\n", pki_path("server.key"));
-	char yaml[8192];
+	char yaml[sizeof(tls_yaml) + 512];
 	snprintf(yaml, sizeof(yaml),
 	         "server:\n  listen: \"%s127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
 	         "  max_connections: 128\n  max_message_bytes: 8388608\n"
 	         "  ping_interval_seconds: %u\n  idle_timeout_seconds: %u\n%s"
 	         "relay:\n  echo_to_sender: false\n  client_queue_bytes: 67108864\n"
-	         "metrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n%s",
-	         tls ? "wss://" : "", ping_s, idle_s, tls_yaml, more ? more : "");
+	         "metrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n",
+	         tls ? "wss://" : "", ping_s, idle_s, tls_yaml);
 	assert_int_equal(relay_start(rp, WSRELAY_BIN, yaml), 0);
 	assert_int_equal(relay_wait_listener(rp, rp->metrics_port, WAIT_MS), 0);
 }
@@ -280,7 +279,7 @@ static void corruption_case(bool tls, bool client_pings)
 	struct relay_process rp;
 	/* Keepalive pings every second when the client is silent; the idle
 	 * limit stays out of reach of this test. */
-	start_relay(&rp, tls, 1, 300, NULL);
+	start_relay(&rp, tls, 1, 300);
 	SSL_CTX *ctx = tls ? client_tls_ctx() : NULL;
 
 	struct slow_subscriber *sub = calloc(1, sizeof(*sub));
@@ -433,7 +432,7 @@ static void test_ping_flood_stalls_nobody(void **state)
 {
 	(void)state;
 	struct relay_process rp;
-	start_relay(&rp, false, 30, 300, NULL);
+	start_relay(&rp, false, 30, 300);
 	double coalesced_before = metric(rp.metrics_port, "wsrelay_pongs_coalesced_total");
 
 	struct gap_watch *subs = calloc(FLOOD_SUBSCRIBERS, sizeof(*subs));
@@ -500,7 +499,7 @@ static void test_stop_inside_a_payload_times_out(void **state)
 {
 	(void)state;
 	struct relay_process rp;
-	start_relay(&rp, false, 1, 3, NULL);
+	start_relay(&rp, false, 1, 3);
 	double timeouts_before =
 	    metric(rp.metrics_port, "wsrelay_disconnections_total{reason=\"timeout\"}");
 	long rss_start = relay_rss_kib(rp.pid);
@@ -559,7 +558,7 @@ static void test_length_with_top_bit_gets_close_1002(void **state)
 {
 	(void)state;
 	struct relay_process rp;
-	start_relay(&rp, false, 30, 300, NULL);
+	start_relay(&rp, false, 30, 300);
 	struct ws_raw c;
 	connect_client(&c, rp.port, NULL);
 	const uint8_t header[] = {

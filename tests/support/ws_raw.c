@@ -735,7 +735,7 @@ static int parse_status(const char *head)
 }
 
 /* Reads until the head terminator and returns its length including the
- * terminator, or a negative ws_result. */
+ * terminator, or WS_TIMEOUT (0), WS_EOF or WS_ERROR. */
 static long read_head(struct ws_raw *c, int64_t deadline)
 {
 	size_t scanned = 0;
@@ -922,7 +922,8 @@ static int connect_ws(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char
 		goto out;
 
 	long hlen = read_head(c, deadline);
-	if (hlen < 0) {
+	/* 0 is WS_TIMEOUT, not an empty head. */
+	if (hlen <= 0) {
 		/* Show what did arrive: a server that writes a body without a
 		 * status line is a bug worth seeing at a glance. */
 		if (hlen != WS_ERROR) {

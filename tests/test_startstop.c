@@ -1,0 +1,74 @@
+/* The edges of the relay's life against the real binary: the metrics port
+ * answers by the time the WebSocket port accepts, and an idle relay exits
+ * at once on SIGTERM. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "relay_process.h"
+#include "ws_raw.h"
+
+#define WAIT_MS 5000
+
+/* Nobody to drain: the relay must be gone within a second. Sanitizer
+ * builds stop their threads several times slower, so they get more. */
+#if defined(WSRELAY_SANITIZED)
+#define IDLE_EXIT_MS 5000
+#else
+#define IDLE_EXIT_MS 1000
+#endif
+
+/* The default config but for the ports and the log level. */
+static const char default_config[] = "server:\n  listen: \"127.0.0.1:@PORT@\"\n"
+                                     "metrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n";
+
+/* relay_start returns as soon as the WebSocket port listens; /healthz must
+ * answer then, not a moment later. Started a few times, since the gap it
+ * guards against is short. */
+static void test_metrics_answer_when_websocket_port_opens(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		struct relay_process rp;
+		assert_int_equal(relay_start(&rp, WSRELAY_BIN, default_config), 0);
+		char resp[4096];
+		int status =
+		    http_request(rp.metrics_port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", resp,
+		                 sizeof(resp), WAIT_MS);
+		assert_int_equal(relay_stop(&rp, SIGTERM, 30000), 0);
+		assert_int_equal(status, 200);
+	}
+}
+
+static void test_idle_relay_exits_at_once(void **state)
+{
+	(void)state;
+	struct relay_process rp;
+	assert_int_equal(relay_start(&rp, WSRELAY_BIN, default_config), 0);
+	assert_int_equal(relay_wait_listener(&rp, rp.metrics_port, WAIT_MS), 0);
+	struct timespec start, end;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int rc = relay_stop(&rp, SIGTERM, IDLE_EXIT_MS);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	print_message("idle relay: %.3f s from SIGTERM to exit\n",
+	              (double)(end.tv_sec - start.tv_sec) +
+	                  (double)(end.tv_nsec - start.tv_nsec) / 1e9);
+	/* -2: still running at the deadline (then killed). */
+	assert_int_equal(rc, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_metrics_answer_when_websocket_port_opens),
+	    cmocka_unit_test(test_idle_relay_exits_at_once),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
