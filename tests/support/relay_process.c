@@ -524,9 +524,10 @@ static char **env_with_notify(const char *path, char *entry, size_t entry_cap)
 static int notify_socket(const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(addr.sun_path))
+	size_t len = strlen(path);
+	if (len >= sizeof(addr.sun_path))
 		return -1;
-	strcpy(addr.sun_path, path);
+	memcpy(addr.sun_path, path, len + 1);
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
 		close(fd);
