@@ -23,6 +23,16 @@
 
 struct sender;
 
+/* Control frames wait in pending, one of each kind at most, and jump the
+ * queue, but only at a frame boundary: they are moved to out when no frame
+ * is partly written, and nothing from the ring is written until out is. */
+struct controls {
+	uint8_t pending[OUTBOX_CONTROL_KINDS][OUTBOX_CONTROL_MAX];
+	size_t pending_len[OUTBOX_CONTROL_KINDS];
+	/* Sender-thread only while the outbox is scheduled. */
+	uint8_t out[OUTBOX_CONTROL_KINDS * OUTBOX_CONTROL_MAX];
+};
+
 struct outbox {
 	pthread_mutex_t lock;
 	pthread_cond_t released;
@@ -48,16 +58,11 @@ struct outbox {
 	struct shared_frame *close_frame;
 	int64_t deadline_ms;
 
-	/* Control frames (a pong, a ping) wait here, one of each kind at most,
-	 * and jump the queue, but only at a frame boundary: they are moved to
-	 * ctrl when no frame is partly written, and nothing from the ring is
-	 * written until ctrl is out. */
-	uint8_t pending[OUTBOX_CONTROL_KINDS][OUTBOX_CONTROL_MAX];
-	size_t pending_len[OUTBOX_CONTROL_KINDS];
+	/* Control frames (a pong, a ping), kept apart and made on the first
+	 * one: most clients never ping, and the queue's fields stay compact. */
+	struct controls *controls;
 	bool any_pending;
-	/* Sender-thread only while it is scheduled. */
-	uint8_t ctrl[OUTBOX_CONTROL_KINDS * OUTBOX_CONTROL_MAX];
-	size_t ctrl_len, ctrl_off;
+	size_t ctrl_len, ctrl_off; /* of controls->out */
 
 	/* Sender-thread only. */
 	struct outbox *next; /* run list */
@@ -237,16 +242,29 @@ bool outbox_push_control(struct outbox *ob, enum outbox_control kind, const void
 {
 	if (len > OUTBOX_CONTROL_MAX)
 		return false;
+	/* Made outside the lock, the first time only. */
+	struct controls *fresh = NULL;
 	pthread_mutex_lock(&ob->lock);
+	bool have = ob->controls != NULL;
+	pthread_mutex_unlock(&ob->lock);
+	if (!have)
+		fresh = calloc(1, sizeof(*fresh));
+	pthread_mutex_lock(&ob->lock);
+	if (!ob->controls) {
+		ob->controls = fresh;
+		fresh = NULL;
+	}
 	bool replaced = false;
-	if (!ob->closed && !ob->done) {
-		replaced = ob->pending_len[kind] != 0;
-		memcpy(ob->pending[kind], frame, len);
-		ob->pending_len[kind] = len;
+	struct controls *ctl = ob->controls;
+	if (ctl && !ob->closed && !ob->done) {
+		replaced = ctl->pending_len[kind] != 0;
+		memcpy(ctl->pending[kind], frame, len);
+		ctl->pending_len[kind] = len;
 		ob->any_pending = true;
 		schedule_locked(ob);
 	}
 	pthread_mutex_unlock(&ob->lock);
+	free(fresh);
 	return replaced;
 }
 
@@ -328,6 +346,7 @@ void outbox_destroy(struct outbox *ob)
 	if (ob->close_frame)
 		shared_frame_unref(ob->close_frame);
 	free(ob->ring);
+	free(ob->controls);
 	pthread_cond_destroy(&ob->released);
 	pthread_cond_destroy(&ob->space);
 	pthread_mutex_destroy(&ob->lock);
@@ -492,11 +511,12 @@ static void consume(struct outbox *ob, size_t written, size_t *frames, uint64_t 
  * become the next bytes to write. */
 static void take_controls(struct outbox *ob)
 {
+	struct controls *ctl = ob->controls;
 	ob->ctrl_len = ob->ctrl_off = 0;
 	for (int k = 0; k < OUTBOX_CONTROL_KINDS; k++) {
-		memcpy(ob->ctrl + ob->ctrl_len, ob->pending[k], ob->pending_len[k]);
-		ob->ctrl_len += ob->pending_len[k];
-		ob->pending_len[k] = 0;
+		memcpy(ctl->out + ob->ctrl_len, ctl->pending[k], ctl->pending_len[k]);
+		ob->ctrl_len += ctl->pending_len[k];
+		ctl->pending_len[k] = 0;
 	}
 	ob->any_pending = false;
 }
@@ -560,7 +580,7 @@ static bool service(struct sender *s, struct outbox *ob)
 		const uint8_t *out;
 		size_t len;
 		if (control) {
-			out = ob->ctrl + ob->ctrl_off;
+			out = ob->controls->out + ob->ctrl_off;
 			len = ob->ctrl_len - ob->ctrl_off;
 		} else {
 			len = gather(s, ob, &out);
