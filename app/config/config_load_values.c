@@ -314,6 +314,45 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 	return 0;
 }
 
+/* A word: what an algorithm or an HTTP header is called. */
+static int check_word(const char *s, char *why, size_t whylen)
+{
+	char quoted[QUOTE_SIZE];
+	size_t len = strlen(s);
+	bool ok = len > 0 && len <= 64;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		     (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_';
+	if (ok)
+		return 0;
+	snprintf(why, whylen, "%s must be 1 to 64 letters, digits, - or _",
+	         quote_shortened(s, quoted));
+	return -1;
+}
+
+static int load_words(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
+{
+	char got[DESCRIBE_SIZE];
+	if (node->type != YAML_SEQUENCE_NODE)
+		return config_loader_fail_value(ld, node, "expected a list of names, got %s",
+		                                yaml_node_describe(node, got));
+	yaml_node_item_t *items = node->data.sequence.items.start;
+	size_t n = (size_t)(node->data.sequence.items.top - items);
+	config_free_strings(*out, *count);
+	*out = NULL;
+	*count = 0;
+	if (n == 0)
+		return 0;
+	*out = calloc(n, sizeof(**out));
+	if (!*out)
+		return config_loader_out_of_memory(ld, node);
+	for (size_t i = 0; i < n; i++)
+		if (append_unique(ld, config_loader_node(ld, items[i]), "a name", check_word,
+		                  *out, count))
+			return -1;
+	return 0;
+}
+
 static bool name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -420,6 +459,8 @@ int config_load_value(struct config_loader *ld, const struct config_field *f, vo
 		return load_broker_urls(ld, node, slot, count);
 	case KIND_NAME:
 		return load_name(ld, f, node, slot);
+	case KIND_WORDS:
+		return load_words(ld, node, slot, count);
 	}
 	return -1;
 }
