@@ -152,8 +152,25 @@ static bool jwt_algorithm_known(const char *name)
 	return false;
 }
 
-/* jwt: known algorithms, and a key file for each family listed (the files
- * are read when the server starts); http: a URL curl can take. */
+static const char *check_auth_jwt(const void *self, const char *path, char *why, size_t whylen)
+{
+	const __typeof__(((struct config *)0)->auth.jwt) *jwt = self;
+	char quoted[QUOTE_SIZE];
+	(void)path;
+	for (size_t i = 0; i < jwt->algorithm_count; i++) {
+		if (jwt_algorithm_known(jwt->algorithms[i]))
+			continue;
+		snprintf(why, whylen,
+		         "auth.jwt.algorithms: %s is not one of HS256 HS384 HS512 RS256 RS384 "
+		         "RS512 PS256 PS384 PS512 ES256 ES384 ES512",
+		         quote_shortened(jwt->algorithms[i], quoted));
+		return "algorithms";
+	}
+	return NULL;
+}
+
+/* jwt: a key file for each family listed (the files are read when the
+ * server starts); http: a URL curl can take. */
 static const char *check_auth(const void *self, const char *path, char *why, size_t whylen)
 {
 	const struct config *cfg = CONFIG_OF(self, auth);
@@ -162,16 +179,8 @@ static const char *check_auth(const void *self, const char *path, char *why, siz
 
 	bool hmac = false, public_key = false;
 	for (size_t i = 0; i < cfg->auth.jwt.algorithm_count; i++) {
-		const char *alg = cfg->auth.jwt.algorithms[i];
-		if (!jwt_algorithm_known(alg)) {
-			snprintf(why, whylen,
-			         "auth.jwt.algorithms: %s is not one of HS256 HS384 HS512 RS256 RS384 "
-			         "RS512 PS256 PS384 PS512 ES256 ES384 ES512",
-			         quote_shortened(alg, quoted));
-			return "jwt";
-		}
-		hmac |= alg[0] == 'H';
-		public_key |= alg[0] != 'H';
+		hmac |= cfg->auth.jwt.algorithms[i][0] == 'H';
+		public_key |= cfg->auth.jwt.algorithms[i][0] != 'H';
 	}
 	if (cfg->auth.mode == AUTH_MODE_JWT) {
 		if (cfg->auth.jwt.algorithm_count == 0) {
@@ -324,7 +333,7 @@ static const struct config_field auth_jwt_fields[] = {
 	F_NAME(S, "cookie", cookie, 0, 128),
 };
 #undef S
-static const struct config_section auth_jwt_section = SECTION_OF(auth_jwt_fields, NULL);
+static const struct config_section auth_jwt_section = SECTION_OF(auth_jwt_fields, check_auth_jwt);
 
 #define S SECTION_TYPE(auth.http)
 static const struct config_field auth_http_fields[] = {
