@@ -128,6 +128,8 @@ static int add_key(struct auth_keys *k, EVP_PKEY *pkey, const char *kid, const c
 	return 0;
 }
 
+/* Every PEM block must be a "PUBLIC KEY": a certificate or a private key
+ * in this file is a mistake worth stopping for. */
 static int load_pem(struct auth_keys *k, const unsigned char *text, size_t len, const char *path,
                     char *err, size_t errlen)
 {
@@ -137,25 +139,31 @@ static int load_pem(struct auth_keys *k, const unsigned char *text, size_t len, 
 		return -1;
 	}
 	int rc = 0;
-	EVP_PKEY *pkey;
-	while ((pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) != NULL) {
-		rc = add_key(k, pkey, NULL, path, err, errlen);
-		if (rc != 0)
-			break;
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	long data_len = 0;
+	while (rc == 0 && PEM_read_bio(bio, &name, &header, &data, &data_len) == 1) {
+		const unsigned char *p = data;
+		EVP_PKEY *pkey = strcmp(name, "PUBLIC KEY") == 0 ? d2i_PUBKEY(NULL, &p, data_len) : NULL;
+		if (!pkey) {
+			snprintf(err, errlen, "%s: key %zu: a \"%s\" block, not a valid PUBLIC KEY",
+			         path, k->count + 1, name);
+			rc = -1;
+		} else {
+			rc = add_key(k, pkey, NULL, path, err, errlen);
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
 	}
-	unsigned long last = ERR_peek_last_error();
 	ERR_clear_error();
 	BIO_free(bio);
-	if (rc != 0)
-		return -1;
-	/* The loop ends at the end of the file, or at something else. */
-	if (ERR_GET_REASON(last) != PEM_R_NO_START_LINE || k->count == 0) {
-		snprintf(err, errlen, "%s: %s", path,
-		         k->count == 0 ? "no PEM public key (\"-----BEGIN PUBLIC KEY-----\") in it"
-		                       : "a PEM block after the first key is not a public key");
-		return -1;
+	if (rc == 0 && k->count == 0) {
+		snprintf(err, errlen,
+		         "%s: no PEM public key (\"-----BEGIN PUBLIC KEY-----\") in it", path);
+		rc = -1;
 	}
-	return 0;
+	return rc;
 }
 
 /* A JWKS member holding a base64url number or octet string. */
