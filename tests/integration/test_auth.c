@@ -34,7 +34,7 @@ static struct relay_process relay;
 
 /* ---- keys, tokens, files ---- */
 
-static const char *key_path(const char *name)
+static char *key_path(const char *name)
 {
 	static char paths[8][PATH_MAX];
 	static int next;
@@ -435,6 +435,59 @@ static void test_expiry_closes_live_client(void **state)
 	free(t);
 }
 
+static const char client_config[] = "server:\n"
+                                    "  listen: \"127.0.0.1:@PORT@\"\n"
+                                    "  document_root: \"\"\n"
+                                    "metrics:\n"
+                                    "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+                                    "auth:\n"
+                                    "  mode: jwt\n"
+                                    "  jwt:\n"
+                                    "    secret_file: \"%s\"\n"
+                                    "logging:\n"
+                                    "  level: debug\n";
+
+static int start_client_relay(void **state)
+{
+	*state = &relay;
+	if (make_keys() != 0)
+		return -1;
+	char config[2048];
+	snprintf(config, sizeof(config), client_config, key_path("secret"));
+	return relay_start(&relay, WSRELAY_BIN, config);
+}
+
+/* wsrelay-client: a token from --make-token (libjwt, another independent
+ * signer), sent in the header and in the query. */
+static void test_client_token_options(void **state)
+{
+	(void)state;
+	char out[TOKEN_CAP], url[64];
+	char *make[] = {WSRELAY_CLIENT_BIN, "--make-token", key_path("secret"), "--subject",
+	                "cli", NULL};
+	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, make, out, sizeof(out), 30000), 0);
+	out[strcspn(out, "\n")] = '\0';
+	char *tok = strdup(out);
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%u/ws", relay.port);
+	char *header[] = {WSRELAY_CLIENT_BIN, "--token", tok, "--send", "hi", url, NULL};
+	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, header, out, sizeof(out), 30000), 0);
+	char *query[] = {WSRELAY_CLIENT_BIN, "--token", tok, "--token-query", "--send", "hi", url, NULL};
+	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, query, out, sizeof(out), 30000), 0);
+	assert_true(wait_for_log("(cli)"));
+	char *none[] = {WSRELAY_CLIENT_BIN, "--send", "hi", url, NULL};
+	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, none, out, sizeof(out), 30000), 1);
+	/* A subscribe-only token: the relay closes the client on its send. */
+	char *ro[] = {WSRELAY_CLIENT_BIN, "--make-token", key_path("secret"),
+	              "--subscribe-only", NULL};
+	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, ro, out, sizeof(out), 30000), 0);
+	out[strcspn(out, "\n")] = '\0';
+	char *ro_tok = strdup(out);
+	char *send_ro[] = {WSRELAY_CLIENT_BIN, "--token", ro_tok, "--send", "hi", url, NULL};
+	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, send_ro, out, sizeof(out), 30000), 1);
+	free(ro_tok);
+	free(tok);
+}
+
 /* ---- group 2: SIGHUP key rotation ---- */
 
 static const char rotation_config[] = "server:\n"
@@ -718,6 +771,7 @@ int main(void)
 	    cmocka_unit_test(test_subscribe_only),
 	    cmocka_unit_test(test_expiry_closes_live_client),
 	};
+	const struct CMUnitTest client_tests[] = {cmocka_unit_test(test_client_token_options)};
 	const struct CMUnitTest rotation_tests[] = {cmocka_unit_test(test_sighup_rotates_keys)};
 	const struct CMUnitTest jwks_tests[] = {cmocka_unit_test(test_jwks_picks_by_kid)};
 	const struct CMUnitTest http_tests[] = {
@@ -731,6 +785,8 @@ int main(void)
 	    cmocka_unit_test(test_anonymous_subscribe_only),
 	};
 	int failed = cmocka_run_group_tests_name("jwt", jwt_tests, start_jwt_relay, stop_jwt_relay);
+	failed += cmocka_run_group_tests_name("client", client_tests, start_client_relay,
+	                                      stop_jwt_relay);
 	failed += cmocka_run_group_tests_name("rotation", rotation_tests, start_rotation_relay,
 	                                      stop_jwt_relay);
 	failed += cmocka_run_group_tests_name("jwks", jwks_tests, start_jwks_relay, stop_jwt_relay);
