@@ -150,6 +150,8 @@ struct auth_expiry_entry *auth_expiry_add(struct auth_expiry *t, int64_t deadlin
 	pthread_mutex_lock(&t->lock);
 	if (t->count == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 64;
+		/* The heap holds pointers: the element size is a pointer's. */
+		// NOLINTNEXTLINE(bugprone-sizeof-expression)
 		struct auth_expiry_entry **heap = realloc(t->heap, cap * sizeof(*heap));
 		if (!heap) {
 			pthread_mutex_unlock(&t->lock);

@@ -87,7 +87,10 @@ void auth_grant_set_subject(struct auth_grant *grant, const char *s, size_t len)
 	/* It goes into log lines: nothing that could forge or break one. */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		grant->subject[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		if (c >= 0x20 && c < 0x7f)
+			grant->subject[i] = s[i];
+		else
+			grant->subject[i] = '?';
 	}
 	grant->subject[len] = '\0';
 }

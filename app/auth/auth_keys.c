@@ -18,7 +18,7 @@
 #include "b64url.h"
 
 #define MAX_KEYS      64
-#define MAX_FILE_SIZE (1024 * 1024)
+#define MAX_FILE_SIZE ((size_t)1024 * 1024)
 
 struct auth_keys {
 	atomic_int refs;
@@ -79,13 +79,15 @@ static unsigned char *read_whole(const char *path, size_t *len, char *err, size_
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		/* strerror may hand every thread the same buffer. */
+		char why[128];
+		snprintf(err, errlen, "%s: %s", path, strerror_r(errno, why, sizeof(why)));
 		return NULL;
 	}
 	unsigned char *buf = malloc(MAX_FILE_SIZE + 1);
 	size_t n = buf ? fread(buf, 1, MAX_FILE_SIZE + 1, f) : 0;
 	bool failed = buf && ferror(f);
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to lose */
 	if (!buf || failed || n > MAX_FILE_SIZE) {
 		snprintf(err, errlen, "%s: %s", path,
 		         !buf     ? "out of memory"
@@ -144,7 +146,8 @@ static int load_pem(struct auth_keys *k, const unsigned char *text, size_t len, 
 	long data_len = 0;
 	while (rc == 0 && PEM_read_bio(bio, &name, &header, &data, &data_len) == 1) {
 		const unsigned char *p = data;
-		EVP_PKEY *pkey = strcmp(name, "PUBLIC KEY") == 0 ? d2i_PUBKEY(NULL, &p, data_len) : NULL;
+		EVP_PKEY *pkey =
+		    strcmp(name, "PUBLIC KEY") == 0 ? d2i_PUBKEY(NULL, &p, data_len) : NULL;
 		if (!pkey) {
 			snprintf(err, errlen, "%s: key %zu: a \"%s\" block, not a valid PUBLIC KEY",
 			         path, k->count + 1, name);
@@ -216,7 +219,8 @@ static EVP_PKEY *jwk_ec(json_t *jwk)
 	static const struct {
 		const char *crv, *group;
 		size_t size;
-	} curves[] = {{"P-256", "prime256v1", 32}, {"P-384", "secp384r1", 48}, {"P-521", "secp521r1", 66}};
+	} curves[] = {
+	    {"P-256", "prime256v1", 32}, {"P-384", "secp384r1", 48}, {"P-521", "secp521r1", 66}};
 	const char *crv = json_string_value(json_object_get(jwk, "crv"));
 	for (size_t i = 0; crv && i < sizeof(curves) / sizeof(curves[0]); i++) {
 		if (strcmp(crv, curves[i].crv) != 0)
@@ -232,9 +236,10 @@ static EVP_PKEY *jwk_ec(json_t *jwk)
 		OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 		EVP_PKEY *pkey = NULL;
 		if (bld &&
-		    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curves[i].group,
-		                                    0) &&
-		    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * size))
+		    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+		                                    curves[i].group, 0) &&
+		    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
+		                                     1 + 2 * size))
 			pkey = pkey_from_params("EC", bld);
 		OSSL_PARAM_BLD_free(bld);
 		return pkey;

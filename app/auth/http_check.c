@@ -13,7 +13,7 @@
 #include "decimal.h"
 #include "log.h"
 
-#define MAX_BODY        (64 * 1024)
+#define MAX_BODY        ((size_t)64 * 1024)
 #define MAX_ROOMS_VALUE 8192
 #define MAX_HEADER_LINE 8192
 

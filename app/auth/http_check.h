@@ -25,8 +25,8 @@ struct http_check_request {
 };
 
 struct http_check_result {
-	enum auth_reason reason; /* AUTH_OK, AUTH_HTTP_DENIED, AUTH_HTTP_ERROR, AUTH_EXPIRED */
-	int status;              /* 0 (allowed), 401, 403 or 503 */
+	enum auth_reason reason;  /* AUTH_OK, AUTH_HTTP_DENIED, AUTH_HTTP_ERROR, AUTH_EXPIRED */
+	int status;               /* 0 (allowed), 401, 403 or 503 */
 	struct auth_grant *grant; /* when allowed: the caller's to free */
 	/* The application's WWW-Authenticate on a 401, or "". */
 	char challenge[HTTP_CHECK_CHALLENGE_MAX];

@@ -78,16 +78,15 @@ static json_t *decode_object(const char *part, size_t len)
 	return obj;
 }
 
-static bool verify_hmac(const struct algorithm *a, const struct auth_keys *keys,
-                        const char *input, size_t input_len, const unsigned char *sig,
-                        size_t sig_len)
+static bool verify_hmac(const struct algorithm *a, const struct auth_keys *keys, const char *input,
+                        size_t input_len, const unsigned char *sig, size_t sig_len)
 {
 	size_t secret_len;
 	const unsigned char *secret = auth_keys_secret(keys, &secret_len);
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int mac_len = 0;
-	if (secret_len == 0 || !HMAC(a->md(), secret, (int)secret_len,
-	                             (const unsigned char *)input, input_len, mac, &mac_len))
+	if (secret_len == 0 || !HMAC(a->md(), secret, (int)secret_len, (const unsigned char *)input,
+	                             input_len, mac, &mac_len))
 		return false;
 	/* The length is public (the algorithm says it); the bytes are compared
 	 * in constant time. */
@@ -150,7 +149,8 @@ static bool verify_with_key(const struct algorithm *a, EVP_PKEY *pkey, const cha
 		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
 		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, a->md()) == 1;
 	}
-	ok = ok && EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)input, input_len) == 1;
+	ok =
+	    ok && EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)input, input_len) == 1;
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	return ok;
@@ -158,9 +158,9 @@ static bool verify_with_key(const struct algorithm *a, EVP_PKEY *pkey, const cha
 
 /* With a kid, only the key of that kid; without, any key that fits (a PEM
  * file's keys have no kid). */
-static bool verify_public(const struct algorithm *a, const struct auth_keys *keys,
-                          const char *kid, const char *input, size_t input_len,
-                          const unsigned char *sig, size_t sig_len)
+static bool verify_public(const struct algorithm *a, const struct auth_keys *keys, const char *kid,
+                          const char *input, size_t input_len, const unsigned char *sig,
+                          size_t sig_len)
 {
 	for (size_t i = 0; i < auth_keys_count(keys); i++) {
 		const char *key_kid = auth_keys_kid(keys, i);
@@ -223,7 +223,8 @@ static enum auth_reason read_permissions(json_t *claims, struct auth_grant *g)
 		json_array_foreach(rooms, i, room)
 		{
 			if (!json_is_string(room) ||
-			    auth_grant_add_room(g, json_string_value(room), json_string_length(room)) != 0)
+			    auth_grant_add_room(g, json_string_value(room),
+			                        json_string_length(room)) != 0)
 				return AUTH_MALFORMED;
 		}
 	}
@@ -276,12 +277,11 @@ static enum auth_reason check_signature(const char *token, size_t len, const cha
 	const char *alg = json_string_value(json_object_get(header, "alg"));
 	json_t *kid = json_object_get(header, "kid");
 	const struct algorithm *a = alg ? allowed_algorithm(alg, rules) : NULL;
-	if (!alg || (kid && !json_is_string(kid)))
-		r = AUTH_MALFORMED;
-	else if (!a)
+	if (alg && !a)
 		r = AUTH_ALGORITHM;
-	else if (json_object_get(header, "crit"))
-		r = AUTH_MALFORMED; /* RFC 7515 4.1.11: no extension is understood here */
+	/* RFC 7515 4.1.11: no "crit" extension is understood here. */
+	else if (!alg || (kid && !json_is_string(kid)) || json_object_get(header, "crit"))
+		r = AUTH_MALFORMED;
 	if (r != AUTH_OK) {
 		json_decref(header);
 		return r;

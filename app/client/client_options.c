@@ -172,13 +172,13 @@ static int check_token_options(struct client_options *opts, FILE *err)
 	if (opts->make_token)
 		return -1;
 	if (opts->subject || opts->lifetime || opts->subscribe_only)
-		return usage_error(err, "%s",
-		                   "--subject, --lifetime and --subscribe-only go with --make-token");
+		return usage_error(
+		    err, "%s", "--subject, --lifetime and --subscribe-only go with --make-token");
 	if (opts->token_query && !opts->token)
 		return usage_error(err, "%s", "--token-query needs --token");
 	if (opts->token && !client_token_valid(opts->token))
-		return usage_error(err, "%s",
-		                   "--token takes a JWT: up to 8192 characters of A-Z a-z 0-9 - _ .");
+		return usage_error(
+		    err, "%s", "--token takes a JWT: up to 8192 characters of A-Z a-z 0-9 - _ .");
 	/* The query gets the token only after main() has formatted the URL
 	 * for messages, so the token never appears in one. */
 	struct ws_url probe = opts->url;
@@ -258,8 +258,9 @@ int client_options_parse(int argc, char **argv, struct client_options *opts, FIL
 			break;
 		case OPT_LIFETIME:
 			if (parse_number(optarg, 10UL * 365 * 86400, &number) < 0)
-				return usage_error(err, "--lifetime needs whole seconds above 0, not '%s'",
-				                   optarg);
+				return usage_error(
+				    err, "--lifetime needs whole seconds above 0, not '%s'",
+				    optarg);
 			opts->lifetime = number;
 			break;
 		case OPT_SUBSCRIBE_ONLY:

@@ -35,15 +35,18 @@ static unsigned char *read_secret(const char *path, size_t *len, FILE *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		fprintf(err, "wsrelay-client: %s: %s\n", path, strerror(errno));
+		char why[128];
+		fprintf(err, "wsrelay-client: %s: %s\n", path, strerror_r(errno, why, sizeof(why)));
 		return NULL;
 	}
 	unsigned char *buf = malloc(65537);
 	size_t n = buf ? fread(buf, 1, 65537, f) : 0;
-	fclose(f);
+	(void)fclose(f); /* read only */
 	if (!buf || n == 0 || n > 65536) {
 		fprintf(err, "wsrelay-client: %s: %s\n", path,
-		        !buf ? "out of memory" : n == 0 ? "empty" : "larger than 64 KiB");
+		        !buf     ? "out of memory"
+		        : n == 0 ? "empty"
+		                 : "larger than 64 KiB");
 		free(buf);
 		return NULL;
 	}

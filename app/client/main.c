@@ -309,7 +309,8 @@ int main(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	if (opts.make_token)
-		return client_token_make(opts.make_token, opts.subject ? opts.subject : "wsrelay-client",
+		return client_token_make(opts.make_token,
+		                         opts.subject ? opts.subject : "wsrelay-client",
 		                         opts.lifetime ? opts.lifetime : 3600, opts.subscribe_only,
 		                         stdout, stderr) == 0
 		           ? CLIENT_EXIT_OK

@@ -216,9 +216,9 @@ int session_connect(struct session *s, const struct ws_url *url, const struct se
 		s->conn = mg_connect_websocket_client_secure_extensions(
 		    &opts, err, errlen, url->path, NULL, extensions, on_frame, on_closed, s);
 	} else {
-		s->conn = mg_connect_websocket_client_extensions(url->host, url->port, 0, err, errlen,
-		                                                 url->path, NULL, extensions,
-		                                                 on_frame, on_closed, s);
+		s->conn = mg_connect_websocket_client_extensions(
+		    url->host, url->port, 0, err, errlen, url->path, NULL, extensions, on_frame,
+		    on_closed, s);
 	}
 	free(extensions);
 	if (!s->conn) {

@@ -347,8 +347,8 @@ static int load_words(struct config_loader *ld, yaml_node_t *node, char ***out, 
 	if (!*out)
 		return config_loader_out_of_memory(ld, node);
 	for (size_t i = 0; i < n; i++)
-		if (append_unique(ld, config_loader_node(ld, items[i]), "a name", check_word,
-		                  *out, count))
+		if (append_unique(ld, config_loader_node(ld, items[i]), "a name", check_word, *out,
+		                  count))
 			return -1;
 	return 0;
 }

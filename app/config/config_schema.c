@@ -154,16 +154,16 @@ static bool jwt_algorithm_known(const char *name)
 
 static const char *check_auth_jwt(const void *self, const char *path, char *why, size_t whylen)
 {
-	const __typeof__(((struct config *)0)->auth.jwt) *jwt = self;
+	const struct config *cfg = CONFIG_OF(self, auth.jwt);
 	char quoted[QUOTE_SIZE];
 	(void)path;
-	for (size_t i = 0; i < jwt->algorithm_count; i++) {
-		if (jwt_algorithm_known(jwt->algorithms[i]))
+	for (size_t i = 0; i < cfg->auth.jwt.algorithm_count; i++) {
+		if (jwt_algorithm_known(cfg->auth.jwt.algorithms[i]))
 			continue;
 		snprintf(why, whylen,
 		         "auth.jwt.algorithms: %s is not one of HS256 HS384 HS512 RS256 RS384 "
 		         "RS512 PS256 PS384 PS512 ES256 ES384 ES512",
-		         quote_shortened(jwt->algorithms[i], quoted));
+		         quote_shortened(cfg->auth.jwt.algorithms[i], quoted));
 		return "algorithms";
 	}
 	return NULL;
@@ -188,8 +188,9 @@ static const char *check_auth(const void *self, const char *path, char *why, siz
 			return "mode";
 		}
 		if (hmac && !cfg->auth.jwt.secret_file[0]) {
-			snprintf(why, whylen,
-			         "auth.mode: \"jwt\" with an HS* algorithm needs auth.jwt.secret_file");
+			snprintf(
+			    why, whylen,
+			    "auth.mode: \"jwt\" with an HS* algorithm needs auth.jwt.secret_file");
 			return "mode";
 		}
 		if (public_key && !cfg->auth.jwt.public_keys_file[0]) {
@@ -200,8 +201,8 @@ static const char *check_auth(const void *self, const char *path, char *why, siz
 		}
 	}
 	const char *url = cfg->auth.http.url;
-	if (cfg->auth.mode == AUTH_MODE_HTTP &&
-	    strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+	if (cfg->auth.mode == AUTH_MODE_HTTP && strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0) {
 		snprintf(why, whylen,
 		         "auth.mode: \"http\" needs auth.http.url, an http:// or https:// URL (got "
 		         "%s)",

@@ -151,7 +151,8 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->auth.mode != AUTH_MODE_NONE) {
 		srv->expiry = auth_expiry_start(ws_connection_token_expired);
 		if (!srv->expiry) {
-			snprintf(err, errlen, "out of memory or threads for the token expiry timer");
+			snprintf(err, errlen,
+			         "out of memory or threads for the token expiry timer");
 			free_server(srv);
 			return NULL;
 		}

@@ -23,7 +23,7 @@ struct server {
 	struct cluster *cluster; /* NULL unless cluster.enabled */
 	struct auth *auth;
 	struct auth_expiry *expiry; /* NULL in auth mode none */
-	atomic_bool draining;    /* new handshakes are refused */
+	atomic_bool draining;       /* new handshakes are refused */
 	struct relay_stats stats;
 	double start_time; /* seconds since the Unix epoch */
 };

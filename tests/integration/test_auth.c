@@ -49,6 +49,7 @@ static int make_keys(void)
 	strcpy(keydir, "/tmp/wsrelay-auth-keys-XXXXXX");
 	if (!mkdtemp(keydir))
 		return -1;
+	// NOLINTNEXTLINE(bugprone-suspicious-missing-comma): JWT_TOOL is one path
 	char *argv[] = {PYTHON, JWT_TOOL, "keys", keydir, NULL};
 	char out[4096];
 	int rc = relay_run(PYTHON, argv, out, sizeof(out), 60000);
@@ -59,15 +60,14 @@ static int make_keys(void)
 
 static int remove_keys(void)
 {
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", keydir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_file_remove_tree(keydir);
 }
 
 /* One token from a jwt_tool spec (JSON). The caller frees it. */
 static char *token(const char *spec)
 {
 	char *arg = strdup(spec);
+	// NOLINTNEXTLINE(bugprone-suspicious-missing-comma): JWT_TOOL is one path
 	char *argv[] = {PYTHON, JWT_TOOL, "tokens", arg, NULL};
 	char *out = malloc(TOKEN_CAP);
 	assert_non_null(out);
@@ -249,8 +249,11 @@ static void test_each_family(void **state)
 	(void)state;
 	static const struct {
 		const char *alg, *key;
-	} cases[] = {{"HS256", "secret"}, {"RS256", "rsa1.key"}, {"PS256", "rsa1.key"},
-	             {"ES256", "ec256.key"}, {"ES384", "ec384.key"}};
+	} cases[] = {{"HS256", "secret"},
+	             {"RS256", "rsa1.key"},
+	             {"PS256", "rsa1.key"},
+	             {"ES256", "ec256.key"},
+	             {"ES384", "ec384.key"}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *t = signed_token(cases[i].alg, cases[i].key, 600, "\"sub\":\"fam\"", "");
 		struct ws_raw c;
@@ -266,15 +269,16 @@ static void test_each_family(void **state)
 
 struct refusal {
 	const char *what;
-	char *token;          /* NULL: no Authorization header */
-	const char *header;   /* instead of a token */
-	const char *reason;   /* wsrelay_auth_failures_total's label */
-	bool bare_challenge;  /* no token: "Bearer" without an error */
+	char *token;         /* NULL: no Authorization header */
+	const char *header;  /* instead of a token */
+	const char *reason;  /* wsrelay_auth_failures_total's label */
+	bool bare_challenge; /* no token: "Bearer" without an error */
 };
 
 static void expect_refusal(const struct refusal *r)
 {
-	char series[128], unauthorized[] = "wsrelay_rejected_handshakes_total{reason=\"unauthorized\"}";
+	char series[128],
+	    unauthorized[] = "wsrelay_rejected_handshakes_total{reason=\"unauthorized\"}";
 	snprintf(series, sizeof(series), "wsrelay_auth_failures_total{reason=\"%s\"}", r->reason);
 	double before = metric(series);
 	double rejected = metric(unauthorized);
@@ -287,7 +291,8 @@ static void expect_refusal(const struct refusal *r)
 	if (r->bare_challenge)
 		assert_true(head_has(&c, "\r\nWWW-Authenticate: Bearer\r\n"));
 	else
-		assert_true(head_has(&c, "\r\nWWW-Authenticate: Bearer error=\"invalid_token\"\r\n"));
+		assert_true(
+		    head_has(&c, "\r\nWWW-Authenticate: Bearer error=\"invalid_token\"\r\n"));
 	/* No WebSocket: the server closes after the answer. */
 	assert_int_equal(ws_raw_expect_eof(&c, WAIT_MS), 0);
 	ws_raw_close(&c);
@@ -300,13 +305,11 @@ static void test_refusals(void **state)
 {
 	(void)state;
 	char big_claim[9000];
-	memset(big_claim, 0, sizeof(big_claim));
-	strcpy(big_claim, "\"pad\":\"");
-	memset(big_claim + 7, 'p', 8500);
-	strcat(big_claim, "\"");
+	snprintf(big_claim, sizeof(big_claim), "\"pad\":\"%08500d\"", 0);
 	char spec[1024];
-	snprintf(spec, sizeof(spec), "{\"alg\":\"none\",\"exp_in\":600,\"claims\":{\"iss\":"
-	                             "\"https://login.test\",\"aud\":\"wsrelay\"}}");
+	snprintf(spec, sizeof(spec),
+	         "{\"alg\":\"none\",\"exp_in\":600,\"claims\":{\"iss\":"
+	         "\"https://login.test\",\"aud\":\"wsrelay\"}}");
 	char *alg_none = token(spec);
 	snprintf(spec, sizeof(spec),
 	         "{\"alg\":\"HS256\",\"hmac_with\":\"%s\",\"exp_in\":600,\"claims\":{\"iss\":"
@@ -318,8 +321,9 @@ static void test_refusals(void **state)
 	         "\"iss\":\"https://login.test\",\"aud\":\"wsrelay\",\"sub\":\"x\"}}",
 	         key_path("secret"));
 	char *reencoded = token(spec);
-	snprintf(spec, sizeof(spec), "{\"alg\":\"HS256\",\"key\":\"%s\",\"claims\":{\"iss\":"
-	                             "\"https://login.test\",\"aud\":\"wsrelay\"}}",
+	snprintf(spec, sizeof(spec),
+	         "{\"alg\":\"HS256\",\"key\":\"%s\",\"claims\":{\"iss\":"
+	         "\"https://login.test\",\"aud\":\"wsrelay\"}}",
 	         key_path("secret"));
 	char *no_exp = token(spec);
 
@@ -463,22 +467,23 @@ static void test_client_token_options(void **state)
 {
 	(void)state;
 	char out[TOKEN_CAP], url[64];
-	char *make[] = {WSRELAY_CLIENT_BIN, "--make-token", key_path("secret"), "--subject",
-	                "cli", NULL};
+	char *make[] = {WSRELAY_CLIENT_BIN, "--make-token", key_path("secret"),
+	                "--subject",        "cli",          NULL};
 	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, make, out, sizeof(out), 30000), 0);
 	out[strcspn(out, "\n")] = '\0';
 	char *tok = strdup(out);
 	snprintf(url, sizeof(url), "ws://127.0.0.1:%u/ws", relay.port);
 	char *header[] = {WSRELAY_CLIENT_BIN, "--token", tok, "--send", "hi", url, NULL};
 	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, header, out, sizeof(out), 30000), 0);
-	char *query[] = {WSRELAY_CLIENT_BIN, "--token", tok, "--token-query", "--send", "hi", url, NULL};
+	char *query[] = {WSRELAY_CLIENT_BIN, "--token", tok, "--token-query",
+	                 "--send",           "hi",      url, NULL};
 	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, query, out, sizeof(out), 30000), 0);
 	assert_true(wait_for_log("(cli)"));
 	char *none[] = {WSRELAY_CLIENT_BIN, "--send", "hi", url, NULL};
 	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, none, out, sizeof(out), 30000), 1);
 	/* A subscribe-only token: the relay closes the client on its send. */
-	char *ro[] = {WSRELAY_CLIENT_BIN, "--make-token", key_path("secret"),
-	              "--subscribe-only", NULL};
+	char *ro[] = {WSRELAY_CLIENT_BIN, "--make-token", key_path("secret"), "--subscribe-only",
+	              NULL};
 	assert_int_equal(relay_run(WSRELAY_CLIENT_BIN, ro, out, sizeof(out), 30000), 0);
 	out[strcspn(out, "\n")] = '\0';
 	char *ro_tok = strdup(out);
@@ -544,7 +549,8 @@ static void test_sighup_rotates_keys(void **state)
 	expect_text(&after, "from before");
 
 	/* A bad file keeps the keys in service. */
-	assert_int_equal(test_file_write(key_path("live.pem"), "-----BEGIN PUBLIC KEY-----\nno\n"), 0);
+	assert_int_equal(test_file_write(key_path("live.pem"), "-----BEGIN PUBLIC KEY-----\nno\n"),
+	                 0);
 	assert_int_equal(kill(relay.pid, SIGHUP), 0);
 	assert_true(wait_for_log("the previous keys stay in service"));
 	expect_metric("wsrelay_auth_key_reloads_total{result=\"error\"}", 1);
@@ -749,11 +755,12 @@ static void test_anonymous_subscribe_only(void **state)
 {
 	(void)state;
 	struct relay_process rp;
-	assert_int_equal(relay_start(&rp, WSRELAY_BIN,
-	                             "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
-	                             "metrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-	                             "auth:\n  anonymous_publish: false\n"),
-	                 0);
+	assert_int_equal(
+	    relay_start(&rp, WSRELAY_BIN,
+	                "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
+	                "metrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+	                "auth:\n  anonymous_publish: false\n"),
+	    0);
 	struct ws_raw c;
 	relay_fixture_connect(&c, rp.port, WAIT_MS);
 	assert_int_equal(ws_raw_send_text(&c, "hi"), 0);
@@ -785,12 +792,13 @@ int main(void)
 	    cmocka_unit_test(test_anonymous_subscribe_only),
 	};
 	int failed = cmocka_run_group_tests_name("jwt", jwt_tests, start_jwt_relay, stop_jwt_relay);
-	failed += cmocka_run_group_tests_name("client", client_tests, start_client_relay,
-	                                      stop_jwt_relay);
+	failed +=
+	    cmocka_run_group_tests_name("client", client_tests, start_client_relay, stop_jwt_relay);
 	failed += cmocka_run_group_tests_name("rotation", rotation_tests, start_rotation_relay,
 	                                      stop_jwt_relay);
 	failed += cmocka_run_group_tests_name("jwks", jwks_tests, start_jwks_relay, stop_jwt_relay);
-	failed += cmocka_run_group_tests_name("http", http_tests, start_http_relay, stop_http_relay);
+	failed +=
+	    cmocka_run_group_tests_name("http", http_tests, start_http_relay, stop_http_relay);
 	failed += cmocka_run_group_tests_name("other", other_tests, NULL, NULL);
 	return failed;
 }

@@ -107,7 +107,7 @@ static void test_subject(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),    cmocka_unit_test(test_patterns),
+	    cmocka_unit_test(test_defaults),     cmocka_unit_test(test_patterns),
 	    cmocka_unit_test(test_bad_patterns), cmocka_unit_test(test_csv),
 	    cmocka_unit_test(test_subject),
 	};

@@ -66,7 +66,7 @@ static void test_refusals(void **state)
 	assert_int_equal(decode("QUJ", out), -1);
 	assert_int_equal(decode("QUK", out), -1);
 	assert_int_equal(b64url_decode("QU\0I", 4, out), -1); /* NUL */
-	assert_int_equal(decode("\xc3\xa9QQ", out), -1);       /* non-ASCII */
+	assert_int_equal(decode("\xc3\xa9QQ", out), -1);      /* non-ASCII */
 }
 
 int main(void)

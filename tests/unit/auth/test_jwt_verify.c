@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "auth_keys.h"
+#include "test_file.h"
 #include "b64url.h"
 #include "jwt_verify.h"
 
@@ -50,9 +51,10 @@ static size_t sign(const char *alg, EVP_PKEY *key, const char *secret, const cha
                    unsigned char *sig)
 {
 	if (alg[0] == 'H') {
+		const char *k = secret ? secret : "";
 		unsigned int len = 0;
-		HMAC(md_of(alg), secret, (int)strlen(secret), (const unsigned char *)input,
-		     strlen(input), sig, &len);
+		HMAC(md_of(alg), k, (int)strlen(k), (const unsigned char *)input, strlen(input),
+		     sig, &len);
 		return len;
 	}
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -64,7 +66,8 @@ static size_t sign(const char *alg, EVP_PKEY *key, const char *secret, const cha
 	}
 	unsigned char der[1024];
 	size_t len = sizeof(der);
-	assert_int_equal(EVP_DigestSign(ctx, der, &len, (const unsigned char *)input, strlen(input)), 1);
+	assert_int_equal(
+	    EVP_DigestSign(ctx, der, &len, (const unsigned char *)input, strlen(input)), 1);
 	EVP_MD_CTX_free(ctx);
 	if (alg[0] != 'E') {
 		memcpy(sig, der, len);
@@ -88,12 +91,12 @@ static char *token_signed(const char *header, const char *payload, const char *s
 	char *h = b64(header, strlen(header));
 	char *p = b64(payload, strlen(payload));
 	char *input = malloc(strlen(h) + strlen(p) + 2);
-	sprintf(input, "%s.%s", h, p);
+	(void)sprintf(input, "%s.%s", h, p);
 	unsigned char sig[1024];
 	size_t sig_len = sign_alg ? sign(sign_alg, key, secret, input, sig) : 0;
 	char *s = b64(sig, sig_len);
 	char *token = malloc(strlen(input) + strlen(s) + 2);
-	sprintf(token, "%s.%s", input, s);
+	(void)sprintf(token, "%s.%s", input, s);
 	free(h);
 	free(p);
 	free(input);
@@ -110,7 +113,7 @@ static char *hs256(const char *payload)
 static char *claims(const char *more)
 {
 	char *out = malloc(strlen(more) + 64);
-	sprintf(out, "{\"exp\":%lld%s%s}", (long long)now + 3600, more[0] ? "," : "", more);
+	(void)sprintf(out, "{\"exp\":%lld%s%s}", (long long)now + 3600, more[0] ? "," : "", more);
 	return out;
 }
 
@@ -119,7 +122,7 @@ static char *claims(const char *more)
 static char *path_in_dir(const char *name)
 {
 	char *p = malloc(strlen(dir) + strlen(name) + 2);
-	sprintf(p, "%s/%s", dir, name);
+	(void)sprintf(p, "%s/%s", dir, name);
 	return p;
 }
 
@@ -129,7 +132,7 @@ static void write_text(const char *name, const char *text)
 	FILE *f = fopen(p, "w");
 	assert_non_null(f);
 	fputs(text, f);
-	fclose(f);
+	(void)fclose(f);
 	free(p);
 }
 
@@ -139,7 +142,7 @@ static void write_pem(const char *name, EVP_PKEY *const *keys, size_t n)
 	FILE *f = fopen(p, "w");
 	for (size_t i = 0; i < n; i++)
 		PEM_write_PUBKEY(f, keys[i]);
-	fclose(f);
+	(void)fclose(f);
 	free(p);
 }
 
@@ -169,8 +172,9 @@ static char *jwk_rsa(EVP_PKEY *key, const char *kid)
 	char *n = bn_param(key, OSSL_PKEY_PARAM_RSA_N);
 	char *e = bn_param(key, OSSL_PKEY_PARAM_RSA_E);
 	char *out = malloc(strlen(n) + strlen(e) + 128);
-	sprintf(out, "{\"kty\":\"RSA\",\"use\":\"sig\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"}", kid, n,
-	        e);
+	(void)sprintf(out,
+	              "{\"kty\":\"RSA\",\"use\":\"sig\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"}",
+	              kid, n, e);
 	free(n);
 	free(e);
 	return out;
@@ -184,8 +188,9 @@ static char *jwk_ec(EVP_PKEY *key, const char *kid)
 	size_t half = (len - 1) / 2;
 	char *x = b64(point + 1, half), *y = b64(point + 1 + half, half);
 	char *out = malloc(strlen(x) + strlen(y) + 128);
-	sprintf(out, "{\"kty\":\"EC\",\"crv\":\"%s\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
-	        half == 32 ? "P-256" : "P-384", kid, x, y);
+	(void)sprintf(out,
+	              "{\"kty\":\"EC\",\"crv\":\"%s\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
+	              half == 32 ? "P-256" : "P-384", kid, x, y);
 	free(x);
 	free(y);
 	return out;
@@ -220,9 +225,10 @@ static int setup(void **state)
 	write_text("secret", SECRET);
 	EVP_PKEY *all[] = {rsa_a, ec256, ec384};
 	write_pem("public.pem", all, 3);
-	char *j1 = jwk_rsa(rsa_a, "key-a"), *j2 = jwk_rsa(rsa_b, "key-b"), *j3 = jwk_ec(ec256, "ec");
+	char *j1 = jwk_rsa(rsa_a, "key-a"), *j2 = jwk_rsa(rsa_b, "key-b"),
+	     *j3 = jwk_ec(ec256, "ec");
 	char *jwks = malloc(strlen(j1) + strlen(j2) + strlen(j3) + 64);
-	sprintf(jwks, "{\"keys\":[%s,{\"kty\":\"oct\",\"k\":\"AA\"},%s,%s]}", j1, j2, j3);
+	(void)sprintf(jwks, "{\"keys\":[%s,{\"kty\":\"oct\",\"k\":\"AA\"},%s,%s]}", j1, j2, j3);
 	write_text("jwks.json", jwks);
 	free(j1);
 	free(j2);
@@ -238,9 +244,7 @@ static int teardown(void **state)
 	EVP_PKEY_free(rsa_b);
 	EVP_PKEY_free(ec256);
 	EVP_PKEY_free(ec384);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_file_remove_tree(dir);
 }
 
 /* ---- checking ---- */
@@ -353,12 +357,15 @@ static void test_issuer_audience_permissions(void **state)
 	    {"\"iss\":\"https://login.example\",\"aud\":\"wsrelay2\"", AUTH_AUDIENCE},
 	    {"\"iss\":\"https://login.example\",\"aud\":[\"a\",\"b\"]", AUTH_AUDIENCE},
 	    {"\"iss\":\"https://login.example\",\"aud\":\"wsrelay\",\"sub\":5", AUTH_MALFORMED},
-	    {"\"iss\":\"https://login.example\",\"aud\":\"wsrelay\",\"wsrelay\":[]", AUTH_MALFORMED},
-	    {"\"iss\":\"https://login.example\",\"aud\":\"wsrelay\",\"wsrelay\":{\"publish\":\"no\"}",
+	    {"\"iss\":\"https://login.example\",\"aud\":\"wsrelay\",\"wsrelay\":[]",
+	     AUTH_MALFORMED},
+	    {"\"iss\":\"https://"
+	     "login.example\",\"aud\":\"wsrelay\",\"wsrelay\":{\"publish\":\"no\"}",
 	     AUTH_MALFORMED},
 	    {"\"iss\":\"https://login.example\",\"aud\":\"wsrelay\",\"wsrelay\":{\"rooms\":\"a\"}",
 	     AUTH_MALFORMED},
-	    {"\"iss\":\"https://login.example\",\"aud\":\"wsrelay\",\"wsrelay\":{\"rooms\":[\"a*b\"]}",
+	    {"\"iss\":\"https://"
+	     "login.example\",\"aud\":\"wsrelay\",\"wsrelay\":{\"rooms\":[\"a*b\"]}",
 	     AUTH_MALFORMED},
 	    {"\"iss\":\"https://login.example\",\"aud\":\"wsrelay\",\"wsrelay\":{\"rooms\":[1]}",
 	     AUTH_MALFORMED},
@@ -367,7 +374,8 @@ static void test_issuer_audience_permissions(void **state)
 		char *p = claims(cases[i].more);
 		enum auth_reason r = check_hs(p, &rules);
 		if (r != cases[i].want)
-			print_error("case %zu (%s): got %s\n", i, cases[i].more, auth_reason_name(r));
+			print_error("case %zu (%s): got %s\n", i, cases[i].more,
+			            auth_reason_name(r));
 		assert_int_equal(r, cases[i].want);
 		free(p);
 	}
@@ -416,7 +424,7 @@ static void test_shape(void **state)
 	memset(big_claims, 'x', JWT_MAX_LENGTH - 200);
 	big_claims[JWT_MAX_LENGTH - 200] = '\0';
 	char *more = malloc(JWT_MAX_LENGTH + 16);
-	sprintf(more, "\"pad\":\"%s\"", big_claims);
+	(void)sprintf(more, "\"pad\":\"%s\"", big_claims);
 	char *bigp = claims(more);
 	t = hs256(bigp);
 	assert_true(strlen(t) > JWT_MAX_LENGTH);
@@ -626,7 +634,8 @@ static void test_key_file_errors(void **state)
 	expect_load_error("", bad, "non-empty \"keys\" array");
 	write_text("bad", "{\"keys\": [{\"kty\":\"RSA\",\"n\":\"AQAB\"}]}");
 	expect_load_error("", bad, "key 1: not a valid RSA public key");
-	write_text("bad", "{\"keys\": [{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}");
+	write_text("bad",
+	           "{\"keys\": [{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}");
 	expect_load_error("", bad, "key 1: not a valid EC public key");
 	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 	write_pem("bad", &small, 1);
