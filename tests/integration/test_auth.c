@@ -194,30 +194,50 @@ static bool head_has(const struct ws_raw *c, const char *line)
 
 /* ---- group 1: jwt, one relay ---- */
 
-static const char jwt_config[] = "server:\n"
-                                 "  listen: \"127.0.0.1:@PORT@\"\n"
-                                 "  max_connections: 32\n"
-                                 "  document_root: \"\"\n"
-                                 "metrics:\n"
-                                 "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-                                 "auth:\n"
-                                 "  mode: jwt\n"
-                                 "  jwt:\n"
-                                 "    algorithms: [HS256, RS256, PS256, ES256, ES384]\n"
-                                 "    secret_file: \"%s/secret\"\n"
-                                 "    public_keys_file: \"%s/public.pem\"\n"
-                                 "    issuer: \"https://login.test\"\n"
-                                 "    audience: \"wsrelay\"\n"
-                                 "    leeway_seconds: 0\n"
-                                 "    cookie: \"wsrelay_token\"\n"
-                                 "shutdown:\n"
-                                 "  timeout_seconds: 5\n"
-                                 "logging:\n"
-                                 "  level: debug\n";
+/* Starts the relay with this auth section (the rest is common) and waits
+ * for its metrics listener. */
+static int start_with_auth(void **state, const char *auth_yaml)
+{
+	*state = &relay;
+	char config[4096];
+	snprintf(config, sizeof(config),
+	         "server:\n"
+	         "  listen: \"127.0.0.1:@PORT@\"\n"
+	         "  max_connections: 32\n"
+	         "  document_root: \"\"\n"
+	         "metrics:\n"
+	         "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+	         "%s"
+	         "shutdown:\n"
+	         "  timeout_seconds: 5\n"
+	         "logging:\n"
+	         "  level: debug\n",
+	         auth_yaml);
+	if (relay_start(&relay, WSRELAY_BIN, config) != 0)
+		return -1;
+	return relay_wait_listener(&relay, relay.metrics_port, WAIT_MS);
+}
+
+/* auth.mode jwt with key files in keydir: public_keys_file may be "". */
+static int start_jwt_with(void **state, const char *algorithms, const char *secret_file,
+                          const char *public_keys_file, const char *more)
+{
+	char auth[2048];
+	snprintf(auth, sizeof(auth),
+	         "auth:\n"
+	         "  mode: jwt\n"
+	         "  jwt:\n"
+	         "    algorithms: [%s]\n"
+	         "    secret_file: \"%s\"\n"
+	         "    public_keys_file: \"%s\"\n"
+	         "%s",
+	         algorithms, secret_file, public_keys_file, more);
+	return start_with_auth(state, auth);
+}
 
 static int start_jwt_relay(void **state)
 {
-	*state = &relay;
+	*state = &relay; /* for the teardown, even if this fails */
 	if (make_keys() != 0)
 		return -1;
 	/* Several PEM keys in one file. */
@@ -231,11 +251,12 @@ static int start_jwt_relay(void **state)
 	free(c);
 	if (test_file_write(key_path("public.pem"), all) != 0)
 		return -1;
-	char config[4096];
-	snprintf(config, sizeof(config), jwt_config, keydir, keydir);
-	if (relay_start(&relay, WSRELAY_BIN, config) != 0)
-		return -1;
-	return relay_wait_listener(&relay, relay.metrics_port, WAIT_MS);
+	return start_jwt_with(state, "HS256, RS256, PS256, ES256, ES384", key_path("secret"),
+	                      key_path("public.pem"),
+	                      "    issuer: \"https://login.test\"\n"
+	                      "    audience: \"wsrelay\"\n"
+	                      "    leeway_seconds: 0\n"
+	                      "    cookie: \"wsrelay_token\"\n");
 }
 
 static int stop_jwt_relay(void **state)
@@ -439,26 +460,12 @@ static void test_expiry_closes_live_client(void **state)
 	free(t);
 }
 
-static const char client_config[] = "server:\n"
-                                    "  listen: \"127.0.0.1:@PORT@\"\n"
-                                    "  document_root: \"\"\n"
-                                    "metrics:\n"
-                                    "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-                                    "auth:\n"
-                                    "  mode: jwt\n"
-                                    "  jwt:\n"
-                                    "    secret_file: \"%s\"\n"
-                                    "logging:\n"
-                                    "  level: debug\n";
-
 static int start_client_relay(void **state)
 {
-	*state = &relay;
+	*state = &relay; /* for the teardown, even if this fails */
 	if (make_keys() != 0)
 		return -1;
-	char config[2048];
-	snprintf(config, sizeof(config), client_config, key_path("secret"));
-	return relay_start(&relay, WSRELAY_BIN, config);
+	return start_jwt_with(state, "HS256", key_path("secret"), "", "");
 }
 
 /* wsrelay-client: a token from --make-token (libjwt, another independent
@@ -495,35 +502,15 @@ static void test_client_token_options(void **state)
 
 /* ---- group 2: SIGHUP key rotation ---- */
 
-static const char rotation_config[] = "server:\n"
-                                      "  listen: \"127.0.0.1:@PORT@\"\n"
-                                      "  max_connections: 16\n"
-                                      "  document_root: \"\"\n"
-                                      "metrics:\n"
-                                      "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-                                      "auth:\n"
-                                      "  mode: jwt\n"
-                                      "  jwt:\n"
-                                      "    algorithms: [RS256, ES256]\n"
-                                      "    public_keys_file: \"%s\"\n"
-                                      "shutdown:\n"
-                                      "  timeout_seconds: 5\n"
-                                      "logging:\n"
-                                      "  level: debug\n";
-
 static int start_rotation_relay(void **state)
 {
-	*state = &relay;
+	*state = &relay; /* for the teardown, even if this fails */
 	if (make_keys() != 0)
 		return -1;
 	char *pub = test_file_read(key_path("rsa1.pub"), NULL);
 	int rc = pub ? test_file_write(key_path("live.pem"), pub) : -1;
 	free(pub);
-	char config[4096];
-	snprintf(config, sizeof(config), rotation_config, key_path("live.pem"));
-	if (rc != 0 || relay_start(&relay, WSRELAY_BIN, config) != 0)
-		return -1;
-	return relay_wait_listener(&relay, relay.metrics_port, WAIT_MS);
+	return rc != 0 ? -1 : start_jwt_with(state, "RS256, ES256", "", key_path("live.pem"), "");
 }
 
 static void test_sighup_rotates_keys(void **state)
@@ -569,14 +556,10 @@ static void test_sighup_rotates_keys(void **state)
 
 static int start_jwks_relay(void **state)
 {
-	*state = &relay;
+	*state = &relay; /* for the teardown, even if this fails */
 	if (make_keys() != 0)
 		return -1;
-	char config[4096];
-	snprintf(config, sizeof(config), rotation_config, key_path("jwks.json"));
-	if (relay_start(&relay, WSRELAY_BIN, config) != 0)
-		return -1;
-	return relay_wait_listener(&relay, relay.metrics_port, WAIT_MS);
+	return start_jwt_with(state, "RS256, ES256", "", key_path("jwks.json"), "");
 }
 
 static void test_jwks_picks_by_kid(void **state)
@@ -613,38 +596,27 @@ static void test_jwks_picks_by_kid(void **state)
 static pid_t app_pid = -1;
 static uint16_t app_port;
 
-static const char http_config[] = "server:\n"
-                                  "  listen: \"127.0.0.1:@PORT@\"\n"
-                                  "  max_connections: 16\n"
-                                  "  document_root: \"\"\n"
-                                  "metrics:\n"
-                                  "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
-                                  "auth:\n"
-                                  "  mode: http\n"
-                                  "  http:\n"
-                                  "    url: \"http://127.0.0.1:%u/check\"\n"
-                                  "    timeout_ms: 1000\n"
-                                  "    forward_headers: [Cookie, Authorization, Origin]\n"
-                                  "shutdown:\n"
-                                  "  timeout_seconds: 5\n"
-                                  "logging:\n"
-                                  "  level: debug\n";
-
 static int start_http_relay(void **state)
 {
-	*state = &relay;
+	*state = &relay; /* for the teardown, even if this fails */
 	app_port = free_loopback_port();
 	char port[8];
 	snprintf(port, sizeof(port), "%u", app_port);
+	// NOLINTNEXTLINE(bugprone-suspicious-missing-comma): AUTH_APP is one path
 	char *argv[] = {PYTHON, AUTH_APP, port, NULL};
 	app_pid = process_spawn(PYTHON, argv, "/dev/null");
 	if (app_pid < 0 || relay_wait_port(app_port, 30000) != 0)
 		return -1;
-	char config[4096];
-	snprintf(config, sizeof(config), http_config, app_port);
-	if (relay_start(&relay, WSRELAY_BIN, config) != 0)
-		return -1;
-	return relay_wait_listener(&relay, relay.metrics_port, WAIT_MS);
+	char auth[1024];
+	snprintf(auth, sizeof(auth),
+	         "auth:\n"
+	         "  mode: http\n"
+	         "  http:\n"
+	         "    url: \"http://127.0.0.1:%u/check\"\n"
+	         "    timeout_ms: 1000\n"
+	         "    forward_headers: [Cookie, Authorization, Origin]\n",
+	         app_port);
+	return start_with_auth(state, auth);
 }
 
 static int stop_http_relay(void **state)
@@ -736,10 +708,12 @@ static void test_bad_key_file_stops_start(void **state)
 	assert_non_null(mkdtemp(dir));
 	char config_path[PATH_MAX], config[1024];
 	snprintf(config_path, sizeof(config_path), "%s/c.yaml", dir);
-	snprintf(config, sizeof(config),
-	         "server:\n  listen: \"127.0.0.1:%u\"\n  document_root: \"\"\nmetrics:\n  enabled: "
-	         "false\nauth:\n  mode: jwt\n  jwt:\n    secret_file: \"%s/nope\"\n",
-	         free_loopback_port(), dir);
+	snprintf(
+	    config, sizeof(config),
+	    "server:\n  listen: \"127.0.0.1:%u\"\n  document_root: \"\"\n  max_connections: 16\n"
+	    "metrics:\n  enabled: "
+	    "false\nauth:\n  mode: jwt\n  jwt:\n    secret_file: \"%s/nope\"\n",
+	    free_loopback_port(), dir);
 	assert_int_equal(test_file_write(config_path, config), 0);
 	char *argv[] = {WSRELAY_BIN, "--config-file", config_path, NULL};
 	char out[2048];
@@ -757,7 +731,9 @@ static void test_anonymous_subscribe_only(void **state)
 	struct relay_process rp;
 	assert_int_equal(
 	    relay_start(&rp, WSRELAY_BIN,
+	                /* Few workers: 4096 of them take long to start under TSan. */
 	                "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
+	                "  max_connections: 16\n"
 	                "metrics:\n  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
 	                "auth:\n  anonymous_publish: false\n"),
 	    0);
