@@ -6,7 +6,9 @@
 # access_token query parameter, made by tests/support/jwt_tool.py). Each
 # round starts a fresh relay and opens CONNECTIONS clients with
 # build/bin/wsrelay-bench --idle at full speed; the rate is connections
-# over the time to open them all. Prints the median of ROUNDS per mode.
+# over the time to open them all. Prints the median of ROUNDS per mode, and
+# the server's CPU time per handshake (utime + stime from /proc, steadier
+# than the rate on a busy machine).
 # A benchmark, never a test: compare figures only within one run.
 #
 # Env: WSRELAY_BIN, WSRELAY_BENCH (default build/bin/...), OUT (a folder
@@ -34,7 +36,10 @@ ES=$(token ES256 ec256.key)
 # shellcheck source=server_control.sh
 . "$root/tests/bench/server_control.sh"
 
-# One round: prints handshakes per second.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# One round: prints handshakes per second, errors and server CPU µs per
+# handshake.
 round() { # mode query
   local mode=$1 query=$2 port
   port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -65,16 +70,21 @@ round() { # mode query
     last=$now
     sleep 0.3
   done
-  "$BENCH" --port "$port" --path "/ws$query" --idle "$N" --hold 0 --connect-rate 0 \
-    2>>"$OUT/$mode.log" | /usr/bin/python3 -c '
-import json, sys
-r = json.loads(sys.stdin.read())
-ok = r["connected"] - r["connect_errors"]
-print("%.0f %d" % (ok / r["connect_s"], r["connect_errors"]))'
+  local t0 t1 result
+  t0=$(cpu_ticks "$SRV_PID")
+  result=$("$BENCH" --port "$port" --path "/ws$query" --idle "$N" --hold 0 --connect-rate 0 \
+    2>>"$OUT/$mode.log")
+  t1=$(cpu_ticks "$SRV_PID")
   stop_server
+  TICKS=$((t1 - t0)) HZ=$(getconf CLK_TCK) /usr/bin/python3 -c '
+import json, os, sys
+r = json.loads(sys.argv[1])
+ok = r["connected"] - r["connect_errors"]
+cpu_us = int(os.environ["TICKS"]) / int(os.environ["HZ"]) * 1e6 / max(ok, 1)
+print("%.0f %d %.0f" % (ok / r["connect_s"], r["connect_errors"], cpu_us))' "$result"
 }
 
-printf '%-12s %12s %s\n' mode "handshakes/s" "(median of $ROUNDS rounds of $N; errors)"
+printf '%-8s %12s %16s   %s\n' mode "handshakes/s" "server CPU us/hs" "(medians of $ROUNDS rounds of $N: each round; errors)"
 for mode in none HS256 ES256; do
   case $mode in
     none) q="" ;;
@@ -82,13 +92,16 @@ for mode in none HS256 ES256; do
     ES256) q="?access_token=$ES" ;;
   esac
   rates=()
+  cpus=()
   errors=0
   for _ in $(seq "$ROUNDS"); do
-    read -r rate err < <(round "$mode" "$q")
+    read -r rate err cpu < <(round "$mode" "$q")
     rates+=("$rate")
+    cpus+=("$cpu")
     errors=$((errors + err))
   done
-  median=$(printf '%s\n' "${rates[@]}" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")
-  printf '%-12s %12s (%s; %d errors)\n' "$mode" "$median" "${rates[*]}" "$errors"
+  median() { printf '%s\n' "$@" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p"; }
+  printf '%-8s %12s %16s   (%s / %s us; %d errors)\n' "$mode" "$(median "${rates[@]}")" \
+    "$(median "${cpus[@]}")" "${rates[*]}" "${cpus[*]}" "$errors"
 done
 echo "logs: $OUT"
