@@ -139,6 +139,7 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	int auth_ok = auth_config_defaults(cfg);
 	cfg->shutdown.timeout_seconds = 10;
 	cfg->logging.level = LOG_LEVEL_INFO;
+	cfg->logging.format = LOG_FORMAT_TEXT;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
 	    tls_ok != 0 || auth_ok != 0 || !cfg->metrics.path || cfg->cluster.url_count != 1 ||

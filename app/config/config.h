@@ -96,6 +96,7 @@ struct config {
 
 	struct {
 		enum log_level level;
+		enum log_format format;
 	} logging;
 };
 

@@ -218,6 +218,7 @@ static const char *check_auth(const void *self, const char *path, char *why, siz
 // clang-format off
 /* Enum members are loaded and printed as ints. */
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level is an int");
+_Static_assert(sizeof(enum log_format) == sizeof(int), "enum log_format is an int");
 _Static_assert(sizeof(enum tls_min_version) == sizeof(int), "enum tls_min_version is an int");
 _Static_assert(sizeof(enum cluster_broker) == sizeof(int), "enum cluster_broker is an int");
 
@@ -228,6 +229,11 @@ static const struct config_enum_name level_names[] = {
 	{"warn", LOG_LEVEL_WARN}, {"error", LOG_LEVEL_ERROR},
 };
 const struct config_enum config_log_levels = ENUM_OF("a log level", level_names);
+
+static const struct config_enum_name format_names[] = {
+	{"text", LOG_FORMAT_TEXT}, {"json", LOG_FORMAT_JSON},
+};
+const struct config_enum config_log_formats = ENUM_OF("a log format", format_names);
 
 static const struct config_enum_name tls_version_names[] = {
 	{"1.2", TLS_MIN_VERSION_1_2}, {"1.3", TLS_MIN_VERSION_1_3},
@@ -365,6 +371,7 @@ static const struct config_section shutdown_section = SECTION_OF(shutdown_fields
 #define S SECTION_TYPE(logging)
 static const struct config_field logging_fields[] = {
 	F_ENUM(S, "level", level, config_log_levels),
+	F_ENUM(S, "format", format, config_log_formats),
 };
 #undef S
 static const struct config_section logging_section = SECTION_OF(logging_fields, NULL);

@@ -79,6 +79,7 @@ static inline const void *config_const_member(const void *self, size_t offset)
 
 /* The names of the enum-valued keys. */
 extern const struct config_enum config_log_levels;   /* enum log_level */
+extern const struct config_enum config_log_formats;  /* enum log_format */
 extern const struct config_enum config_tls_versions; /* enum tls_min_version */
 extern const struct config_enum config_brokers;      /* enum cluster_broker */
 extern const struct config_enum config_auth_modes;   /* enum auth_mode */

@@ -206,8 +206,8 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	    .callbacks = &callbacks, .user_data = ms, .configuration_options = options};
 	ms->ctx = mg_start2(&init, &error);
 	if (!ms->ctx) {
-		snprintf(err, errlen, "cannot start the metrics listener on %s: %s", port,
-		         mg_err[0] ? mg_err : "unknown error");
+		snprintf(err, errlen, "cannot start the metrics listener on %s://%s: %s",
+		         tls ? "https" : "http", addr, mg_err[0] ? mg_err : "unknown error");
 		tls_context_free(ms->tls);
 		free(ms);
 		return NULL;

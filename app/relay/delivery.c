@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ws_frame.h"
 
 /* Frames are gathered into one write up to this size; a frame at least half
  * as large is written straight from its own buffer instead of copied. */
@@ -437,8 +438,10 @@ static size_t gather(struct sender *s, struct outbox *ob, const uint8_t **out)
 	return len;
 }
 
-/* ob->lock held: takes written bytes off the head; counts whole frames. */
-static void consume(struct outbox *ob, size_t written, size_t *frames, uint64_t *payload)
+/* ob->lock held: takes written bytes off the head; counts whole frames, and
+ * among them the messages (our close frame is not one) and their payload. */
+static void consume(struct outbox *ob, size_t written, size_t *frames, size_t *messages,
+                    uint64_t *payload)
 {
 	while (written > 0) {
 		struct shared_frame *f = ob->ring[ob->head];
@@ -451,7 +454,11 @@ static void consume(struct outbox *ob, size_t written, size_t *frames, uint64_t 
 		written -= rest;
 		ob->bytes -= rest;
 		(*frames)++;
-		*payload += f->payload_len;
+		/* Deliveries are messages: our close frame is not one. */
+		if ((f->data[0] & WS_OPCODE_MASK) != WS_OPCODE_CLOSE) {
+			(*messages)++;
+			*payload += f->payload_len;
+		}
 		ob->head_offset = 0;
 		ob->head = (ob->head + 1) % ob->cap;
 		ob->count--;
@@ -521,13 +528,14 @@ static bool service(struct sender *s, struct outbox *ob)
 			fail(s, ob, false);
 			break;
 		}
-		size_t frames = 0;
+		size_t frames = 0, messages = 0;
 		uint64_t payload = 0;
-		consume(ob, (size_t)n, &frames, &payload);
+		consume(ob, (size_t)n, &frames, &messages, &payload);
 		if (frames) {
 			wake_publishers(ob);
 			pthread_mutex_unlock(&ob->lock);
-			io->delivered(ob->endpoint, frames, payload);
+			if (messages)
+				io->delivered(ob->endpoint, messages, payload);
 			pthread_mutex_lock(&ob->lock);
 		}
 		if ((size_t)n < len) {

@@ -71,8 +71,11 @@ static int refuse_auth(struct server *srv, struct mg_connection *conn,
 	snprintf(uri, sizeof(uri), "%s%s%s", ri->local_uri, ri->query_string ? "?" : "",
 	         ri->query_string ? ri->query_string : "");
 	token_mask(uri, masked, sizeof(masked));
-	log_info("refused handshake from %s for %s: %d (%s)", ri->remote_addr, masked, d->status,
-	         auth_reason_name(d->reason));
+	const struct log_field fields[] = {{"client", ri->remote_addr, false},
+	                                   {"reason", auth_reason_name(d->reason), false},
+	                                   {"uri", masked, false}};
+	log_event(LOG_LEVEL_INFO, fields, 3, "refused handshake from %s for %s: %d (%s)",
+	          ri->remote_addr, masked, d->status, auth_reason_name(d->reason));
 
 	char body[160];
 	switch (d->status) {

@@ -109,16 +109,23 @@ int handshake_filter(struct mg_connection *conn)
 		              "Malformed Sec-WebSocket-Key.\n");
 	const char *origin = mg_get_header(conn, "Origin");
 	if (!origin_allowed(srv->cfg, origin)) {
-		log_info("refused handshake from %s: origin %s not allowed", ri->remote_addr,
-		         origin);
+		const struct log_field fields[] = {{"client", ri->remote_addr, false},
+		                                   {"reason", "origin", false}};
+		log_event(LOG_LEVEL_INFO, fields, 2,
+		          "refused handshake from %s: origin %s not allowed", ri->remote_addr,
+		          origin);
 		return refuse(srv, REJECT_ORIGIN, conn, 403, NULL, NULL, "Origin not allowed.\n");
 	}
 	if (atomic_load(&srv->draining))
 		return refuse(srv, REJECT_SHUTDOWN, conn, 503, "Retry-After", "5",
 		              "Server is shutting down.\n");
 	if (hub_member_count(srv->hub) >= srv->cfg->server.max_connections) {
-		log_warn("refused handshake from %s: %u clients connected (server.max_connections)",
-		         ri->remote_addr, srv->cfg->server.max_connections);
+		const struct log_field fields[] = {{"client", ri->remote_addr, false},
+		                                   {"reason", "capacity", false}};
+		log_event(
+		    LOG_LEVEL_WARN, fields, 2,
+		    "refused handshake from %s: %u clients connected (server.max_connections)",
+		    ri->remote_addr, srv->cfg->server.max_connections);
 		return refuse(srv, REJECT_CAPACITY, conn, 503, "Retry-After", "1",
 		              "Too many clients.\n");
 	}

@@ -22,9 +22,11 @@
  * handshakes that are about to be refused with 503. */
 #define HTTP_THREAD_RESERVE 16u
 
-/* Write timeout for a receiver (CivetWeb rounds it up to 2 s slices), and the
- * idle time after which a client is pinged; an unanswered client is dropped
- * after five pings. */
+/* Write timeout for a receiver (CivetWeb rounds it up to 2 s slices), and
+ * CivetWeb's WebSocket read timeout. Pings and the idle limit do not follow
+ * the latter: patch 0006's mg_set_websocket_keepalive (on_init_context)
+ * pings after server.ping_interval_seconds of silence and ends a client
+ * silent for server.idle_timeout_seconds. */
 #define REQUEST_TIMEOUT_MS   "5000"
 #define WEBSOCKET_TIMEOUT_MS "30000"
 

@@ -50,6 +50,12 @@ struct connection {
 	bool may_publish;
 	struct auth_expiry_entry *expiry;
 	char peer[64];
+	/* For the disconnection's log line. The reader (the client's own
+	 * thread) counts what came in; the sender threads count what went out,
+	 * atomically, and are done with it before on_close reads it. */
+	uint64_t connected_ns;
+	uint64_t in_messages, in_bytes;
+	_Atomic uint64_t out_messages, out_bytes;
 };
 
 /* ---- writing: every write holds the connection lock, which keeps each
@@ -192,9 +198,12 @@ static int io_fd(void *endpoint)
 
 static void io_delivered(void *endpoint, size_t frames, uint64_t payload_bytes)
 {
-	struct relay_stats *stats = &((struct connection *)endpoint)->srv->stats;
+	struct connection *c = endpoint;
+	struct relay_stats *stats = &c->srv->stats;
 	stats_add(&stats->deliveries, frames);
 	stats_add(&stats->sent_bytes, payload_bytes);
+	atomic_fetch_add_explicit(&c->out_messages, frames, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->out_bytes, payload_bytes, memory_order_relaxed);
 }
 
 static void io_failed(void *endpoint, bool deadline)
@@ -303,29 +312,31 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	return 0;
 }
 
-static void on_ready(struct mg_connection *conn, void *cbdata)
-{
-	struct server *srv = cbdata;
-	struct connection *c = mg_get_user_connection_data(conn);
-	c->ready = true;
-	stats_add(&srv->stats.connections, 1);
-	if (c->grant && c->grant->expires)
-		c->expiry = auth_expiry_add(srv->expiry, c->grant->expires, c);
-	if (c->grant && c->grant->subject[0])
-		log_info("client connected: %s (%s)", c->peer, c->grant->subject);
-	else
-		log_info("client connected: %s", c->peer);
-	/* The handshake is over and this thread now waits in the read loop,
-	 * shallower than anything before: an idle client keeps only the stack
-	 * it needs from here on. */
-	stack_release_below_caller();
-}
-
 static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void on_ready(struct mg_connection *conn, void *cbdata)
+{
+	struct server *srv = cbdata;
+	struct connection *c = mg_get_user_connection_data(conn);
+	c->ready = true;
+	c->connected_ns = monotonic_ns();
+	stats_add(&srv->stats.connections, 1);
+	if (c->grant && c->grant->expires)
+		c->expiry = auth_expiry_add(srv->expiry, c->grant->expires, c);
+	/* The token's sub (or the HTTP check's subject) names the client. */
+	const char *subject = c->grant ? c->grant->subject : "";
+	struct log_field fields[] = {{"client", c->peer, false}, {"subject", subject, false}};
+	log_event(LOG_LEVEL_INFO, fields, subject[0] ? 2 : 1, "client connected: %s%s%s%s", c->peer,
+	          subject[0] ? " (" : "", subject, subject[0] ? ")" : "");
+	/* The handshake is over and this thread now waits in the read loop,
+	 * shallower than anything before: an idle client keeps only the stack
+	 * it needs from here on. */
+	stack_release_below_caller();
 }
 
 static void relay_message(struct server *srv, const struct connection *c, const struct message *msg)
@@ -409,6 +420,8 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 	case ASSEMBLE_INCOMPLETE:
 		return 1;
 	case ASSEMBLE_MESSAGE:
+		c->in_messages++;
+		c->in_bytes += msg.len;
 		relay_message(srv, c, &msg);
 		return 1;
 	case ASSEMBLE_PROTOCOL_ERROR:
@@ -428,6 +441,36 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 
 /* Runs once for every client the connect handler accepted (patch 0003 adds
  * the case of a 101 that could not be sent). */
+/* The access-log line of a client: how long it stayed, and messages and
+ * payload bytes each way. Thread: the client's own, after the senders let
+ * go of it (outbox_close). */
+static void log_disconnection(const struct connection *c, enum disconnect_reason reason)
+{
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	char duration[32], in_messages[24], in_bytes[24], out_messages[24], out_bytes[24];
+	uint64_t ns = monotonic_ns() - c->connected_ns;
+	snprintf(duration, sizeof(duration), "%llu.%03llu", (unsigned long long)(ns / 1000000000u),
+	         (unsigned long long)(ns / 1000000u % 1000u));
+	snprintf(in_messages, sizeof(in_messages), "%llu", (unsigned long long)c->in_messages);
+	snprintf(in_bytes, sizeof(in_bytes), "%llu", (unsigned long long)c->in_bytes);
+	snprintf(out_messages, sizeof(out_messages), "%llu",
+	         (unsigned long long)atomic_load_explicit(&c->out_messages, memory_order_relaxed));
+	snprintf(out_bytes, sizeof(out_bytes), "%llu",
+	         (unsigned long long)atomic_load_explicit(&c->out_bytes, memory_order_relaxed));
+	const struct log_field fields[] = {
+	    {"client", c->peer, false},
+	    {"reason", hub_disconnect_reason_name(reason), false},
+	    {"duration_seconds", duration, true},
+	    {"messages_in", in_messages, true},
+	    {"bytes_in", in_bytes, true},
+	    {"messages_out", out_messages, true},
+	    {"bytes_out", out_bytes, true},
+	};
+	log_event(LOG_LEVEL_INFO, fields, sizeof(fields) / sizeof(fields[0]),
+	          "client disconnected: %s (%s)", c->peer, hub_disconnect_reason_name(reason));
+}
+
 static void on_close(const struct mg_connection *conn, void *cbdata)
 {
 	struct server *srv = cbdata;
@@ -475,8 +518,7 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 	 * calls this when the 101 could not be sent). */
 	if (c->ready) {
 		stats_add(&srv->stats.disconnections[reason], 1);
-		log_info("client disconnected: %s (%s)", c->peer,
-		         hub_disconnect_reason_name(reason));
+		log_disconnection(c, reason);
 	}
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);

@@ -210,6 +210,7 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_same_auth(a, b);
 	assert_int_equal(a->shutdown.timeout_seconds, b->shutdown.timeout_seconds);
 	assert_int_equal(a->logging.level, b->logging.level);
+	assert_int_equal(a->logging.format, b->logging.format);
 }
 
 /* config_print into a string (caller frees). */
@@ -270,6 +271,7 @@ static void test_set_defaults(void **state)
 	assert_int_equal(cfg.cluster.queue_bytes, 67108864);
 	assert_int_equal(cfg.shutdown.timeout_seconds, 10);
 	assert_int_equal(cfg.logging.level, LOG_LEVEL_INFO);
+	assert_int_equal(cfg.logging.format, LOG_FORMAT_TEXT);
 	config_free(&cfg);
 	assert_true(all_zero(&cfg));
 }
@@ -498,6 +500,13 @@ static void test_range_bounds_and_levels(void **state)
 		                    levels[i]);
 		config_free(&cfg);
 	}
+	load_ok(&cfg, "logging:\n  format: json\n");
+	assert_int_equal(cfg.logging.format, LOG_FORMAT_JSON);
+	assert_string_equal(config_enum_name(&config_log_formats, (int)cfg.logging.format), "json");
+	config_free(&cfg);
+	load_ok(&cfg, "logging: {format: \"text\"}\n");
+	assert_int_equal(cfg.logging.format, LOG_FORMAT_TEXT);
+	config_free(&cfg);
 }
 
 static void test_listen_forms(void **state)
@@ -692,7 +701,8 @@ static void test_print_defaults_exactly(void **state)
 	                               "shutdown:\n"
 	                               "  timeout_seconds: 10\n"
 	                               "logging:\n"
-	                               "  level: \"info\"\n";
+	                               "  level: \"info\"\n"
+	                               "  format: \"text\"\n";
 	char want[sizeof(want_fmt) + PATH_MAX];
 	struct config cfg;
 	char *got;
@@ -982,7 +992,9 @@ static void test_section_errors(void **state)
 	    {"shutdown:\n  timeout: 1\n", 2, 3,
 	     "unknown key \"timeout\" in shutdown (expected one of: timeout_seconds)"},
 	    {"logging:\n  lvl: info\n", 2, 3,
-	     "unknown key \"lvl\" in logging (expected one of: level)"},
+	     "unknown key \"lvl\" in logging (expected one of: level, format)"},
+	    {"logging:\n  format: xml\n", 2, 11,
+	     "logging.format: expected \"text\" or \"json\", got \"xml\""},
 	    {"server:\n  tls:\n    enabled: false\n    enabled: false\n", 4, 5,
 	     "duplicate key \"enabled\" in server.tls (first at line 3)"},
 	    {"relay:\n  echo_to_sender: true\n  'echo_to_sender': true\n", 3, 3,
