@@ -17,6 +17,8 @@
 
 #include "backoff.h"
 #include "broker.h"
+#include "broker_nats_options.h"
+#include "broker_url.h"
 #include "log.h"
 
 #define CONNECT_TIMEOUT_MS 2000
@@ -213,16 +215,24 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		destroy(b);
 		return NULL;
 	}
+	if (broker_nats_set_security(b->opts, cfg, err, errlen) != 0) {
+		destroy(b);
+		return NULL;
+	}
 	if (pthread_create(&b->confirmer, NULL, confirmer_main, b) != 0) {
 		snprintf(err, errlen, "cluster: cannot start the nats thread");
 		destroy(b);
 		return NULL;
 	}
 	s = natsConnection_Connect(&b->conn, b->opts);
-	if (s == NATS_NOT_YET_CONNECTED)
-		log_warn("cluster: broker not reachable at %s%s: no server answers (retrying)",
-		         cfg->cluster.urls[0],
-		         cfg->cluster.url_count > 1 ? " or its other seeds" : "");
+	if (s == NATS_NOT_YET_CONNECTED) {
+		char shown[512];
+		broker_url_redact(cfg->cluster.urls[0], shown, sizeof(shown));
+		const char *why = nats_GetLastError(NULL);
+		log_warn("cluster: broker not reachable at %s%s: %s (retrying)", shown,
+		         cfg->cluster.url_count > 1 ? " or its other seeds" : "",
+		         why ? why : "no server answers");
+	}
 	if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED)
 		s = natsConnection_Subscribe(&b->sub, b->conn, cfg->cluster.channel, on_msg, b);
 	if (s == NATS_OK)
@@ -277,6 +287,14 @@ static size_t nats_publish(struct broker *b, const struct broker_message *msgs, 
 	return count;
 }
 
+static size_t nats_max_payload(struct broker *b)
+{
+	if (natsConnection_Status(b->conn) != NATS_CONN_STATUS_CONNECTED)
+		return 0;
+	int64_t max = natsConnection_GetMaxPayload(b->conn);
+	return max > 0 ? (size_t)max : 0;
+}
+
 static void nats_stop(struct broker *b)
 {
 	if (!b)
@@ -304,4 +322,5 @@ const struct broker_backend broker_nats = {
     .start = nats_start,
     .publish = nats_publish,
     .stop = nats_stop,
+    .max_payload = nats_max_payload,
 };

@@ -58,6 +58,13 @@ void config_free(struct config *cfg)
 	config_free_strings(cfg->cluster.urls, cfg->cluster.url_count);
 	free(cfg->cluster.channel);
 	free(cfg->cluster.node_id);
+	free(cfg->cluster.secret_file);
+	free(cfg->cluster.nats.token_file);
+	free(cfg->cluster.nats.nkey_seed_file);
+	free(cfg->cluster.nats.credentials_file);
+	free(cfg->cluster.nats.tls.ca);
+	free(cfg->cluster.nats.tls.certificate);
+	free(cfg->cluster.nats.tls.private_key);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -93,13 +100,24 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->cluster.node_id = strdup("");
 	cfg->cluster.queue_messages = 10000;
 	cfg->cluster.queue_bytes = UINT64_C(64) << 20;
+	cfg->cluster.secret_file = strdup("");
+	cfg->cluster.allow_local_only_oversize = false;
+	cfg->cluster.nats.token_file = strdup("");
+	cfg->cluster.nats.nkey_seed_file = strdup("");
+	cfg->cluster.nats.credentials_file = strdup("");
+	cfg->cluster.nats.tls.ca = strdup("");
+	cfg->cluster.nats.tls.certificate = strdup("");
+	cfg->cluster.nats.tls.private_key = strdup("");
 	int tls_ok = tls_config_defaults(&cfg->server.tls) + tls_config_defaults(&cfg->metrics.tls);
 	cfg->shutdown.timeout_seconds = 10;
 	cfg->logging.level = LOG_LEVEL_INFO;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
 	    tls_ok != 0 || !cfg->metrics.path || cfg->cluster.url_count != 1 ||
-	    !cfg->cluster.channel || !cfg->cluster.node_id) {
+	    !cfg->cluster.channel || !cfg->cluster.node_id || !cfg->cluster.secret_file ||
+	    !cfg->cluster.nats.token_file || !cfg->cluster.nats.nkey_seed_file ||
+	    !cfg->cluster.nats.credentials_file || !cfg->cluster.nats.tls.ca ||
+	    !cfg->cluster.nats.tls.certificate || !cfg->cluster.nats.tls.private_key) {
 		config_free(cfg);
 		return -1;
 	}

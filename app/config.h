@@ -75,6 +75,19 @@ struct config {
 		char *node_id; /* "" until the cluster picks one at start */
 		uint32_t queue_messages;
 		uint64_t queue_bytes;
+		char *secret_file; /* absolute path or "": the shared keys that sign envelopes */
+		/* A message too large for the broker is relayed to local clients only. */
+		bool allow_local_only_oversize;
+		struct {
+			char *token_file;       /* absolute paths or "" */
+			char *nkey_seed_file;   /* an NKey user's seed ("SU..."), for nonce signing */
+			char *credentials_file; /* a .creds file: user JWT and NKey seed */
+			struct {
+				char *ca; /* trusted CAs for the server's certificate */
+				char *certificate;
+				char *private_key;
+			} tls;
+		} nats;
 	} cluster;
 
 	struct {

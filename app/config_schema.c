@@ -126,12 +126,48 @@ static const char *check_cluster(const struct config *cfg, char *why, size_t why
 		if (broker_url_parse(cfg->cluster.urls[i], &url, unused, sizeof(unused)) == 0 &&
 		    url.scheme == cfg->cluster.broker)
 			continue;
+		char redacted[512];
+		broker_url_redact(cfg->cluster.urls[i], redacted, sizeof(redacted));
 		snprintf(why, whylen,
 		         "cluster.url: %s is not a %s:// URL, but cluster.broker is \"%s\"",
-		         quote_shortened(cfg->cluster.urls[i], quoted), broker, broker);
+		         quote_shortened(redacted, quoted), broker, broker);
 		return "url";
 	}
 	return NULL;
+}
+
+/* One way to authenticate to NATS at a time, as the client library takes
+ * only one. */
+static const char *check_cluster_nats(const struct config *cfg, char *why, size_t whylen)
+{
+	const char *keys[] = {"token_file", "nkey_seed_file", "credentials_file"};
+	const char *values[] = {cfg->cluster.nats.token_file, cfg->cluster.nats.nkey_seed_file,
+	                        cfg->cluster.nats.credentials_file};
+	const char *first = NULL;
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		if (!values[i][0])
+			continue;
+		if (first) {
+			snprintf(why, whylen,
+			         "cluster.nats.%s: only one of token_file, nkey_seed_file and "
+			         "credentials_file may be set (%s is set too)",
+			         keys[i], first);
+			return keys[i];
+		}
+		first = keys[i];
+	}
+	return NULL;
+}
+
+/* A client certificate needs its key, and the other way round. */
+static const char *check_cluster_nats_tls(const struct config *cfg, char *why, size_t whylen)
+{
+	bool cert = cfg->cluster.nats.tls.certificate[0], key = cfg->cluster.nats.tls.private_key[0];
+	if (cert == key)
+		return NULL;
+	snprintf(why, whylen, "cluster.nats.tls.%s needs cluster.nats.tls.%s to be set",
+	         cert ? "certificate" : "private_key", cert ? "private_key" : "certificate");
+	return cert ? "certificate" : "private_key";
 }
 
 /* The macros and tables below are laid out by hand, one row per key;
@@ -205,6 +241,23 @@ static const struct config_field metrics_fields[] = {
 static const struct config_section metrics_section =
 	SECTION_OF("metrics", metrics_fields, check_metrics);
 
+static const struct config_field cluster_nats_tls_fields[] = {
+	F_SIMPLE("ca", KIND_FILE, cluster.nats.tls.ca),
+	F_SIMPLE("certificate", KIND_FILE, cluster.nats.tls.certificate),
+	F_SIMPLE("private_key", KIND_FILE, cluster.nats.tls.private_key),
+};
+static const struct config_section cluster_nats_tls_section =
+	SECTION_OF("cluster.nats.tls", cluster_nats_tls_fields, check_cluster_nats_tls);
+
+static const struct config_field cluster_nats_fields[] = {
+	F_SIMPLE("token_file", KIND_FILE, cluster.nats.token_file),
+	F_SIMPLE("nkey_seed_file", KIND_FILE, cluster.nats.nkey_seed_file),
+	F_SIMPLE("credentials_file", KIND_FILE, cluster.nats.credentials_file),
+	F_SECTION("tls", cluster_nats_tls_section),
+};
+static const struct config_section cluster_nats_section =
+	SECTION_OF("cluster.nats", cluster_nats_fields, check_cluster_nats);
+
 static const struct config_field cluster_fields[] = {
 	F_BOOL("enabled", cluster.enabled),
 	F_SIMPLE("broker", KIND_BROKER, cluster.broker),
@@ -214,6 +267,9 @@ static const struct config_field cluster_fields[] = {
 	F_NAME("node_id", cluster.node_id, 0, 64),
 	F_UINT("queue_messages", cluster.queue_messages, 1, 10000000),
 	F_UINT("queue_bytes", cluster.queue_bytes, 1024, UINT64_C(1) << 34),
+	F_SIMPLE("secret_file", KIND_FILE, cluster.secret_file),
+	F_BOOL("allow_local_only_oversize", cluster.allow_local_only_oversize),
+	F_SECTION("nats", cluster_nats_section),
 };
 static const struct config_section cluster_section =
 	SECTION_OF("cluster", cluster_fields, check_cluster);

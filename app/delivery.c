@@ -201,11 +201,23 @@ static bool wait_for_space(struct outbox *ob, const struct shared_frame *frame)
 	return !over_bounds(ob, frame);
 }
 
+/* Set on a thread whose pushes must never wait for a receiver's queue:
+ * the cluster's receiving thread, which would otherwise stop reading the
+ * broker for every client of the node (and Redis cuts a subscriber that
+ * falls behind). There a full queue is a slow consumer at once. */
+static _Thread_local bool push_never_waits;
+
+void delivery_never_wait_on_this_thread(void)
+{
+	push_never_waits = true;
+}
+
 enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 {
 	pthread_mutex_lock(&ob->lock);
 	enum outbox_result result = OUTBOX_QUEUED;
-	if (over_bounds(ob, frame) && (ob->blocked || !wait_for_space(ob, frame)))
+	if (over_bounds(ob, frame) &&
+	    (ob->blocked || push_never_waits || !wait_for_space(ob, frame)))
 		result = OUTBOX_FULL;
 	if (ob->closed || ob->finishing || ob->done)
 		result = OUTBOX_CLOSED;

@@ -62,6 +62,10 @@ enum outbox_result {
 	OUTBOX_CLOSED, /* finishing or closed: frames are no longer taken */
 };
 
+/* From now on, outbox_push on the calling thread never waits for room: a
+ * full queue is OUTBOX_FULL at once. Thread: the one it is called on. */
+void delivery_never_wait_on_this_thread(void);
+
 /* Queues a frame (taking a reference) and wakes the sender if needed. */
 enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame);
 

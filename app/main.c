@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "cluster.h"
 #include "log.h"
 #include "metrics_server.h"
 #include "tls_context.h"
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
 		if (sig != SIGHUP)
 			break;
 		reload_certificates(srv, metrics);
+		cluster_reload_keys(server_cluster(srv));
 	}
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	/* Metrics and /healthz keep answering through the drain (healthz with

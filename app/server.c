@@ -259,6 +259,11 @@ void server_stop_listening(struct server *srv)
 	srv->ctx = NULL;
 }
 
+struct cluster *server_cluster(struct server *srv)
+{
+	return srv->cluster;
+}
+
 struct tls_context *server_tls(struct server *srv)
 {
 	return srv->tls;

@@ -8,6 +8,8 @@
 
 #include "config.h"
 
+struct cluster;
+
 struct server;
 struct tls_context;
 
@@ -30,6 +32,9 @@ void server_abort_clients(struct server *srv);
 
 /* The WebSocket listeners' TLS, or NULL when none serves TLS. */
 struct tls_context *server_tls(struct server *srv);
+
+/* The cluster, or NULL without cluster.enabled. */
+struct cluster *server_cluster(struct server *srv);
 
 /* Stops CivetWeb: every connection ends, and no callback runs any more. */
 void server_stop_listening(struct server *srv);
