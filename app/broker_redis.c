@@ -159,8 +159,15 @@ static bool pump_messages(struct broker *b, redisContext *ctx, bool *subscribed,
 			else if (reply_is(r, "subscribe")) {
 				*subscribed = true;
 				b->events.link(b->events.ctx, true, NULL);
-			} else if (r->type == REDIS_REPLY_ERROR)
+			} else if (r->type == REDIS_REPLY_ERROR && !*subscribed) {
+				/* NOAUTH, NOPERM: the subscription never happened;
+				 * waiting on would be waiting forever. */
+				snprintf(why, whylen, "redis refused SUBSCRIBE: %s", r->str);
+				freeReplyObject(reply);
+				return false;
+			} else if (r->type == REDIS_REPLY_ERROR) {
 				log_warn("cluster: redis: %s", r->str);
+			}
 			freeReplyObject(reply);
 			continue;
 		}
@@ -265,6 +272,12 @@ static struct broker *redis_start(const struct config *cfg, const char *node_id,
 	 * background. The connection becomes the publishing one. */
 	bool refused;
 	b->pub = connect_to(b, &refused, why, sizeof(why));
+	/* A server that wants a password we did not give says so to a PING. */
+	if (b->pub && !command_ok(b->pub, "PING", why, sizeof(why), "PING")) {
+		refused = b->pub->err == 0;
+		redisFree(b->pub);
+		b->pub = NULL;
+	}
 	if (!b->pub && refused) {
 		snprintf(err, errlen, "cluster: redis://%s:%u: %s (check the user and password in cluster.url)",
 		         b->url.host, b->url.port, why);

@@ -159,7 +159,8 @@ int broker_url_parse(const char *s, struct broker_url *out, char *why, size_t wh
 		char redacted[512];
 		broker_url_redact(s, redacted, sizeof(redacted));
 		snprintf(why, whylen,
-		         "%s must start with \"redis://\", \"nats://\" or \"tls://\"",
+		         "%s must start with \"redis://\" or \"nats://\" (or \"tls://\" for NATS "
+		         "over TLS)",
 		         quote_shortened(redacted, quoted));
 		return -1;
 	}

@@ -66,6 +66,7 @@ struct cluster {
 	/* The broker's largest message (0: unknown): larger ones stay local. */
 	atomic_size_t max_payload;
 	atomic_int_fast64_t oversize_logged_at; /* CLOCK_MONOTONIC seconds */
+	atomic_bool started; /* past the start-up check of max_payload */
 
 	/* The publish queue: guarded by lock; wake is signalled when the queue
 	 * stops being empty, and at stop. */
@@ -437,7 +438,8 @@ static void update_max_payload(struct cluster *c)
 {
 	size_t max = c->backend->max_payload(c->broker);
 	size_t was = atomic_exchange(&c->max_payload, max);
-	if (max && max != was && needed_payload(c) > max && !c->cfg->cluster.allow_local_only_oversize)
+	if (max && max != was && needed_payload(c) > max &&
+	    !c->cfg->cluster.allow_local_only_oversize && atomic_load(&c->started))
 		log_error("cluster: the broker takes messages up to %zu bytes, but "
 		          "server.max_message_bytes (%" PRIu64
 		          ") with the envelope needs %zu: larger messages reach this node's "
@@ -567,6 +569,7 @@ struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *e
 		         max);
 	}
 	atomic_store(&c->max_payload, max);
+	atomic_store(&c->started, true);
 	int rc = pthread_create(&c->publisher, NULL, publisher_main, c);
 	if (rc != 0) {
 		char why[128];

@@ -35,6 +35,8 @@ static const char node_config[] = "server:\n"
                                   "  listen: \"127.0.0.1:@PORT@\"\n"
                                   "  max_connections: 32\n"
                                   "  document_root: \"\"\n"
+                                  /* fits a default nats-server's max_payload */
+                                  "  max_message_bytes: 1047552\n"
                                   "metrics:\n"
                                   "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
                                   "cluster:\n"

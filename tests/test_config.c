@@ -641,6 +641,16 @@ static void test_print_defaults_exactly(void **state)
 	                               "  node_id: \"\"\n"
 	                               "  queue_messages: 10000\n"
 	                               "  queue_bytes: 67108864\n"
+	                               "  secret_file: \"\"\n"
+	                               "  allow_local_only_oversize: false\n"
+	                               "  nats:\n"
+	                               "    token_file: \"\"\n"
+	                               "    nkey_seed_file: \"\"\n"
+	                               "    credentials_file: \"\"\n"
+	                               "    tls:\n"
+	                               "      ca: \"\"\n"
+	                               "      certificate: \"\"\n"
+	                               "      private_key: \"\"\n"
 	                               "shutdown:\n"
 	                               "  timeout_seconds: 10\n"
 	                               "logging:\n"
@@ -1280,7 +1290,7 @@ static void test_cluster_errors(void **state)
 	    {"cluster:\n  url: []\n", 2, 8, "cluster.url: needs at least one URL"},
 	    {"cluster:\n  url: {}\n", 2, 8, "expected a URL or a list of them, got a mapping"},
 	    {"cluster:\n  url: \"redis://h:70000\"\n", 2, 8, "needs a port from 1 to 65535"},
-	    {"cluster:\n  url: \"redis://:secret@h\"\n", 2, 8, "user info"},
+	    {"cluster:\n  url: \"redis://secret@h\"\n", 2, 8, "\"redis://***@h\" has user info without a password"},
 	    {"cluster:\n  broker: nats\n  url: [\"nats://a\", \"nats://a\"]\n", 3, 21,
 	     "\"nats://a\" is listed twice"},
 	    {"cluster:\n  broker: redis\n  url: [\"redis://a\", \"redis://b\"]\n", 3, 8,
