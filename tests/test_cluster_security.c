@@ -92,15 +92,13 @@ static void start_node(size_t i, const struct node_options *o)
 		node_count = i + 1;
 }
 
-/* Runs a node that is expected to refuse to start; its output into out. */
-static int run_refused(const struct node_options *o, char *out, size_t cap)
+/* Writes yaml to path with relay_start's port placeholders filled with
+ * ports free now. */
+static void write_config(const char *yaml, const char *path)
 {
-	char yaml[4096], path[256], port[8], metrics_port[8];
-	node_yaml(yaml, sizeof(yaml), 0, o);
+	char filled[4096], port[8], metrics_port[8];
 	snprintf(port, sizeof(port), "%u", free_loopback_port());
 	snprintf(metrics_port, sizeof(metrics_port), "%u", free_loopback_port());
-	/* relay_start's placeholders, by hand. */
-	char filled[4096];
 	const char *src = yaml;
 	size_t used = 0;
 	while (*src && used + 8 < sizeof(filled)) {
@@ -116,8 +114,16 @@ static int run_refused(const struct node_options *o, char *out, size_t cap)
 		}
 	}
 	filled[used] = '\0';
-	snprintf(path, sizeof(path), "%s/refused.yaml", work_dir);
 	assert_int_equal(write_file(path, filled), 0);
+}
+
+/* Runs a node that is expected to refuse to start; its output into out. */
+static int run_refused(const struct node_options *o, char *out, size_t cap)
+{
+	char yaml[4096], path[256];
+	node_yaml(yaml, sizeof(yaml), 0, o);
+	snprintf(path, sizeof(path), "%s/refused.yaml", work_dir);
+	write_config(yaml, path);
 	char *argv[] = {"wsrelay", "--config-file", path, NULL};
 	return relay_run(WSRELAY_BIN, argv, out, cap, 30000);
 }
@@ -212,9 +218,9 @@ static void next_text(struct ws_raw *c, char *buf, size_t cap, int timeout_ms)
 {
 	struct ws_frame f;
 	buf[0] = '\0';
-	if (ws_raw_read_message(c, &f, timeout_ms) != 0)
+	if (ws_raw_read_message(c, &f, timeout_ms) != WS_FRAME)
 		return;
-	if (f.opcode == 1)
+	if (f.opcode == WS_OP_TEXT)
 		snprintf(buf, cap, "%.*s", (int)f.len, (const char *)f.payload);
 	ws_frame_free(&f);
 }
@@ -697,7 +703,7 @@ static void *drain_main(void *arg)
 	struct drain *d = arg;
 	while (!atomic_load(&d->stop)) {
 		struct ws_frame f;
-		if (ws_raw_read_message(d->ws, &f, 200) == 0)
+		if (ws_raw_read_message(d->ws, &f, 200) == WS_FRAME)
 			ws_frame_free(&f);
 	}
 	return NULL;
@@ -741,7 +747,7 @@ static void test_stalled_local_client_does_not_stall_the_receiver(void **state)
 
 	for (int i = 0; i < COUNT; i++) {
 		struct ws_frame f;
-		if (ws_raw_read_message(&reader, &f, 30000) != 0)
+		if (ws_raw_read_message(&reader, &f, 30000) != WS_FRAME)
 			fail_msg("the reader got %d of %d messages", i, COUNT);
 		int n = atoi((const char *)f.payload);
 		bool ok = f.opcode == 1 && f.len == SIZE && n == i;
@@ -792,7 +798,7 @@ static void expect_password_hidden(const char *url, const char *password)
 	struct node_options o = {.url = url};
 	node_yaml(yaml, sizeof(yaml), 0, &o);
 	snprintf(path, sizeof(path), "%s/check.yaml", work_dir);
-	assert_int_equal(write_file(path, yaml), 0);
+	write_config(yaml, path);
 	char *argv[] = {"wsrelay", "--config-file", path, "--check-config", NULL};
 	assert_int_equal(relay_run(WSRELAY_BIN, argv, out, sizeof(out), 20000), 0);
 	if (strstr(out, password) || !strstr(out, ":***@127.0.0.1"))
@@ -995,7 +1001,7 @@ static void test_nats_max_payload(void **state)
 	say(&c1, "small");
 	for (int i = 0; i < 3; i++) {
 		struct ws_frame f;
-		assert_int_equal(ws_raw_read_message(&c1, &f, WAIT_MS), 0);
+		assert_int_equal(ws_raw_read_message(&c1, &f, WAIT_MS), WS_FRAME);
 		assert_int_equal(f.len, sizeof(big) - 1);
 		ws_frame_free(&f);
 	}
