@@ -225,13 +225,21 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		return NULL;
 	}
 	s = natsConnection_Connect(&b->conn, b->opts);
-	if (s == NATS_NOT_YET_CONNECTED) {
+	const char *last = NULL;
+	natsStatus why = s == NATS_NOT_YET_CONNECTED ? natsConnection_GetLastError(b->conn, &last)
+	                                             : NATS_OK;
+	if (why == NATS_CONNECTION_AUTH_FAILED) {
+		/* The server answered and refused us: retrying will not help. */
+		s = why;
+		log_error("cluster: nats: %s", last && last[0] ? last : natsStatus_GetText(why));
+	} else if (s == NATS_NOT_YET_CONNECTED) {
 		char shown[512];
 		broker_url_redact(cfg->cluster.urls[0], shown, sizeof(shown));
-		const char *why = nats_GetLastError(NULL);
 		log_warn("cluster: broker not reachable at %s%s: %s (retrying)", shown,
 		         cfg->cluster.url_count > 1 ? " or its other seeds" : "",
-		         why ? why : "no server answers");
+		         last && last[0] ? last
+		         : why != NATS_OK ? natsStatus_GetText(why)
+		                          : "no server answers");
 	}
 	if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED)
 		s = natsConnection_Subscribe(&b->sub, b->conn, cfg->cluster.channel, on_msg, b);
@@ -246,7 +254,10 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		pthread_cond_broadcast(&b->changed);
 		pthread_mutex_unlock(&b->lock);
 	} else {
-		snprintf(err, errlen, "cluster: nats: %s", natsStatus_GetText(s));
+		snprintf(err, errlen, "cluster: nats: %s%s", natsStatus_GetText(s),
+		         s == NATS_CONNECTION_AUTH_FAILED
+		             ? " (check the user and password in cluster.url, or cluster.nats)"
+		             : "");
 		atomic_store(&b->quiet, true);
 		set_flag(b, &b->stopping);
 		pthread_join(b->confirmer, NULL);

@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +47,24 @@ static int read_token(const char *path, char *out, size_t cap, char *err, size_t
 	return 0;
 }
 
+/* libnats 3.4 frees OpenSSL's list of compression methods in its own exit
+ * handler without clearing OpenSSL's pointer to it, so OPENSSL_cleanup,
+ * which runs after it, frees it again and the process crashes on its way
+ * out (seen as a SIGSEGV in OPENSSL_sk_pop_free after "stopped"). Exit
+ * handlers run last-registered first: one registered after the library's
+ * (natsOptions_SetSecure made it register) cleans OpenSSL up before the
+ * library looks, and then finds the list already gone. */
+static void openssl_cleanup_before_nats(void)
+{
+	OPENSSL_cleanup();
+}
+
+static void register_cleanup(void)
+{
+	if (atexit(openssl_cleanup_before_nats) != 0)
+		return; /* only the exit would be affected */
+}
+
 static bool any_tls_url(const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->cluster.url_count; i++)
@@ -63,6 +83,8 @@ static int set_tls(natsOptions *o, const struct config *cfg, char *err, size_t e
 	natsStatus s = natsOptions_SetSecure(o, true);
 	if (s != NATS_OK)
 		return refused("cluster.nats.tls", "TLS", s, err, errlen);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, register_cleanup);
 	if (ca[0] && (s = natsOptions_LoadCATrustedCertificates(o, ca)) != NATS_OK)
 		return refused("cluster.nats.tls.ca", ca, s, err, errlen);
 	if (cert[0] && (s = natsOptions_LoadCertificatesChain(o, cert, key)) != NATS_OK)
