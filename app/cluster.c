@@ -422,9 +422,10 @@ static void on_message(void *ctx, const void *data, size_t len)
 		return;
 	}
 	size_t slow;
+	/* Counted first: whoever sees the message may look at the counter. */
+	count(&c->received, 1);
 	hub_broadcast(c->hub, NULL, true, frame, &slow);
 	shared_frame_unref(frame);
-	count(&c->received, 1);
 }
 
 /* The broker says how large a message it takes when the link comes up. */
