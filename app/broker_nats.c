@@ -226,8 +226,8 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 	}
 	s = natsConnection_Connect(&b->conn, b->opts);
 	const char *last = NULL;
-	natsStatus why = s == NATS_NOT_YET_CONNECTED ? natsConnection_GetLastError(b->conn, &last)
-	                                             : NATS_OK;
+	natsStatus why =
+	    s == NATS_NOT_YET_CONNECTED ? natsConnection_GetLastError(b->conn, &last) : NATS_OK;
 	if (why == NATS_CONNECTION_AUTH_FAILED) {
 		/* The server answered and refused us: retrying will not help. */
 		s = why;
@@ -237,7 +237,7 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		broker_url_redact(cfg->cluster.urls[0], shown, sizeof(shown));
 		log_warn("cluster: broker not reachable at %s%s: %s (retrying)", shown,
 		         cfg->cluster.url_count > 1 ? " or its other seeds" : "",
-		         last && last[0] ? last
+		         last && last[0]  ? last
 		         : why != NATS_OK ? natsStatus_GetText(why)
 		                          : "no server answers");
 	}

@@ -15,8 +15,7 @@
 
 #define TOKEN_MAX 4096
 
-static int refused(const char *setting, const char *path, natsStatus s, char *err,
-                   size_t errlen)
+static int refused(const char *setting, const char *path, natsStatus s, char *err, size_t errlen)
 {
 	const char *why = nats_GetLastError(NULL);
 	snprintf(err, errlen, "%s: %s: %s", setting, path, why ? why : natsStatus_GetText(s));

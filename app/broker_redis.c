@@ -279,7 +279,8 @@ static struct broker *redis_start(const struct config *cfg, const char *node_id,
 		b->pub = NULL;
 	}
 	if (!b->pub && refused) {
-		snprintf(err, errlen, "cluster: redis://%s:%u: %s (check the user and password in cluster.url)",
+		snprintf(err, errlen,
+		         "cluster: redis://%s:%u: %s (check the user and password in cluster.url)",
 		         b->url.host, b->url.port, why);
 		close(b->stop_pipe[0]);
 		close(b->stop_pipe[1]);

@@ -71,8 +71,8 @@ static int parse_host_port(const char *rest, struct broker_url *out, const char 
 	if (*end == ':') {
 		uint64_t port;
 		size_t digits = decimal_scan(end + 1, &port);
-		if (digits == 0 || (end[1 + digits] != '\0' && end[1 + digits] != '/') || port < 1 ||
-		    port > 65535) {
+		if (digits == 0 || (end[1 + digits] != '\0' && end[1 + digits] != '/') ||
+		    port < 1 || port > 65535) {
 			*problem = "needs a port from 1 to 65535 after \":\"";
 			return -1;
 		}

@@ -66,7 +66,7 @@ struct cluster {
 	/* The broker's largest message (0: unknown): larger ones stay local. */
 	atomic_size_t max_payload;
 	atomic_int_fast64_t oversize_logged_at; /* CLOCK_MONOTONIC seconds */
-	atomic_bool started; /* past the start-up check of max_payload */
+	atomic_bool started;                    /* past the start-up check of max_payload */
 
 	/* The publish queue: guarded by lock; wake is signalled when the queue
 	 * stops being empty, and at stop. */
@@ -187,8 +187,7 @@ void cluster_publish(struct cluster *c, uint8_t opcode, const void *payload, siz
 	            (c->queued == 0 || c->queued_bytes + o->len <= c->cfg->cluster.queue_bytes);
 	bool first_drop = false;
 	if (fits) {
-		envelope_write_header(o->data + c->prefix, opcode, c->node_id, c->node_id_len,
-		                      seq);
+		envelope_write_header(o->data + c->prefix, opcode, c->node_id, c->node_id_len, seq);
 		enqueue_locked(c, o);
 	} else {
 		first_drop = !c->dropping;
@@ -247,7 +246,8 @@ static void *publisher_main(void *arg)
 		for (size_t i = 0; c->auth && i < n; i++) {
 			uint8_t *msg = (uint8_t *)(uintptr_t)batch[i].data;
 			if (cluster_auth_sign(c->auth, msg, batch[i].len) != 0) {
-				log_error("cluster: cannot sign a message (OpenSSL failed): held back");
+				log_error(
+				    "cluster: cannot sign a message (OpenSSL failed): held back");
 				n = i;
 			}
 		}
@@ -308,8 +308,8 @@ static void drop_malformed(struct cluster *c, const char *why, size_t len)
 
 /* Checks the signature (with a secret) and finds the envelope in data;
  * false when the message was rejected. */
-static bool authenticate(struct cluster *c, const uint8_t *data, size_t len,
-                         const uint8_t **env, size_t *env_len)
+static bool authenticate(struct cluster *c, const uint8_t *data, size_t len, const uint8_t **env,
+                         size_t *env_len)
 {
 	*env = data;
 	*env_len = len;
@@ -553,14 +553,15 @@ struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *e
 	size_t max = c->backend->max_payload(c->broker);
 	if (max && needed_payload(c) > max) {
 		if (!cfg->cluster.allow_local_only_oversize) {
-			snprintf(err, errlen,
-			         "cluster: the broker takes messages up to %zu bytes (its "
-			         "max_payload), but server.max_message_bytes (%" PRIu64
-			         ") with the envelope needs %zu: raise max_payload in the "
-			         "nats-server config, lower server.max_message_bytes to %zu, or set "
-			         "cluster.allow_local_only_oversize: true",
-			         max, cfg->server.max_message_bytes, needed_payload(c),
-			         max - (needed_payload(c) - (size_t)cfg->server.max_message_bytes));
+			snprintf(
+			    err, errlen,
+			    "cluster: the broker takes messages up to %zu bytes (its "
+			    "max_payload), but server.max_message_bytes (%" PRIu64
+			    ") with the envelope needs %zu: raise max_payload in the "
+			    "nats-server config, lower server.max_message_bytes to %zu, or set "
+			    "cluster.allow_local_only_oversize: true",
+			    max, cfg->server.max_message_bytes, needed_payload(c),
+			    max - (needed_payload(c) - (size_t)cfg->server.max_message_bytes));
 			c->backend->stop(c->broker);
 			goto fail;
 		}

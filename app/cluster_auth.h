@@ -30,8 +30,8 @@
 /* Bytes in front of the envelope. */
 #define CLUSTER_AUTH_PREFIX_SIZE (2u + CLUSTER_AUTH_TAG_SIZE)
 /* Shortest key accepted: the tag's own strength. */
-#define CLUSTER_AUTH_KEY_MIN 32u
-#define CLUSTER_AUTH_KEY_MAX 1024u
+#define CLUSTER_AUTH_KEY_MIN  32u
+#define CLUSTER_AUTH_KEY_MAX  1024u
 #define CLUSTER_AUTH_KEYS_MAX 16u
 
 struct cluster_auth;
@@ -54,10 +54,10 @@ int cluster_auth_sign(struct cluster_auth *a, uint8_t *msg, size_t len);
 
 enum cluster_auth_verdict {
 	CLUSTER_AUTH_VALID,
-	CLUSTER_AUTH_UNSIGNED,    /* not a signed message at all */
-	CLUSTER_AUTH_BAD_SCHEME,  /* signed, in a scheme this node does not know */
-	CLUSTER_AUTH_TRUNCATED,   /* shorter than the prefix */
-	CLUSTER_AUTH_BAD_TAG,     /* made with none of our keys, or altered */
+	CLUSTER_AUTH_UNSIGNED,   /* not a signed message at all */
+	CLUSTER_AUTH_BAD_SCHEME, /* signed, in a scheme this node does not know */
+	CLUSTER_AUTH_TRUNCATED,  /* shorter than the prefix */
+	CLUSTER_AUTH_BAD_TAG,    /* made with none of our keys, or altered */
 };
 
 /* Checks msg[0..len) against every key; on CLUSTER_AUTH_VALID *envelope and

@@ -79,8 +79,8 @@ struct config {
 		/* A message too large for the broker is relayed to local clients only. */
 		bool allow_local_only_oversize;
 		struct {
-			char *token_file;       /* absolute paths or "" */
-			char *nkey_seed_file;   /* an NKey user's seed ("SU..."), for nonce signing */
+			char *token_file;     /* absolute paths or "" */
+			char *nkey_seed_file; /* an NKey user's seed ("SU..."), for nonce signing */
 			char *credentials_file; /* a .creds file: user JWT and NKey seed */
 			struct {
 				char *ca; /* trusted CAs for the server's certificate */

@@ -162,7 +162,8 @@ static const char *check_cluster_nats(const struct config *cfg, char *why, size_
 /* A client certificate needs its key, and the other way round. */
 static const char *check_cluster_nats_tls(const struct config *cfg, char *why, size_t whylen)
 {
-	bool cert = cfg->cluster.nats.tls.certificate[0], key = cfg->cluster.nats.tls.private_key[0];
+	bool cert = cfg->cluster.nats.tls.certificate[0],
+	     key = cfg->cluster.nats.tls.private_key[0];
 	if (cert == key)
 		return NULL;
 	snprintf(why, whylen, "cluster.nats.tls.%s needs cluster.nats.tls.%s to be set",

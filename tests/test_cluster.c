@@ -365,7 +365,8 @@ static void test_three_nodes_exactly_once_in_order(void **state)
 		assert_true(metric(&nodes[n], "wsrelay_cluster_received_total") ==
 		            STORM_CLIENTS * STORM_MESSAGES - local);
 		assert_true(metric(&nodes[n], "wsrelay_cluster_gaps_total") == 0);
-		assert_true(metric(&nodes[n], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}") == 0);
+		assert_true(
+		    metric(&nodes[n], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}") == 0);
 		assert_true(metric(&nodes[n], "wsrelay_cluster_malformed_total") == 0);
 	}
 	for (int i = 0; i < STORM_CLIENTS; i++)
@@ -502,8 +503,10 @@ static void test_bounded_queue_while_broker_down(void **state)
 	expect_connected(&nodes[0], false);
 	send_phase(&a, 1, 30);
 	expect_phase(&local, 1, 30);
-	expect_metric_at_least(&nodes[0], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}", 20, WAIT_MS);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}") == 20);
+	expect_metric_at_least(&nodes[0], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}",
+	                       20, WAIT_MS);
+	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}") ==
+	            20);
 	assert_true(metric(&nodes[0], "wsrelay_cluster_queue_messages") == 10);
 	assert_true(metric(&nodes[0], "wsrelay_cluster_published_total") == 0);
 
@@ -512,7 +515,8 @@ static void test_bounded_queue_while_broker_down(void **state)
 	expect_connected(&nodes[0], true);
 	expect_metric_at_least(&nodes[0], "wsrelay_cluster_published_total", 10, LINK_WAIT_MS);
 	assert_true(metric(&nodes[0], "wsrelay_cluster_queue_messages") == 0);
-	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}") == 20);
+	assert_true(metric(&nodes[0], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}") ==
+	            20);
 	ws_raw_close(&a);
 }
 

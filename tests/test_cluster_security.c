@@ -450,8 +450,8 @@ static void test_sequence_jump_from_impostor_has_no_effect(void **state)
 	m = sign(msg, keys[0], env, n);
 	publish(msg, m);
 	wait_metric(&nodes[1], REJECTED("impostor"), 1, WAIT_MS);
-	assert_int_equal(relay_stderr_contains(&nodes[1], "another node publishes as node id node2"),
-	                 1);
+	assert_int_equal(
+	    relay_stderr_contains(&nodes[1], "another node publishes as node id node2"), 1);
 	/* node1 delivers it: for node1 it is a peer called node2 (who sent it
 	 * is the key holder's business), a gap in node2's numbers at most. */
 	expect_message(&c1, "me?");

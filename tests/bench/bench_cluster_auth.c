@@ -37,8 +37,10 @@ static struct cluster_auth *keys_file(const char *lines)
 int main(int argc, char **argv)
 {
 	long iterations = argc > 1 ? atol(argv[1]) : 200000;
-	static const char k1[] = "0101010101010101010101010101010101010101010101010101010101010101\n";
-	static const char k2[] = "0202020202020202020202020202020202020202020202020202020202020202\n";
+	static const char k1[] =
+	    "0101010101010101010101010101010101010101010101010101010101010101\n";
+	static const char k2[] =
+	    "0202020202020202020202020202020202020202020202020202020202020202\n";
 	char both[sizeof(k1) + sizeof(k2)];
 	snprintf(both, sizeof(both), "%s%s", k1, k2);
 	struct cluster_auth *signer = keys_file(k2);
@@ -65,15 +67,17 @@ int main(int argc, char **argv)
 		size_t env_len;
 		long ok = 0;
 		for (long i = 0; i < n; i++)
-			ok += cluster_auth_verify(one, msg, len, &env, &env_len) == CLUSTER_AUTH_VALID;
+			ok += cluster_auth_verify(one, msg, len, &env, &env_len) ==
+			      CLUSTER_AUTH_VALID;
 		double t2 = now_ns();
 		for (long i = 0; i < n; i++)
-			ok += cluster_auth_verify(two, msg, len, &env, &env_len) == CLUSTER_AUTH_VALID;
+			ok += cluster_auth_verify(two, msg, len, &env, &env_len) ==
+			      CLUSTER_AUTH_VALID;
 		double t3 = now_ns();
 		if (ok != 2 * n)
 			return 1;
-		printf("%zu %.0f %.0f %.0f\n", sizes[s], (t1 - t0) / (double)n, (t2 - t1) / (double)n,
-		       (t3 - t2) / (double)n);
+		printf("%zu %.0f %.0f %.0f\n", sizes[s], (t1 - t0) / (double)n,
+		       (t2 - t1) / (double)n, (t3 - t2) / (double)n);
 		free(msg);
 	}
 	cluster_auth_destroy(signer);

@@ -108,8 +108,8 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 		snprintf(extra, sizeof(extra), "  secret_file: \"%s\"\n", key_path);
 	}
 	for (int i = 0; i < 2; i++) {
-		snprintf(yaml, sizeof(yaml), node_config, broker_kind_name(kind), url, (long)getpid(),
-		         i + 1, extra);
+		snprintf(yaml, sizeof(yaml), node_config, broker_kind_name(kind), url,
+		         (long)getpid(), i + 1, extra);
 		if (relay_start(&nodes[i], bin, yaml) != 0)
 			return -1;
 	}

@@ -72,13 +72,14 @@ int broker_start(struct broker_process *bp)
 	if (bp->kind == TEST_BROKER_REDIS) {
 		/* No persistence: a restarted broker starts empty, as pub/sub
 		 * does anyway. */
-		char *const argv[] = {"redis-server", conf,    "--port", port,   "--bind",
-		                      "127.0.0.1",    "--save", "",      "--dir", bp->dir,
+		char *const argv[] = {"redis-server", conf,     "--port", port,    "--bind",
+		                      "127.0.0.1",    "--save", "",       "--dir", bp->dir,
 		                      "--appendonly", "no",     NULL};
 		bp->pid = process_spawn(find_program(argv[0], program, sizeof(program)), argv,
 		                        bp->log_path);
 	} else if (bp->config_text[0]) {
-		char *const argv[] = {"nats-server", "-c", conf, "-a", "127.0.0.1", "-p", port, NULL};
+		char *const argv[] = {"nats-server", "-c", conf, "-a",
+		                      "127.0.0.1",   "-p", port, NULL};
 		bp->pid = process_spawn(find_program(argv[0], program, sizeof(program)), argv,
 		                        bp->log_path);
 	} else {
