@@ -53,7 +53,7 @@ static bool base32_decode(const char *text, uint8_t *out, size_t want)
 	size_t o = 0;
 	for (const char *p = text; *p; p++) {
 		const char *at = strchr(alphabet, *p);
-		if (!at || *p == '\0')
+		if (!at)
 			return false;
 		bits = bits << 5 | (uint32_t)(at - alphabet);
 		have += 5;
@@ -64,7 +64,8 @@ static bool base32_decode(const char *text, uint8_t *out, size_t want)
 			have -= 8;
 		}
 	}
-	return o == want;
+	/* The bits past the last byte are zero in the one spelling of it. */
+	return o == want && (bits & ((1u << have) - 1)) == 0;
 }
 
 static void encode_with_crc(uint8_t *raw, size_t len_without_crc, char *out)

@@ -1309,6 +1309,14 @@ static void test_cluster_errors(void **state)
 	     "must not start or end with \".\" or contain \"..\""},
 	    {"cluster:\n  channel: \".a\"\n", 2, 12, "must not start or end with"},
 	    {"cluster:\n  node_id: \"n\u00e9\"\n", 2, 12, "may only contain"},
+	    {"cluster:\n  nats:\n    token_file: t\n    nkey_seed_file: s\n", 4, 21,
+	     "cluster.nats.nkey_seed_file: only one of token_file, nkey_seed_file and "
+	     "credentials_file may be set (token_file is set too)"},
+	    {"cluster:\n  nats:\n    tls:\n      certificate: c.pem\n", 4, 20,
+	     "cluster.nats.tls.certificate needs cluster.nats.tls.private_key to be set"},
+	    {"cluster:\n  url: \"redis://u:pw@h/x\"\n", 2, 8,
+	     "\"redis://u:***@h/x\" may only have a database number as its path"},
+	    {"cluster:\n  allow_local_only_oversize: 1\n", 2, 30, "expected true or false"},
 	    {"cluster:\n  node_id: "
 	     "12345678901234567890123456789012345678901234567890123456789012345\n",
 	     2, 12, "must be 0 to 64 bytes long"},
