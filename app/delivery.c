@@ -204,8 +204,18 @@ static bool wait_for_space(struct outbox *ob, const struct shared_frame *frame)
 /* Set on a thread whose pushes must never wait for a receiver's queue:
  * the cluster's receiving thread, which would otherwise stop reading the
  * broker for every client of the node (and Redis cuts a subscriber that
- * falls behind). There a full queue is a slow consumer at once. */
+ * falls behind). Where a reader thread would wait for a sender that is
+ * behind, such a push goes over the queue's bounds instead, up to
+ * NEVER_WAIT_OVERRUN times them; a full queue whose socket is full too is
+ * a slow consumer at once, as for everyone. */
 static _Thread_local bool push_never_waits;
+#define NEVER_WAIT_OVERRUN 4
+
+static bool over_overrun_bounds(const struct outbox *ob, const struct shared_frame *frame)
+{
+	return ob->count >= NEVER_WAIT_OVERRUN * ob->max_messages ||
+	       ob->bytes + frame->len > NEVER_WAIT_OVERRUN * ob->max_bytes;
+}
 
 void delivery_never_wait_on_this_thread(void)
 {
@@ -217,7 +227,8 @@ enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 	pthread_mutex_lock(&ob->lock);
 	enum outbox_result result = OUTBOX_QUEUED;
 	if (over_bounds(ob, frame) &&
-	    (ob->blocked || push_never_waits || !wait_for_space(ob, frame)))
+	    (ob->blocked || (push_never_waits ? over_overrun_bounds(ob, frame)
+	                                      : !wait_for_space(ob, frame))))
 		result = OUTBOX_FULL;
 	if (ob->closed || ob->finishing || ob->done)
 		result = OUTBOX_CLOSED;

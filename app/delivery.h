@@ -63,7 +63,9 @@ enum outbox_result {
 };
 
 /* From now on, outbox_push on the calling thread never waits for room: a
- * full queue is OUTBOX_FULL at once. Thread: the one it is called on. */
+ * queue over its bounds whose socket is full is OUTBOX_FULL at once, and one
+ * whose sender is only behind takes the frame, up to 4 times its bounds.
+ * Thread: the one it is called on. */
 void delivery_never_wait_on_this_thread(void);
 
 /* Queues a frame (taking a reference) and wakes the sender if needed. */
