@@ -34,7 +34,7 @@ static int read_token(const char *path, char *out, size_t cap, char *err, size_t
 		return -1;
 	}
 	bool got = fgets(out, (int)cap, f) != NULL;
-	fclose(f);
+	(void)fclose(f);
 	size_t len = got ? strcspn(out, "\r\n") : 0;
 	out[len] = '\0';
 	if (len == 0 || len == cap - 1) {

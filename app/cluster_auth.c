@@ -152,7 +152,7 @@ static struct key_set *load_keys(struct cluster_auth *a, char *err, size_t errle
 		free(key);
 	}
 	bool read_error = ferror(f) != 0;
-	fclose(f);
+	(void)fclose(f);
 	if (!problem && read_error)
 		problem = "a read error";
 	if (!problem && set->count == 0)

@@ -227,8 +227,8 @@ enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 	pthread_mutex_lock(&ob->lock);
 	enum outbox_result result = OUTBOX_QUEUED;
 	if (over_bounds(ob, frame) &&
-	    (ob->blocked || (push_never_waits ? over_overrun_bounds(ob, frame)
-	                                      : !wait_for_space(ob, frame))))
+	    (ob->blocked ||
+	     (push_never_waits ? over_overrun_bounds(ob, frame) : !wait_for_space(ob, frame))))
 		result = OUTBOX_FULL;
 	if (ob->closed || ob->finishing || ob->done)
 		result = OUTBOX_CLOSED;

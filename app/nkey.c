@@ -132,7 +132,7 @@ int nkey_public_from_seed_file(const char *path, char out[NKEY_PUBLIC_SIZE], cha
 		break;
 	}
 	OPENSSL_cleanse(line, sizeof(line));
-	fclose(f);
+	(void)fclose(f);
 	if (rc != 0)
 		snprintf(err, errlen,
 		         "cluster.nats.nkey_seed_file: %s: no NKey user seed (\"SU...\", 58 "

@@ -36,7 +36,7 @@ static struct cluster_auth *keys_file(const char *lines)
 
 int main(int argc, char **argv)
 {
-	long iterations = argc > 1 ? atol(argv[1]) : 200000;
+	long iterations = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
 	static const char k1[] =
 	    "0101010101010101010101010101010101010101010101010101010101010101\n";
 	static const char k2[] =

@@ -99,9 +99,10 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 		int fd = mkstemp(key_path);
 		if (fd < 0 || RAND_bytes(key, 32) != 1)
 			return -1;
-		for (int i = 0; i < 32; i++)
+		for (size_t i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", key[i]);
-		strcat(hex, "\n");
+		hex[64] = '\n';
+		hex[65] = '\0';
 		if (write(fd, hex, strlen(hex)) < 0)
 			return -1;
 		close(fd);
@@ -137,21 +138,23 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 
 	int64_t *lat = calloc((size_t)count, sizeof(*lat));
 	struct sender s = {.ws = &a, .count = count, .rate = rate, .size = size};
-	if (!lat || pthread_create(&s.thread, NULL, send_main, &s) != 0)
+	if (!lat || pthread_create(&s.thread, NULL, send_main, &s) != 0) {
+		free(lat);
 		return -1;
+	}
 	long got = 0;
 	while (got < count && ws_raw_read_message(&b, &f, 5000) == WS_FRAME) {
-		lat[got++] = now_ns() - atoll((const char *)f.payload);
+		lat[got++] = now_ns() - strtoll((const char *)f.payload, NULL, 10);
 		ws_frame_free(&f);
 	}
 	pthread_join(s.thread, NULL);
 	qsort(lat, (size_t)got, sizeof(*lat), cmp);
+	long p50 = got / 2, p99 = got * 99 / 100, p999 = got * 999 / 1000;
 	if (got > 0)
 		printf("%s signed=%s messages=%ld/%ld rate=%ld/s size=%zu p50_us=%.1f p99_us=%.1f "
 		       "p999_us=%.1f\n",
 		       broker_kind_name(kind), sign ? "yes" : "no", got, count, rate, size,
-		       (double)lat[got / 2] / 1e3, (double)lat[got * 99 / 100] / 1e3,
-		       (double)lat[got * 999 / 1000] / 1e3);
+		       (double)lat[p50] / 1e3, (double)lat[p99] / 1e3, (double)lat[p999] / 1e3);
 	free(lat);
 	ws_raw_close(&a);
 	ws_raw_close(&b);
@@ -171,9 +174,9 @@ int main(int argc, char **argv)
 		                "[rate] [size]\n");
 		return 2;
 	}
-	long count = argc > 3 ? atol(argv[3]) : 20000;
-	long rate = argc > 4 ? atol(argv[4]) : 2000;
-	size_t size = argc > 5 ? (size_t)atol(argv[5]) : 256;
+	long count = argc > 3 ? strtol(argv[3], NULL, 10) : 20000;
+	long rate = argc > 4 ? strtol(argv[4], NULL, 10) : 2000;
+	size_t size = argc > 5 ? (size_t)strtol(argv[5], NULL, 10) : 256;
 	if (count <= 0 || rate <= 0 || size < 24)
 		return 2;
 	int rc = 0;
