@@ -67,6 +67,8 @@ struct cluster {
 	atomic_size_t max_payload;
 	atomic_int_fast64_t oversize_logged_at; /* CLOCK_MONOTONIC seconds */
 	atomic_bool started;                    /* past the start-up check of max_payload */
+	/* c->broker may be read: the link can come up before start() returned it. */
+	atomic_bool broker_set;
 
 	/* The publish queue: guarded by lock; wake is signalled when the queue
 	 * stops being empty, and at stop. */
@@ -437,6 +439,8 @@ static size_t needed_payload(const struct cluster *c)
 
 static void update_max_payload(struct cluster *c)
 {
+	if (!atomic_load(&c->broker_set))
+		return; /* cluster_start looks itself once it has the broker */
 	size_t max = c->backend->max_payload(c->broker);
 	size_t was = atomic_exchange(&c->max_payload, max);
 	if (max && max != was && needed_payload(c) > max &&
@@ -549,6 +553,7 @@ struct cluster *cluster_start(const struct config *cfg, struct hub *hub, char *e
 	c->broker = c->backend->start(cfg, c->node_id, &events, err, errlen);
 	if (!c->broker)
 		goto fail;
+	atomic_store(&c->broker_set, true);
 	/* Known now when the broker answered at start. */
 	size_t max = c->backend->max_payload(c->broker);
 	if (max && needed_payload(c) > max) {
