@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "broker_process.h"
+#include "metrics_scrape.h"
 #include "nkey.h"
 #include "relay_process.h"
 #include "test_pki.h"
@@ -32,7 +33,6 @@
 
 #define WAIT_MS      5000
 #define LINK_WAIT_MS 30000
-#define SCRAPE_CAP   (64 * 1024)
 #define MAX_NODES    2
 #define KEY_BYTES    32
 
@@ -157,18 +157,7 @@ static int teardown(void **state)
 
 static double metric(const struct relay_process *node, const char *series)
 {
-	static char text[SCRAPE_CAP];
-	if (http_request(node->metrics_port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-	                 text, sizeof(text), WAIT_MS) != 200)
-		return -1;
-	size_t n = strlen(series);
-	for (const char *line = text; line && *line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (strncmp(line, series, n) == 0 && line[n] == ' ')
-			return strtod(line + n + 1, NULL);
-	}
-	return -1;
+	return metrics_scrape(node, series);
 }
 
 static void wait_metric(const struct relay_process *node, const char *series, double want,
