@@ -291,10 +291,14 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 			return -1;
 		if (origin_validate(s, why, sizeof(why)))
 			return loader_fail_value(ld, item, "%s", why);
-		for (size_t j = 0; j < *count; j++)
-			if (strcmp((*out)[j], s) == 0)
+		for (size_t j = 0; j < *count; j++) {
+			if (strcmp((*out)[j], s) == 0) {
+				char shown[512];
+				broker_url_redact(s, shown, sizeof(shown));
 				return loader_fail_value(ld, item, "%s is listed twice",
-				                         quote_shortened(s, quoted));
+				                         quote_shortened(shown, quoted));
+			}
+		}
 		(*out)[*count] = strdup(s);
 		if (!(*out)[*count])
 			return loader_out_of_memory(ld, item);
@@ -388,10 +392,14 @@ static int load_broker_urls(struct config_loader *ld, yaml_node_t *node, char **
 			return -1;
 		if (broker_url_parse(s, &url, why, sizeof(why)))
 			return loader_fail_value(ld, item, "%s", why);
-		for (size_t j = 0; j < *count; j++)
-			if (strcmp((*out)[j], s) == 0)
+		for (size_t j = 0; j < *count; j++) {
+			if (strcmp((*out)[j], s) == 0) {
+				char shown[512];
+				broker_url_redact(s, shown, sizeof(shown));
 				return loader_fail_value(ld, item, "%s is listed twice",
-				                         quote_shortened(s, quoted));
+				                         quote_shortened(shown, quoted));
+			}
+		}
 		(*out)[*count] = strdup(s);
 		if (!(*out)[*count])
 			return loader_out_of_memory(ld, item);
