@@ -254,10 +254,18 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		pthread_cond_broadcast(&b->changed);
 		pthread_mutex_unlock(&b->lock);
 	} else {
-		snprintf(err, errlen, "cluster: nats: %s%s", natsStatus_GetText(s),
-		         s == NATS_CONNECTION_AUTH_FAILED
-		             ? " (check the user and password in cluster.url, or cluster.nats)"
-		             : "");
+		/* The connection's own last error says more than the status of
+		 * the call that failed ("Authorization Violation" rather than
+		 * "Connection Closed" when the library gave up after it). */
+		const char *text = NULL;
+		natsStatus conn_status =
+		    b->conn ? natsConnection_GetLastError(b->conn, &text) : NATS_OK;
+		bool auth =
+		    s == NATS_CONNECTION_AUTH_FAILED || conn_status == NATS_CONNECTION_AUTH_FAILED;
+		snprintf(err, errlen, "cluster: nats: %s%s",
+		         text && text[0] ? text : natsStatus_GetText(s),
+		         auth ? " (check the user and password in cluster.url, or cluster.nats)"
+		              : "");
 		atomic_store(&b->quiet, true);
 		set_flag(b, &b->stopping);
 		pthread_join(b->confirmer, NULL);
