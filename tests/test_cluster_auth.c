@@ -61,9 +61,9 @@ static struct cluster_auth *load(const char *text)
 static size_t message(uint8_t *buf, const char *body)
 {
 	size_t len = strlen(body);
+	uint8_t *at = buf + CLUSTER_AUTH_PREFIX_SIZE;
 	/* Counted bytes, as on the wire: no NUL after the body. */
-	memcpy(buf + CLUSTER_AUTH_PREFIX_SIZE, body,
-	       len); // NOLINT(bugprone-not-null-terminated-result)
+	memcpy(at, body, len); // NOLINT(bugprone-not-null-terminated-result)
 	return CLUSTER_AUTH_PREFIX_SIZE + len;
 }
 
