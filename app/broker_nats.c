@@ -224,22 +224,29 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		destroy(b);
 		return NULL;
 	}
-	s = natsConnection_Connect(&b->conn, b->opts);
-	const char *last = NULL;
-	natsStatus why =
-	    s == NATS_NOT_YET_CONNECTED ? natsConnection_GetLastError(b->conn, &last) : NATS_OK;
-	if (why == NATS_CONNECTION_AUTH_FAILED) {
-		/* The server answered and refused us: retrying will not help. */
-		s = why;
-		log_error("cluster: nats: %s", last && last[0] ? last : natsStatus_GetText(why));
-	} else if (s == NATS_NOT_YET_CONNECTED) {
+	/* One attempt first without the library's retry: a server that answers
+	 * and refuses our credentials or our TLS is a start-up error, which the
+	 * background retry would only ever report as "no server available". */
+	char first_error[256] = "";
+	s = natsOptions_SetRetryOnFailedConnect(b->opts, false, NULL, NULL);
+	if (s == NATS_OK)
+		s = natsConnection_Connect(&b->conn, b->opts);
+	if (s != NATS_OK) {
+		const char *text = nats_GetLastError(NULL);
+		snprintf(first_error, sizeof(first_error), "%s",
+		         text && text[0] ? text : natsStatus_GetText(s));
+	}
+	bool refused = s == NATS_CONNECTION_AUTH_FAILED || s == NATS_SSL_ERROR ||
+	               strstr(first_error, "uthorization") || strstr(first_error, "SSL") ||
+	               strstr(first_error, "certificate");
+	if (s != NATS_OK && !refused) {
 		char shown[512];
 		broker_url_redact(cfg->cluster.urls[0], shown, sizeof(shown));
 		log_warn("cluster: broker not reachable at %s%s: %s (retrying)", shown,
-		         cfg->cluster.url_count > 1 ? " or its other seeds" : "",
-		         last && last[0]  ? last
-		         : why != NATS_OK ? natsStatus_GetText(why)
-		                          : "no server answers");
+		         cfg->cluster.url_count > 1 ? " or its other seeds" : "", first_error);
+		s = natsOptions_SetRetryOnFailedConnect(b->opts, true, on_connected, b);
+		if (s == NATS_OK)
+			s = natsConnection_Connect(&b->conn, b->opts);
 	}
 	if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED)
 		s = natsConnection_Subscribe(&b->sub, b->conn, cfg->cluster.channel, on_msg, b);
@@ -254,18 +261,12 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		pthread_cond_broadcast(&b->changed);
 		pthread_mutex_unlock(&b->lock);
 	} else {
-		/* The connection's own last error says more than the status of
-		 * the call that failed ("Authorization Violation" rather than
-		 * "Connection Closed" when the library gave up after it). */
-		const char *text = NULL;
-		natsStatus conn_status =
-		    b->conn ? natsConnection_GetLastError(b->conn, &text) : NATS_OK;
-		bool auth =
-		    s == NATS_CONNECTION_AUTH_FAILED || conn_status == NATS_CONNECTION_AUTH_FAILED;
+		bool auth = s == NATS_CONNECTION_AUTH_FAILED || strstr(first_error, "uthorization");
 		snprintf(err, errlen, "cluster: nats: %s%s",
-		         text && text[0] ? text : natsStatus_GetText(s),
+		         first_error[0] ? first_error : natsStatus_GetText(s),
 		         auth ? " (check the user and password in cluster.url, or cluster.nats)"
-		              : "");
+		         : refused ? " (check cluster.nats.tls and the server's certificate)"
+		                   : "");
 		atomic_store(&b->quiet, true);
 		set_flag(b, &b->stopping);
 		pthread_join(b->confirmer, NULL);
