@@ -3,8 +3,8 @@
 #   bin/wsrelay, bin/wsrelay-client       the relay and the example client
 #   etc/wsrelay/wsrelay.yaml              /etc/wsrelay/... for the /usr prefix
 #   share/wsrelay/www/                    the test page
-#   share/man/man8/wsrelay.8.gz
-#   share/doc/wsrelay/                    README.md, CHANGELOG.md
+#   share/man/man8/wsrelay.8.gz, share/man/man1/wsrelay-client.1.gz
+#   share/doc/wsrelay/                    README.md, CHANGELOG.md, docs/, examples/
 #   lib/systemd/system/wsrelay.service
 #
 # `cpack` in the build folder makes wsrelay_<version>-1_<arch>.deb (prefix
@@ -25,18 +25,27 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/www/ DESTINATION ${CMAKE_INSTALL_DATADIR
   PATTERN "*.swp" EXCLUDE PATTERN "*~" EXCLUDE)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The topic pages, and the operations kit: proxy examples, alerts, dashboard.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/conf/nginx ${PROJECT_SOURCE_DIR}/conf/haproxy
+  ${PROJECT_SOURCE_DIR}/conf/prometheus ${PROJECT_SOURCE_DIR}/conf/grafana
+  DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
-# The man page carries the project version, and Debian ships man pages
+# The man pages carry the project version, and Debian ships man pages
 # compressed; -n keeps the timestamp out, so rebuilds are byte-identical.
-configure_file(${PROJECT_SOURCE_DIR}/conf/wsrelay.8.in ${CMAKE_CURRENT_BINARY_DIR}/wsrelay.8 @ONLY)
-add_custom_command(
-  OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/wsrelay.8.gz
-  COMMAND sh -c "gzip -9n <\"$1\" >\"$2\"" sh
-          ${CMAKE_CURRENT_BINARY_DIR}/wsrelay.8 ${CMAKE_CURRENT_BINARY_DIR}/wsrelay.8.gz
-  DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/wsrelay.8
-  VERBATIM)
-add_custom_target(wsrelay_man ALL DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/wsrelay.8.gz)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/wsrelay.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+foreach(page wsrelay.8 wsrelay-client.1)
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
+  configure_file(${PROJECT_SOURCE_DIR}/conf/${page}.in ${CMAKE_CURRENT_BINARY_DIR}/${page} @ONLY)
+  add_custom_command(
+    OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/${page}.gz
+    COMMAND sh -c "gzip -9n <\"$1\" >\"$2\"" sh
+            ${CMAKE_CURRENT_BINARY_DIR}/${page} ${CMAKE_CURRENT_BINARY_DIR}/${page}.gz
+    DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/${page}
+    VERBATIM)
+  list(APPEND wsrelay_man_pages ${CMAKE_CURRENT_BINARY_DIR}/${page}.gz)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+add_custom_target(wsrelay_man ALL DEPENDS ${wsrelay_man_pages})
 
 # The configuration and the unit name installed paths, so they are written
 # at install time (see the script).

@@ -15,7 +15,9 @@
 #include "metrics_server.h"
 #include "tls_context.h"
 #include "resource_limits.h"
+#include "sd_notify.h"
 #include "server.h"
+#include "server_state.h"
 
 #ifndef WSRELAY_VERSION
 #define WSRELAY_VERSION "unknown"
@@ -158,6 +160,17 @@ static void reload_certificates(struct server *srv, struct metrics_server *metri
 		log_info("SIGHUP: no listener serves TLS, nothing to reload");
 }
 
+/* Thread: main. A failure only costs systemd's view of the state, so it is
+ * logged and the relay goes on. */
+static void notify_state(const char *notify, const char *state)
+{
+	char err[512];
+	if (sd_notify_send(notify, state, err, sizeof(err)) != 0)
+		log_warn("%s", err);
+	else if (notify)
+		log_debug("told systemd %s", state);
+}
+
 static void *stop_metrics(void *metrics)
 {
 	metrics_server_stop(metrics);
@@ -171,6 +184,7 @@ int main(int argc, char **argv)
 	if (early >= 0)
 		return early;
 
+	const char *notify = sd_notify_socket(); /* before any thread exists */
 	struct config cfg;
 	char err[1024];
 	int rc = opts.config_file ? config_load(&cfg, opts.config_file, err, sizeof(err))
@@ -185,6 +199,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	log_set_level(cfg.logging.level);
+	log_set_format(cfg.logging.format);
 
 	unsigned long clients = cfg.server.max_connections;
 	if (resource_limits_check(clients + THREAD_RESERVE, clients + FD_RESERVE, err,
@@ -226,6 +241,11 @@ int main(int argc, char **argv)
 		return EXIT_STARTUP;
 	}
 
+	/* Both listeners accept and every worker thread is up (server_start
+	 * checks that they all started; the metrics listener, and so /healthz,
+	 * starts only after it): tell systemd. */
+	notify_state(notify, "READY=1");
+
 	int sig = 0;
 	for (;;) {
 		if (sigwait(&with_hup, &sig) != 0)
@@ -236,6 +256,7 @@ int main(int argc, char **argv)
 		cluster_reload_keys(server_cluster(srv));
 	}
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	notify_state(notify, "STOPPING=1");
 	/* Metrics and /healthz keep answering through the drain (healthz with
 	 * 503), so the last scrape sees the shutdown. */
 	drain(srv, &cfg, &signals);

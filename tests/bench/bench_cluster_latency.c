@@ -123,18 +123,18 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 		return -1;
 	/* Until the link is up both ways. */
 	for (int i = 0;; i++) {
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		if (i == 200)
 			return -1;
 		ws_raw_send_text(&a, "00000000000000000000 warm-up");
 		if (ws_raw_read_message(&b, &f, 100) == WS_FRAME) {
-			ws_frame_free(&f);
+			ws_raw_frame_free(&f);
 			break;
 		}
 	}
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	while (ws_raw_read_message(&b, &f, 300) == WS_FRAME)
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 
 	int64_t *lat = calloc((size_t)count, sizeof(*lat));
 	struct sender s = {.ws = &a, .count = count, .rate = rate, .size = size};
@@ -145,7 +145,7 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 	long got = 0;
 	while (got < count && ws_raw_read_message(&b, &f, 5000) == WS_FRAME) {
 		lat[got++] = now_ns() - strtoll((const char *)f.payload, NULL, 10);
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 	}
 	pthread_join(s.thread, NULL);
 	qsort(lat, (size_t)got, sizeof(*lat), cmp);

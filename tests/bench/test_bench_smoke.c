@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "relay_process.h"
+#include "relay_fixture.h"
 
 #define RUN_TIMEOUT_MS 60000
 
@@ -22,18 +23,12 @@ static struct relay_process relay;
 
 static int start_relay(void **state)
 {
-	(void)state;
+	*state = &relay; /* for relay_fixture_stop */
 	return relay_start(&relay, WSRELAY_BIN,
 	                   "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
 	                   "  max_connections: 32\n"
 	                   "metrics:\n  enabled: false\n"
 	                   "logging:\n  level: \"warn\"\n");
-}
-
-static int stop_relay(void **state)
-{
-	(void)state;
-	return relay_stop(&relay, SIGTERM, 15000) == 0 ? 0 : -1;
 }
 
 /* The number after "key": in a one-line JSON object; fails the test when
@@ -214,5 +209,5 @@ int main(void)
 	    cmocka_unit_test(test_idle_hold_reports_memory),
 	    cmocka_unit_test(test_bad_options_exit_2),
 	};
-	return cmocka_run_group_tests(tests, start_relay, stop_relay);
+	return cmocka_run_group_tests(tests, start_relay, relay_fixture_stop);
 }

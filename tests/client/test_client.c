@@ -21,6 +21,7 @@
 #include "relay_process.h"
 #include "tls_stub.h"
 #include "ws_raw.h"
+#include "test_file.h"
 
 #define WAIT_MS 10000
 /* Generous: the sanitizer builds are slow and CI machines busy. */
@@ -88,14 +89,14 @@ static void close_raw(struct ws_raw *c)
 
 static void expect_raw_message(struct ws_raw *c, uint8_t opcode, const void *payload, size_t len)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int r = ws_raw_read_message(c, &f, WAIT_MS);
 	if (r != WS_FRAME)
 		fail_msg("no message: result %d (%s)", r, c->err);
 	assert_int_equal(f.opcode, opcode);
 	assert_int_equal(f.len, len);
 	assert_memory_equal(f.payload, payload, len);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 }
 
 static int count_occurrences(const char *haystack, const char *needle)
@@ -115,7 +116,7 @@ static void sleep_ms(int ms)
 /* How often rp has logged needle so far. */
 static int log_count(const struct relay_process *rp, const char *needle)
 {
-	char *log = read_file(rp->stderr_path, NULL);
+	char *log = test_file_read(rp->stderr_path, NULL);
 	int n = log ? count_occurrences(log, needle) : 0;
 	free(log);
 	return n;

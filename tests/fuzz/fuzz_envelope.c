@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster_envelope.h"
+#include "envelope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,6 +15,7 @@
 #include "relay_process.h"
 #include "server.h"
 #include "ws_raw.h"
+#include "test_file.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,7 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	         "metrics:\n  enabled: false\nlogging:\n  level: error\n",
 	         port);
 	char err[1024];
-	if (write_file(path, yaml) != 0 || config_load(&cfg, path, err, sizeof(err)) != 0)
+	if (test_file_write(path, yaml) != 0 || config_load(&cfg, path, err, sizeof(err)) != 0)
 		abort();
 	unlink(path);
 	mg_init_library(MG_FEATURES_WEBSOCKET | MG_FEATURES_IPV6);
@@ -76,11 +77,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Drain replies until the server closes or is quiet for a moment. */
 	for (int frames = 0; frames < 64; frames++) {
-		struct ws_frame f;
+		struct ws_raw_frame f;
 		int r = ws_raw_read_frame(&c, &f, 20);
 		if (r != WS_FRAME)
 			break;
-		ws_frame_free(&f);
+		ws_raw_frame_free(&f);
 	}
 	ws_raw_close(&c);
 	return 0;

@@ -20,6 +20,8 @@
 
 #include "relay_process.h"
 #include "ws_raw.h"
+#include "test_file.h"
+#include "relay_fixture.h"
 
 #define WAIT_MS 5000
 
@@ -82,7 +84,7 @@ static int start_packaged_relay(void **state)
 	char docroot[PATH_MAX + 64];
 
 	snprintf(path, sizeof(path), "%s/etc/wsrelay/wsrelay.yaml", root);
-	char *packaged = read_file(path, NULL);
+	char *packaged = test_file_read(path, NULL);
 	if (!packaged) {
 		fprintf(stderr, "package_relay: cannot read %s\n", path);
 		return -1;
@@ -113,23 +115,15 @@ static int stop_packaged_relay(void **state)
 	return relay_stop(&relay, SIGTERM, 15000) == 0 ? 0 : -1;
 }
 
-static void connect_client(struct ws_raw *c)
-{
-	int status = 0;
-	ws_raw_init(c);
-	if (ws_raw_connect(c, relay.port, "/ws", NULL, &status, WAIT_MS) != 0)
-		fail_msg("handshake failed: status %d, %s", status, c->err);
-}
-
 static void expect_text(struct ws_raw *c, const char *text)
 {
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int r = ws_raw_read_message(c, &f, WAIT_MS);
 	if (r != WS_FRAME)
 		fail_msg("no message: result %d (%s)", r, c->err);
 	assert_int_equal(f.opcode, WS_OP_TEXT);
 	assert_string_equal((const char *)f.payload, text);
-	ws_frame_free(&f);
+	ws_raw_frame_free(&f);
 }
 
 /* The body of a GET, or a failed test. */
@@ -153,8 +147,8 @@ static void test_relays_a_message(void **state)
 	static const char text[] = "relayed by the installed package";
 	struct ws_raw sender, receiver;
 
-	connect_client(&sender);
-	connect_client(&receiver);
+	relay_fixture_connect(&sender, relay.port, WAIT_MS);
+	relay_fixture_connect(&receiver, relay.port, WAIT_MS);
 	assert_int_equal(ws_raw_send_text(&sender, text), 0);
 	expect_text(&receiver, text);
 	/* The packaged configuration keeps the default echo_to_sender: true. */
@@ -177,7 +171,7 @@ static void test_serves_the_packaged_page(void **state)
 	size_t len = 0;
 
 	snprintf(path, sizeof(path), "%s/usr/share/wsrelay/www/index.html", root);
-	char *page = read_file(path, &len);
+	char *page = test_file_read(path, &len);
 	assert_non_null(page);
 	char *body = get(relay.port, "/", len + 4096);
 	assert_string_equal(body, page);

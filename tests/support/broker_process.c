@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ws_raw.h"
+#include "test_file.h"
 
 #define READY_TIMEOUT_MS 10000
 #define IO_TIMEOUT_MS    5000
@@ -67,7 +68,7 @@ int broker_start(struct broker_process *bp)
 	snprintf(port, sizeof(port), "%u", bp->port);
 	char conf[PATH_MAX];
 	snprintf(conf, sizeof(conf), "%s/broker.conf", bp->dir);
-	if (write_file(conf, bp->config_text) != 0)
+	if (test_file_write(conf, bp->config_text) != 0)
 		return -1;
 	if (bp->kind == TEST_BROKER_REDIS) {
 		/* No persistence: a restarted broker starts empty, as pub/sub
@@ -91,7 +92,7 @@ int broker_start(struct broker_process *bp)
 		return 0;
 	fprintf(stderr, "%s-server did not start on port %u (installed? .ci/install-deps --test)\n",
 	        broker_kind_name(bp->kind), bp->port);
-	char *log = read_file(bp->log_path, NULL);
+	char *log = test_file_read(bp->log_path, NULL);
 	if (log)
 		fprintf(stderr, "%s\n", log);
 	free(log);

@@ -23,9 +23,9 @@ static void *flood(void *arg)
 		msg[fl->message_size] = '\0';
 		while (!atomic_load(&fl->stop) && ws_raw_send_text(&c, msg) == 0) {
 			atomic_fetch_add(&fl->sent, 1);
-			struct ws_frame f;
+			struct ws_raw_frame f;
 			while (ws_raw_read_frame(&c, &f, 0) == WS_FRAME)
-				ws_frame_free(&f);
+				ws_raw_frame_free(&f);
 			if (fl->pause_us)
 				usleep(fl->pause_us);
 		}

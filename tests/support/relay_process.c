@@ -5,6 +5,7 @@
 #include "relay_process.h"
 
 #include "ws_raw.h"
+#include "test_file.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -188,72 +189,6 @@ int relay_wait_listener(const struct relay_process *rp, uint16_t port, int timeo
 			return -1;
 		sleep_ms(START_POLL_MS);
 	}
-}
-
-char *read_file(const char *path, size_t *len)
-{
-	size_t cap = 4096;
-	size_t n = 0;
-	char *buf;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	buf = malloc(cap);
-	if (!buf)
-		goto fail;
-	for (;;) {
-		if (cap - n < 2) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				goto fail;
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - n - 1);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-
-fail:;
-	int saved = errno;
-	free(buf);
-	close(fd);
-	errno = saved;
-	return NULL;
-}
-
-int write_file(const char *path, const char *text)
-{
-	size_t left = strlen(text);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return -1;
-	while (left > 0) {
-		ssize_t r = write(fd, text, left);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		text += r;
-		left -= (size_t)r;
-	}
-	return close(fd);
 }
 
 /* Forks and execs binary with args, stdin from /dev/null and stdout/stderr on
@@ -451,7 +386,7 @@ static void remove_dir(struct relay_process *rp)
 
 static void dump_stderr(const struct relay_process *rp)
 {
-	char *text = read_file(rp->stderr_path, NULL);
+	char *text = test_file_read(rp->stderr_path, NULL);
 
 	fprintf(stderr, "relay_process: server stderr (%s):\n%s\n", rp->stderr_path,
 	        text ? text : "(unreadable)");
@@ -500,7 +435,7 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 		return -1;
 	}
 	yaml = expand_template(yaml_extra ? yaml_extra : default_yaml, rp);
-	if (!yaml || write_file(rp->config_path, yaml) < 0) {
+	if (!yaml || test_file_write(rp->config_path, yaml) < 0) {
 		fprintf(stderr, "relay_process: cannot write %s: %s\n", rp->config_path,
 		        ERRNO_TEXT());
 		goto out;
@@ -550,7 +485,7 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 	}
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
-		char *text = read_file(rp->stderr_path, NULL);
+		char *text = test_file_read(rp->stderr_path, NULL);
 		if (text &&
 		    (mentions_port(text, rp->port) || mentions_port(text, rp->metrics_port)))
 			rc = 1;
@@ -672,7 +607,7 @@ int relay_stop_capture(struct relay_process *rp, int sig, int timeout_ms, char *
 	int rc = process_stop(rp->pid, sig, timeout_ms);
 	rp->pid = -1;
 	if (err_out && err_cap > 0) {
-		char *text = read_file(rp->stderr_path, NULL);
+		char *text = test_file_read(rp->stderr_path, NULL);
 		if (text)
 			snprintf(err_out, err_cap, "%s", text);
 		free(text);
@@ -813,7 +748,7 @@ long relay_hwm_kib(pid_t pid)
 
 int relay_stderr_contains(const struct relay_process *rp, const char *needle)
 {
-	char *text = read_file(rp->stderr_path, NULL);
+	char *text = test_file_read(rp->stderr_path, NULL);
 	int found;
 
 	if (!text)

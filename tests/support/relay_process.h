@@ -100,11 +100,4 @@ long relay_hwm_kib(pid_t pid);
 /* 1 if the server's stderr so far contains needle, 0 if not, -1 on error. */
 int relay_stderr_contains(const struct relay_process *rp, const char *needle);
 
-/* The whole file as a malloc'd NUL-terminated string (length in *len if
- * len is not NULL), or NULL with errno set. */
-char *read_file(const char *path, size_t *len);
-
-/* Creates or truncates path with text. Returns 0 or -1. */
-int write_file(const char *path, const char *text);
-
 #endif

@@ -451,7 +451,7 @@ int ws_raw_send_close(struct ws_raw *c, uint16_t code, const char *reason)
 	return r;
 }
 
-void ws_frame_free(struct ws_frame *f)
+void ws_raw_frame_free(struct ws_raw_frame *f)
 {
 	free(f->payload);
 	memset(f, 0, sizeof(*f));
@@ -462,7 +462,7 @@ static bool known_opcode(uint8_t op)
 	return op <= WS_OP_BINARY || (op >= WS_OP_CLOSE && op <= WS_OP_PONG);
 }
 
-static int read_frame_until(struct ws_raw *c, struct ws_frame *out, int64_t deadline)
+static int read_frame_until(struct ws_raw *c, struct ws_raw_frame *out, int64_t deadline)
 {
 	int r;
 
@@ -543,12 +543,13 @@ static int read_frame_until(struct ws_raw *c, struct ws_frame *out, int64_t dead
 	return WS_FRAME;
 }
 
-int ws_raw_read_frame(struct ws_raw *c, struct ws_frame *out, int timeout_ms)
+int ws_raw_read_frame(struct ws_raw *c, struct ws_raw_frame *out, int timeout_ms)
 {
 	return read_frame_until(c, out, deadline_after(timeout_ms));
 }
 
-static int append_fragment(struct ws_raw *c, struct ws_frame *msg, const struct ws_frame *frag)
+static int append_fragment(struct ws_raw *c, struct ws_raw_frame *msg,
+                           const struct ws_raw_frame *frag)
 {
 	if (frag->len > WS_RAW_MAX_PAYLOAD - msg->len) {
 		set_err(c, "fragmented message exceeds the test client's limit");
@@ -566,12 +567,12 @@ static int append_fragment(struct ws_raw *c, struct ws_frame *msg, const struct 
 	return 0;
 }
 
-int ws_raw_read_message(struct ws_raw *c, struct ws_frame *out, int timeout_ms)
+int ws_raw_read_message(struct ws_raw *c, struct ws_raw_frame *out, int timeout_ms)
 {
 	int64_t deadline = deadline_after(timeout_ms);
-	struct ws_frame msg = {0};
+	struct ws_raw_frame msg = {0};
 	bool assembling = false;
-	struct ws_frame f;
+	struct ws_raw_frame f;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -581,11 +582,11 @@ int ws_raw_read_message(struct ws_raw *c, struct ws_frame *out, int timeout_ms)
 			goto fail;
 		switch (f.opcode) {
 		case WS_OP_PONG:
-			ws_frame_free(&f);
+			ws_raw_frame_free(&f);
 			continue;
 		case WS_OP_PING:
 			r = ws_raw_send_frame(c, WS_FIN | WS_OP_PONG, f.payload, f.len, true);
-			ws_frame_free(&f);
+			ws_raw_frame_free(&f);
 			if (r < 0) {
 				r = WS_ERROR;
 				goto fail;
@@ -594,19 +595,19 @@ int ws_raw_read_message(struct ws_raw *c, struct ws_frame *out, int timeout_ms)
 		case WS_OP_CLOSE:
 			/* A close ends any half-received message; the fragments are
 			 * useless to the caller, the close frame is not. */
-			ws_frame_free(&msg);
+			ws_raw_frame_free(&msg);
 			*out = f;
 			return WS_FRAME;
 		case WS_OP_CONT: {
 			if (!assembling) {
 				set_err(c, "continuation frame without a message to continue");
-				ws_frame_free(&f);
+				ws_raw_frame_free(&f);
 				r = WS_ERROR;
 				goto fail;
 			}
 			bool last = f.fin;
 			r = append_fragment(c, &msg, &f);
-			ws_frame_free(&f);
+			ws_raw_frame_free(&f);
 			if (r < 0) {
 				r = WS_ERROR;
 				goto fail;
@@ -618,7 +619,7 @@ int ws_raw_read_message(struct ws_raw *c, struct ws_frame *out, int timeout_ms)
 		default:
 			if (assembling) {
 				set_err(c, "new data frame inside a fragmented message");
-				ws_frame_free(&f);
+				ws_raw_frame_free(&f);
 				r = WS_ERROR;
 				goto fail;
 			}
@@ -635,7 +636,7 @@ int ws_raw_read_message(struct ws_raw *c, struct ws_frame *out, int timeout_ms)
 	return WS_FRAME;
 
 fail:
-	ws_frame_free(&msg);
+	ws_raw_frame_free(&msg);
 	return r;
 }
 

@@ -57,7 +57,7 @@ struct ws_raw {
 	char err[160];   /* why the last call failed, for test diagnostics */
 };
 
-struct ws_frame {
+struct ws_raw_frame {
 	uint8_t first_byte; /* FIN, RSV1-3 and opcode exactly as received */
 	uint8_t opcode;
 	bool fin;
@@ -141,9 +141,9 @@ int ws_raw_send_binary(struct ws_raw *c, const void *data, size_t len);
 int ws_raw_send_close(struct ws_raw *c, uint16_t code, const char *reason);
 
 /* Reads exactly one frame. Returns WS_FRAME (out filled, free it with
- * ws_frame_free), WS_TIMEOUT (a partially received frame stays buffered),
+ * ws_raw_frame_free), WS_TIMEOUT (a partially received frame stays buffered),
  * WS_EOF or WS_ERROR. out is zeroed on every non-frame result. */
-int ws_raw_read_frame(struct ws_raw *c, struct ws_frame *out, int timeout_ms);
+int ws_raw_read_frame(struct ws_raw *c, struct ws_raw_frame *out, int timeout_ms);
 
 /* Reads the next message: pongs are dropped, pings answered with a masked
  * pong, fragmented messages reassembled (out->opcode is the first fragment's,
@@ -151,9 +151,9 @@ int ws_raw_read_frame(struct ws_raw *c, struct ws_frame *out, int timeout_ms);
  * before them are dropped). timeout_ms bounds the whole call; a timeout in the
  * middle of a fragmented message loses the fragments read so far. Returns
  * like ws_raw_read_frame. */
-int ws_raw_read_message(struct ws_raw *c, struct ws_frame *out, int timeout_ms);
+int ws_raw_read_message(struct ws_raw *c, struct ws_raw_frame *out, int timeout_ms);
 
-void ws_frame_free(struct ws_frame *f);
+void ws_raw_frame_free(struct ws_raw_frame *f);
 
 /* Reads up to cap raw bytes (buffered ones first) waiting at most timeout_ms
  * for the first. Returns the count, 0 on EOF, -1 on timeout or error. */

@@ -1,0 +1,126 @@
+/* HTTP answers for requests that must not become WebSocket clients.
+ *
+ * CivetWeb's WebSocket connect handler can only drop a refused client without
+ * an HTTP answer; its begin_request callback runs before the upgrade and can
+ * send a proper status, so every refusal with a reason lives here. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "server_internal.h"
+
+/* A Sec-WebSocket-Key is 16 random bytes in base64 (RFC 6455 section 4.1). */
+#define WEBSOCKET_KEY_LENGTH 24
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 426:
+		return "Upgrade Required";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
+	}
+}
+
+/* Counts the refusal and sends a complete plain-text response, written raw:
+ * CivetWeb has already marked an upgrade request as a WebSocket connection,
+ * and its response-header functions refuse those. Returns status, for
+ * begin_request. */
+static int refuse(struct server *srv, enum rejection_reason why, struct mg_connection *conn,
+                  int status, const char *header, const char *value, const char *body)
+{
+	stats_add(&srv->stats.rejected[why], 1);
+	char extra[128] = "";
+	if (header)
+		snprintf(extra, sizeof(extra), "%s: %s\r\n", header, value);
+	mg_printf(conn,
+	          "HTTP/1.1 %d %s\r\n"
+	          "Content-Type: text/plain; charset=utf-8\r\n"
+	          "Content-Length: %zu\r\n"
+	          "Connection: close\r\n"
+	          "%s\r\n%s",
+	          status, status_text(status), strlen(body), extra, body);
+	return status;
+}
+
+static bool header_has_token(const struct mg_connection *conn, const char *name, const char *token)
+{
+	const char *value = mg_get_header(conn, name);
+	return value && strcasestr(value, token) != NULL;
+}
+
+static bool origin_allowed(const struct config *cfg, const char *origin)
+{
+	if (cfg->server.allowed_origins_count == 0)
+		return true;
+	/* Browsers always send Origin on a WebSocket handshake; a client without
+	 * one is not a browser, and cross-site hijacking needs a browser. */
+	if (!origin)
+		return true;
+	for (size_t i = 0; i < cfg->server.allowed_origins_count; i++) {
+		if (strcmp(origin, cfg->server.allowed_origins[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+int handshake_filter(struct mg_connection *conn)
+{
+	struct server *srv = mg_get_user_data(mg_get_context(conn));
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	bool upgrade = header_has_token(conn, "Upgrade", "websocket");
+	bool ws_path = strcmp(ri->local_uri, srv->cfg->server.websocket_path) == 0;
+
+	if (!ws_path) {
+		if (!upgrade)
+			return 0; /* static files */
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 404, NULL, NULL,
+		              "No WebSocket endpoint here.\n");
+	}
+	if (!upgrade)
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 426, "Upgrade", "websocket",
+		              "This is a WebSocket endpoint: connect with a WebSocket client.\n");
+	/* CivetWeb checks these too, but its answers for an upgrade request go
+	 * out without a status line (see reply()), so they are made here. */
+	const char *version = mg_get_header(conn, "Sec-WebSocket-Version");
+	if (!version || strcmp(version, "13") != 0)
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 426, "Sec-WebSocket-Version", "13",
+		              "Only WebSocket version 13 (RFC 6455) is spoken here.\n");
+	const char *key = mg_get_header(conn, "Sec-WebSocket-Key");
+	if (!key || strlen(key) != WEBSOCKET_KEY_LENGTH)
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 400, NULL, NULL,
+		              "Malformed Sec-WebSocket-Key.\n");
+	const char *origin = mg_get_header(conn, "Origin");
+	if (!origin_allowed(srv->cfg, origin)) {
+		const struct log_field fields[] = {{"client", ri->remote_addr, false},
+		                                   {"reason", "origin", false}};
+		log_event(LOG_LEVEL_INFO, fields, 2,
+		          "refused handshake from %s: origin %s not allowed", ri->remote_addr,
+		          origin);
+		return refuse(srv, REJECT_ORIGIN, conn, 403, NULL, NULL, "Origin not allowed.\n");
+	}
+	if (atomic_load(&srv->draining))
+		return refuse(srv, REJECT_SHUTDOWN, conn, 503, "Retry-After", "5",
+		              "Server is shutting down.\n");
+	if (hub_member_count(srv->hub) >= srv->cfg->server.max_connections) {
+		const struct log_field fields[] = {{"client", ri->remote_addr, false},
+		                                   {"reason", "capacity", false}};
+		log_event(
+		    LOG_LEVEL_WARN, fields, 2,
+		    "refused handshake from %s: %u clients connected (server.max_connections)",
+		    ri->remote_addr, srv->cfg->server.max_connections);
+		return refuse(srv, REJECT_CAPACITY, conn, 503, "Retry-After", "1",
+		              "Too many clients.\n");
+	}
+	/* Anything else wrong with the handshake, CivetWeb answers itself. */
+	return 0;
+}

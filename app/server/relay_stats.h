@@ -1,0 +1,39 @@
+/* The relay's counters, updated lock-free from the connection threads and
+ * read by the metrics endpoint. */
+#ifndef WSRELAY_RELAY_STATS_H
+#define WSRELAY_RELAY_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "histogram.h"
+#include "hub.h"
+#include "stats.h"
+
+/* Why a handshake was refused before the upgrade. */
+enum rejection_reason {
+	REJECT_ORIGIN,
+	REJECT_CAPACITY,
+	REJECT_BAD_REQUEST,
+	REJECT_SHUTDOWN,
+	REJECT_REASON_COUNT
+};
+
+const char *relay_stats_rejection_name(enum rejection_reason reason);
+
+struct relay_stats {
+	atomic_uint_fast64_t connections;
+	atomic_uint_fast64_t disconnections[DISCONNECT_REASON_COUNT];
+	atomic_uint_fast64_t messages;
+	atomic_uint_fast64_t deliveries;
+	atomic_uint_fast64_t received_bytes;
+	atomic_uint_fast64_t sent_bytes;
+	atomic_uint_fast64_t write_errors;
+	atomic_uint_fast64_t rejected[REJECT_REASON_COUNT];
+	struct histogram message_size;       /* bytes */
+	struct histogram broadcast_duration; /* nanoseconds */
+};
+
+void stats_init(struct relay_stats *s);
+
+#endif

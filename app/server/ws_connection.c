@@ -1,0 +1,495 @@
+/* The life of one WebSocket client: CivetWeb's connect, ready, data and close
+ * callbacks, all on the client's own worker thread, and the endpoint through
+ * which other threads' broadcasts reach it.
+ *
+ * Frame headers that break RFC 6455, and oversize frames, never get here:
+ * patch 0001 refuses them in CivetWeb before the payload is read. CivetWeb
+ * also answers pings and drops pongs (enable_websocket_ping_pong). What is
+ * left is ours: reassembly, UTF-8, the close handshake and relaying. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "delivery.h"
+#include "log.h"
+#include "assembler.h"
+#include "server_internal.h"
+#include "socket_send.h"
+#include "stack_release.h"
+#include "tls_send_queue.h"
+#include "utf8.h"
+#include "ws_frame.h"
+
+/* Slow consumers get this long to take their close frame before they are
+ * cut off. */
+#define SLOW_CLOSE_DEADLINE_MS 5000
+/* How long the reply to a client's close may wait behind the messages
+ * queued for it. */
+#define CLOSE_REPLY_WAIT_MS 2000
+
+/* From the connect handler to the end of the close handler. */
+struct connection {
+	struct server *srv;
+	struct mg_connection *conn;
+	struct hub_client *client;
+	struct outbox *outbox;
+	/* TLS only: the SSL object, and the queue its records leave through
+	 * (tls_send_queue.c), both freed by CivetWeb after on_close. */
+	void *ssl;
+	struct tls_send_queue *tls_queue;
+	struct assembler assembler;
+	bool ready; /* the handshake completed: counted as a connection */
+	char peer[64];
+	/* For the disconnection's log line. The reader (the client's own
+	 * thread) counts what came in; the sender threads count what went out,
+	 * atomically, and are done with it before on_close reads it. */
+	uint64_t connected_ns;
+	uint64_t in_messages, in_bytes;
+	_Atomic uint64_t out_messages, out_bytes;
+};
+
+/* ---- writing: every write holds the connection lock, which keeps each
+ * frame whole against other writers and CivetWeb's own pongs, and waits
+ * for the 101 of a handshake under way (patch 0003) ---- */
+
+/* Caller holds the connection lock. */
+static bool closed_locked(const struct connection *c)
+{
+	return mg_websocket_close_code_sent(c->conn) != 0;
+}
+
+static void abort_connection(struct connection *c)
+{
+	/* shutdown() wakes the client's reader at once and makes any write
+	 * blocked on this socket fail; closing is left to CivetWeb. */
+	int fd = mg_get_connection_socket(c->conn);
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
+/* Every close frame of ours goes through the client's outbox, behind what
+ * is queued (keep_queue) or instead of it, so nothing can follow it and no
+ * thread ever blocks on the client's socket. Waits, on the client's own
+ * thread, until it is written or the outbox gives up. If a close went out
+ * already (the shutdown's 1001), nothing more is queued. */
+static void close_via_outbox(struct connection *c, const void *frame, size_t len, bool keep_queue)
+{
+	outbox_finish(c->outbox, frame, len, keep_queue, CLOSE_REPLY_WAIT_MS);
+	outbox_wait_finished(c->outbox, CLOSE_REPLY_WAIT_MS);
+}
+
+/* ---- the hub's side: queueing ---- */
+
+static int endpoint_deliver(void *endpoint, struct shared_frame *frame)
+{
+	struct connection *c = endpoint;
+	if (outbox_push(c->outbox, frame) != OUTBOX_FULL)
+		return 0;
+	/* The hub removes it as a slow consumer; the close is ours to send. */
+	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
+	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "slow consumer");
+	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
+	log_info("closing %s: slow consumer (queue full)", c->peer);
+	return -1;
+}
+
+static void endpoint_close(void *endpoint, const void *frame, size_t len)
+{
+	struct connection *c = endpoint;
+	/* The drain's own timeout cuts whoever is left (and counts them); the
+	 * outbox's deadline, a little later, is only a backstop. */
+	int deadline_ms = (int)c->srv->cfg->shutdown.timeout_seconds * 1000 + 1000;
+	outbox_finish(c->outbox, frame, len, false, deadline_ms);
+}
+
+static void endpoint_abort(void *endpoint)
+{
+	abort_connection(endpoint);
+}
+
+const struct hub_endpoint_ops ws_endpoint_ops = {
+    .deliver = endpoint_deliver,
+    .close = endpoint_close,
+    .abort = endpoint_abort,
+};
+
+/* ---- the sender's side: writing the queue ---- */
+
+/* TLS: records are made only once the queue below is empty, and from at
+ * most this much plaintext, so the queue never holds more than that. */
+#define TLS_WRITE_MAX ((size_t)256 * 1024)
+
+static long tls_write_some(struct connection *c, const void *data, size_t len)
+{
+	if (len > TLS_WRITE_MAX)
+		len = TLS_WRITE_MAX;
+	mg_lock_connection(c->conn);
+	long n;
+	if (closed_locked(c)) {
+		n = (long)len;
+	} else {
+		int flushed = tls_send_queue_flush(c->tls_queue);
+		if (flushed <= 0) {
+			n = flushed;
+		} else {
+			ERR_clear_error();
+			int w = SSL_write(c->ssl, data, (int)len);
+			n = w > 0 ? w : -1;
+			if (w <= 0)
+				ERR_clear_error();
+		}
+	}
+	mg_unlock_connection(c->conn);
+	return n;
+}
+
+static long io_write_some(void *endpoint, const void *data, size_t len)
+{
+	struct connection *c = endpoint;
+	if (c->tls_queue)
+		return tls_write_some(c, data, len);
+	mg_lock_connection(c->conn);
+	long n;
+	if (closed_locked(c)) {
+		/* Nothing may follow a close frame; the client is on its way
+		 * out, so the rest is dropped as if written. */
+		n = (long)len;
+	} else {
+		/* Straight to the socket, without waiting: CivetWeb's mg_write
+		 * would block for the whole write timeout on a full socket. */
+		n = socket_send_now(mg_get_connection_socket(c->conn), data, len);
+	}
+	mg_unlock_connection(c->conn);
+	return n;
+}
+
+static bool io_pending(void *endpoint)
+{
+	const struct connection *c = endpoint;
+	return c->tls_queue && tls_send_queue_pending(c->tls_queue);
+}
+
+static int io_flush(void *endpoint)
+{
+	struct connection *c = endpoint;
+	if (!c->tls_queue)
+		return 1;
+	mg_lock_connection(c->conn);
+	int flushed = tls_send_queue_flush(c->tls_queue);
+	mg_unlock_connection(c->conn);
+	return flushed;
+}
+
+static int io_fd(void *endpoint)
+{
+	const struct connection *c = endpoint;
+	return mg_get_connection_socket(c->conn);
+}
+
+static void io_delivered(void *endpoint, size_t frames, uint64_t payload_bytes)
+{
+	struct connection *c = endpoint;
+	struct relay_stats *stats = &c->srv->stats;
+	stats_add(&stats->deliveries, frames);
+	stats_add(&stats->sent_bytes, payload_bytes);
+	atomic_fetch_add_explicit(&c->out_messages, frames, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->out_bytes, payload_bytes, memory_order_relaxed);
+}
+
+static void io_failed(void *endpoint, bool deadline)
+{
+	struct connection *c = endpoint;
+	if (!deadline)
+		stats_add(&c->srv->stats.write_errors, 1);
+	hub_drop(c->srv->hub, c->client, DISCONNECT_WRITE_ERROR);
+	abort_connection(c);
+}
+
+const struct delivery_io ws_delivery_io = {
+    .write_some = io_write_some,
+    .pending = io_pending,
+    .flush = io_flush,
+    .fd = io_fd,
+    .delivered = io_delivered,
+    .failed = io_failed,
+};
+
+/* ---- callbacks ---- */
+
+static void wake_outbox(void *arg)
+{
+	outbox_wake(arg);
+}
+
+/* From here on, everything written to the client, CivetWeb's 101 and
+ * control frames included, leaves through the queue; the TLS handshake,
+ * done on the socket itself, is over. */
+static bool attach_tls_queue(struct connection *c)
+{
+	c->tls_queue = tls_send_queue_install(c->ssl, mg_get_connection_socket(c->conn));
+	return c->tls_queue != NULL;
+}
+
+static int on_connect(const struct mg_connection *conn, void *cbdata)
+{
+	struct server *srv = cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	/* CivetWeb also routes "<path>/anything" here. */
+	if (strcmp(ri->local_uri, srv->cfg->server.websocket_path) != 0)
+		return 1;
+
+	struct connection *c = calloc(1, sizeof(*c));
+	if (!c)
+		return 1;
+	c->srv = srv;
+	/* CivetWeb passes const here, but the connection is ours to write to
+	 * once the handshake completes. */
+	c->conn = (struct mg_connection *)(uintptr_t)conn;
+	bool v6 = strchr(ri->remote_addr, ':') != NULL;
+	snprintf(c->peer, sizeof(c->peer), "%s%s%s:%d", v6 ? "[" : "", ri->remote_addr,
+	         v6 ? "]" : "", ri->remote_port);
+	assembler_init(&c->assembler, srv->cfg->server.max_message_bytes);
+	c->ssl = mg_get_connection_ssl(conn);
+	if (c->ssl && !attach_tls_queue(c)) {
+		log_warn("refused handshake from %s: out of memory", c->peer);
+		free(c);
+		return 1;
+	}
+
+	/* Joined before the 101 goes out, so the client misses no message sent
+	 * after its handshake; patch 0003 holds the connection lock until the
+	 * ready handler has run, so relayed frames cannot overtake the 101.
+	 * This is also the hard capacity check: two handshakes may pass
+	 * handshake_filter's at once. */
+	c->outbox = outbox_create(srv->senders, c, srv->cfg->relay.client_queue_messages,
+	                          srv->cfg->relay.client_queue_bytes);
+	c->client = c->outbox ? hub_join(srv->hub, c) : NULL;
+	if (!c->client) {
+		stats_add(&srv->stats.rejected[REJECT_CAPACITY], 1);
+		log_warn("refused handshake from %s: no free client slot", c->peer);
+		outbox_destroy(c->outbox);
+		free(c);
+		return 1;
+	}
+	if (c->tls_queue)
+		tls_send_queue_set_waker(c->tls_queue, wake_outbox, c->outbox);
+	mg_set_user_connection_data(conn, c);
+	return 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void on_ready(struct mg_connection *conn, void *cbdata)
+{
+	struct server *srv = cbdata;
+	struct connection *c = mg_get_user_connection_data(conn);
+	c->ready = true;
+	c->connected_ns = monotonic_ns();
+	stats_add(&srv->stats.connections, 1);
+	struct log_field client = {"client", c->peer, false};
+	log_event(LOG_LEVEL_INFO, &client, 1, "client connected: %s", c->peer);
+	/* The handshake is over and this thread now waits in the read loop,
+	 * shallower than anything before: an idle client keeps only the stack
+	 * it needs from here on. */
+	stack_release_below_caller();
+}
+
+static void relay_message(struct server *srv, const struct connection *c, const struct message *msg)
+{
+	struct relay_stats *stats = &srv->stats;
+	stats_add(&stats->messages, 1);
+	stats_add(&stats->received_bytes, msg->len);
+	histogram_observe(&stats->message_size, msg->len);
+
+	uint64_t start = monotonic_ns();
+	struct shared_frame *frame = shared_frame_new(msg->frame, msg->frame_len, msg->len);
+	if (!frame) {
+		log_error("out of memory: message from %s not relayed", c->peer);
+		return;
+	}
+	size_t slow;
+	hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender, frame, &slow);
+	shared_frame_unref(frame);
+	histogram_observe(&stats->broadcast_duration, monotonic_ns() - start);
+	/* After the local fan-out, so local clients never wait for the
+	 * cluster; this only queues. */
+	if (srv->cluster)
+		cluster_publish(srv->cluster, msg->opcode, msg->payload, msg->len);
+}
+
+/* Ends a client: leave the hub first, so no relayed frame can follow our
+ * close frame, then send it. Returns 0 for the data handler: CivetWeb then
+ * closes the connection. */
+static int fail_connection(struct connection *c, enum disconnect_reason reason, uint16_t code,
+                           const char *why)
+{
+	hub_remove(c->srv->hub, c->client, reason);
+	log_debug("closing %s: %s", c->peer, why);
+	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
+	close_via_outbox(c, frame, ws_close_frame(frame, code, why), false);
+	return 0;
+}
+
+static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
+{
+	if (len == 1)
+		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
+		                       "invalid close frame");
+	if (len >= 2) {
+		uint16_t code = (uint16_t)(data[0] << 8 | data[1]);
+		if (!ws_close_code_valid(code) || !utf8_valid(data + 2, len - 2))
+			return fail_connection(c, DISCONNECT_PROTOCOL_ERROR,
+			                       WS_CLOSE_PROTOCOL_ERROR, "invalid close frame");
+	}
+	hub_remove(c->srv->hub, c->client, DISCONNECT_CLIENT_CLOSE);
+	/* Echo the status code (RFC 6455 section 5.5.1), after what was already
+	 * relayed to the client: it asked to close, not to lose messages. */
+	uint8_t frame[4] = {WS_FIN | WS_OPCODE_CLOSE, 0};
+	if (len >= 2) {
+		frame[1] = 2;
+		frame[2] = data[0];
+		frame[3] = data[1];
+	}
+	close_via_outbox(c, frame, 2u + frame[1], true);
+	return 0;
+}
+
+static int on_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata)
+{
+	struct server *srv = cbdata;
+	struct connection *c = mg_get_user_connection_data(conn);
+	uint8_t first_byte = (uint8_t)bits;
+	uint8_t opcode = first_byte & WS_OPCODE_MASK;
+
+	if (opcode == WS_OPCODE_CLOSE)
+		return on_close_frame(c, (const uint8_t *)data, len);
+	if (opcode > WS_OPCODE_BINARY)
+		return 1; /* pings and pongs, should CivetWeb pass any on */
+
+	struct message msg;
+	switch (assembler_add(&c->assembler, first_byte, data, len, &msg)) {
+	case ASSEMBLE_INCOMPLETE:
+		return 1;
+	case ASSEMBLE_MESSAGE:
+		c->in_messages++;
+		c->in_bytes += msg.len;
+		relay_message(srv, c, &msg);
+		return 1;
+	case ASSEMBLE_PROTOCOL_ERROR:
+		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
+		                       "unexpected continuation frame");
+	case ASSEMBLE_TOO_BIG:
+		return fail_connection(c, DISCONNECT_MESSAGE_TOO_BIG, WS_CLOSE_TOO_BIG,
+		                       "message too big");
+	case ASSEMBLE_INVALID_UTF8:
+		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_INVALID_DATA,
+		                       "text message is not UTF-8");
+	case ASSEMBLE_NO_MEMORY:
+		break;
+	}
+	return fail_connection(c, DISCONNECT_WRITE_ERROR, WS_CLOSE_INTERNAL_ERROR, "out of memory");
+}
+
+/* Runs once for every client the connect handler accepted (patch 0003 adds
+ * the case of a 101 that could not be sent). */
+/* The access-log line of a client: how long it stayed, and messages and
+ * payload bytes each way. Thread: the client's own, after the senders let
+ * go of it (outbox_close). */
+static void log_disconnection(const struct connection *c, enum disconnect_reason reason)
+{
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	char duration[32], in_messages[24], in_bytes[24], out_messages[24], out_bytes[24];
+	uint64_t ns = monotonic_ns() - c->connected_ns;
+	snprintf(duration, sizeof(duration), "%llu.%03llu", (unsigned long long)(ns / 1000000000u),
+	         (unsigned long long)(ns / 1000000u % 1000u));
+	snprintf(in_messages, sizeof(in_messages), "%llu", (unsigned long long)c->in_messages);
+	snprintf(in_bytes, sizeof(in_bytes), "%llu", (unsigned long long)c->in_bytes);
+	snprintf(out_messages, sizeof(out_messages), "%llu",
+	         (unsigned long long)atomic_load_explicit(&c->out_messages, memory_order_relaxed));
+	snprintf(out_bytes, sizeof(out_bytes), "%llu",
+	         (unsigned long long)atomic_load_explicit(&c->out_bytes, memory_order_relaxed));
+	const struct log_field fields[] = {
+	    {"client", c->peer, false},
+	    {"reason", hub_disconnect_reason_name(reason), false},
+	    {"duration_seconds", duration, true},
+	    {"messages_in", in_messages, true},
+	    {"bytes_in", in_bytes, true},
+	    {"messages_out", out_messages, true},
+	    {"bytes_out", out_bytes, true},
+	};
+	log_event(LOG_LEVEL_INFO, fields, sizeof(fields) / sizeof(fields[0]),
+	          "client disconnected: %s (%s)", c->peer, hub_disconnect_reason_name(reason));
+}
+
+static void on_close(const struct mg_connection *conn, void *cbdata)
+{
+	struct server *srv = cbdata;
+	struct connection *c = mg_get_user_connection_data(conn);
+	/* A reader that ends without a reason of ours had a frame refused by
+	 * CivetWeb (patch 0001), went silent past the idle timeout (patch
+	 * 0006), or lost its peer: a TCP close or reset without a close
+	 * frame. */
+	enum disconnect_reason fallback;
+	switch (mg_websocket_close_code_sent(conn)) {
+	case WS_CLOSE_TOO_BIG:
+		fallback = DISCONNECT_MESSAGE_TOO_BIG;
+		break;
+	case WS_CLOSE_PROTOCOL_ERROR:
+		fallback = DISCONNECT_PROTOCOL_ERROR;
+		break;
+	default:
+		fallback =
+		    mg_websocket_timed_out(conn) ? DISCONNECT_TIMEOUT : DISCONNECT_CLIENT_CLOSE;
+		break;
+	}
+	if (c->tls_queue) {
+		/* CivetWeb may still write (its TLS close) after the outbox is
+		 * gone. */
+		mg_lock_connection(c->conn);
+		tls_send_queue_set_waker(c->tls_queue, NULL, NULL);
+		mg_unlock_connection(c->conn);
+	}
+	/* The sender lets go first: it may still want to drop the client from
+	 * the hub, which hub_leave is about to free. */
+	outbox_close(c->outbox);
+	if (c->tls_queue) {
+		/* What CivetWeb queued behind a backlog (a close of its own: 1009,
+		 * 1002 or the idle timeout's) gets one last try, without waiting:
+		 * no sender flushes this queue any more. */
+		mg_lock_connection(c->conn);
+		(void)tls_send_queue_flush(c->tls_queue);
+		mg_unlock_connection(c->conn);
+	}
+	enum disconnect_reason reason = hub_leave(srv->hub, c->client, fallback);
+	outbox_destroy(c->outbox);
+	/* Only a completed handshake counted as a connection (patch 0003 also
+	 * calls this when the 101 could not be sent). */
+	if (c->ready) {
+		stats_add(&srv->stats.disconnections[reason], 1);
+		log_disconnection(c, reason);
+	}
+	mg_set_user_connection_data(conn, NULL);
+	assembler_free(&c->assembler);
+	free(c);
+	/* The thread goes back to the pool, maybe for good: what this client's
+	 * messages touched below (the read loop, relaying, logging) need not
+	 * stay resident while it waits. */
+	stack_release_below_caller();
+}
+
+void ws_connection_register(struct server *srv, struct mg_context *ctx)
+{
+	mg_set_websocket_handler(ctx, srv->cfg->server.websocket_path, on_connect, on_ready,
+	                         on_data, on_close, srv);
+}

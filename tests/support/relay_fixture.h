@@ -1,0 +1,25 @@
+/* cmocka fixtures shared by the tests that run the real relay: stopping it,
+ * connecting a client to it, reading one of its metrics. */
+#ifndef WSRELAY_TESTS_RELAY_FIXTURE_H
+#define WSRELAY_TESTS_RELAY_FIXTURE_H
+
+#include <stdint.h>
+
+#include "relay_process.h"
+#include "ws_raw.h"
+
+/* A group teardown: stops the relay_process that the group setup left in
+ * *state with SIGTERM, and fails unless it exits cleanly within 15 s. */
+int relay_fixture_stop(void **state);
+
+/* Connects c (initialised here) to ws://127.0.0.1:port/ws; fails the test
+ * unless the handshake completes (status 101) within wait_ms. */
+void relay_fixture_connect(struct ws_raw *c, uint16_t port, int wait_ms);
+
+/* The value of the sample series (a metric name with its labels, e.g.
+ * "wsrelay_disconnections_total{reason=\"normal\"}") scraped from
+ * http://127.0.0.1:metrics_port/metrics, or -1 when the scrape fails or
+ * has no such line. */
+double relay_fixture_metric(uint16_t metrics_port, const char *series, int wait_ms);
+
+#endif
