@@ -48,6 +48,13 @@ static void usage(FILE *out)
 	             "2 for a usage or configuration error.\n");
 }
 
+/* After the line naming the problem: a hint, not the whole help. */
+static int usage_error(void)
+{
+	fputs("Try 'wsrelay --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
 struct options {
 	const char *config_file;
 	bool check_config;
@@ -84,18 +91,15 @@ static int parse_args(int argc, char **argv, struct options *opts)
 			return EXIT_OK;
 		case ':':
 			fprintf(stderr, "wsrelay: option %s needs a value\n", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return usage_error();
 		default:
 			fprintf(stderr, "wsrelay: unknown option %s\n", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return usage_error();
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "wsrelay: unexpected argument %s\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
+		return usage_error();
 	}
 	return -1;
 }
@@ -225,6 +229,8 @@ int main(int argc, char **argv)
 		log_warn("server.allowed_origins is empty: pages from any web site may connect");
 
 	mg_init_library(MG_FEATURES_TLS | MG_FEATURES_WEBSOCKET | MG_FEATURES_IPV6);
+	/* /metrics and /healthz answer before the first client can connect:
+	 * whoever sees the WebSocket port open may scrape at once. */
 	struct server *srv = server_start(&cfg, err, sizeof(err));
 	struct metrics_server *metrics = NULL;
 	if (srv && cfg.metrics.enabled) {
@@ -234,6 +240,11 @@ int main(int argc, char **argv)
 			srv = NULL;
 		}
 	}
+	if (srv && server_listen(srv, err, sizeof(err)) != 0) {
+		metrics_server_stop(metrics);
+		server_stop(srv);
+		srv = NULL;
+	}
 	if (!srv) {
 		fprintf(stderr, "wsrelay: %s\n", err);
 		mg_exit_library();
@@ -242,8 +253,8 @@ int main(int argc, char **argv)
 	}
 
 	/* Both listeners accept and every worker thread is up (server_start
-	 * checks that they all started; the metrics listener, and so /healthz,
-	 * starts only after it): tell systemd. */
+	 * checks that they all started, before the metrics listener and then the
+	 * WebSocket listener open): tell systemd. */
 	notify_state(notify, "READY=1");
 
 	int sig = 0;

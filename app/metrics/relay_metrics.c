@@ -101,6 +101,10 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 	counter(e, "wsrelay_broadcast_write_errors_total",
 	        "Writes to receivers that failed; each ends that receiver's connection.",
 	        &s->write_errors);
+	counter(e, "wsrelay_pongs_coalesced_total",
+	        "Pongs dropped unsent because the client pinged again first; only the "
+	        "latest ping is answered.",
+	        &s->pongs_coalesced);
 
 	exposition_family(e, "wsrelay_rejected_handshakes_total", "counter",
 	                  "WebSocket handshakes refused before the upgrade, by reason.");

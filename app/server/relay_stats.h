@@ -29,6 +29,7 @@ struct relay_stats {
 	atomic_uint_fast64_t received_bytes;
 	atomic_uint_fast64_t sent_bytes;
 	atomic_uint_fast64_t write_errors;
+	atomic_uint_fast64_t pongs_coalesced; /* pongs replaced by a newer one unsent */
 	atomic_uint_fast64_t rejected[REJECT_REASON_COUNT];
 	struct histogram message_size;       /* bytes */
 	struct histogram broadcast_duration; /* nanoseconds */

@@ -146,6 +146,12 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 
+	return srv;
+}
+
+int server_listen(struct server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
 	char ports[1024];
 	char threads[16];
 	list_listeners(cfg, true, ports, sizeof(ports));
@@ -193,8 +199,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		list_listeners(cfg, false, shown, sizeof(shown));
 		snprintf(err, errlen, "cannot start the listener on %s: %s", shown,
 		         mg_err[0] ? mg_err : "unknown error");
-		free_server(srv);
-		return NULL;
+		return -1;
 	}
 	/* The workers, the master thread and this one, at least. */
 	long running = resource_threads_running();
@@ -204,9 +209,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		         "could start only %ld of %ld threads (one per client): lower "
 		         "server.max_connections or raise the thread limits",
 		         running, wanted);
-		mg_stop(srv->ctx);
-		free_server(srv);
-		return NULL;
+		return -1;
 	}
 	for (size_t i = 0; i < cfg->server.listen_count; i++) {
 		struct listen_addr shown = cfg->server.listen[i];
@@ -217,7 +220,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		log_info("listening on %s%s", one, cfg->server.websocket_path);
 	}
 	log_info("up to %u clients", cfg->server.max_connections);
-	return srv;
+	return 0;
 }
 
 size_t server_begin_drain(struct server *srv)

@@ -4,8 +4,11 @@
  *
  * Frame headers that break RFC 6455, and oversize frames, never get here:
  * patch 0001 refuses them in CivetWeb before the payload is read. CivetWeb
- * also answers pings and drops pongs (enable_websocket_ping_pong). What is
- * left is ours: reassembly, UTF-8, the close handshake and relaying. */
+ * also answers pings and drops pongs (enable_websocket_ping_pong), but
+ * writes none of its control frames itself: patch 0009 hands them to
+ * on_control, which queues them on the outbox like everything else we send.
+ * What is left is ours: reassembly, UTF-8, the close handshake and
+ * relaying. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,15 +56,12 @@ struct connection {
 	_Atomic uint64_t out_messages, out_bytes;
 };
 
-/* ---- writing: every write holds the connection lock, which keeps each
- * frame whole against other writers and CivetWeb's own pongs, and waits
- * for the 101 of a handshake under way (patch 0003) ---- */
-
-/* Caller holds the connection lock. */
-static bool closed_locked(const struct connection *c)
-{
-	return mg_websocket_close_code_sent(c->conn) != 0;
-}
+/* ---- writing: after the 101, the client's sender is the only writer
+ * (patch 0009 hands CivetWeb's control frames to on_control), so frames
+ * stay whole by construction. Every write still holds the connection lock:
+ * it waits for the 101 of a handshake under way (patch 0003), and on TLS it
+ * keeps the SSL object to one thread (patch 0007). Nothing under it blocks:
+ * sends are non-blocking and TLS records go into tls_send_queue. ---- */
 
 static void abort_connection(struct connection *c)
 {
@@ -130,19 +130,15 @@ static long tls_write_some(struct connection *c, const void *data, size_t len)
 		len = TLS_WRITE_MAX;
 	mg_lock_connection(c->conn);
 	long n;
-	if (closed_locked(c)) {
-		n = (long)len;
+	int flushed = tls_send_queue_flush(c->tls_queue);
+	if (flushed <= 0) {
+		n = flushed;
 	} else {
-		int flushed = tls_send_queue_flush(c->tls_queue);
-		if (flushed <= 0) {
-			n = flushed;
-		} else {
+		ERR_clear_error();
+		int w = SSL_write(c->ssl, data, (int)len);
+		n = w > 0 ? w : -1;
+		if (w <= 0)
 			ERR_clear_error();
-			int w = SSL_write(c->ssl, data, (int)len);
-			n = w > 0 ? w : -1;
-			if (w <= 0)
-				ERR_clear_error();
-		}
 	}
 	mg_unlock_connection(c->conn);
 	return n;
@@ -153,17 +149,11 @@ static long io_write_some(void *endpoint, const void *data, size_t len)
 	struct connection *c = endpoint;
 	if (c->tls_queue)
 		return tls_write_some(c, data, len);
+	/* Straight to the socket, without waiting: CivetWeb's mg_write would
+	 * block for the whole write timeout on a full socket. Nothing can
+	 * follow a close frame: the outbox takes nothing after one. */
 	mg_lock_connection(c->conn);
-	long n;
-	if (closed_locked(c)) {
-		/* Nothing may follow a close frame; the client is on its way
-		 * out, so the rest is dropped as if written. */
-		n = (long)len;
-	} else {
-		/* Straight to the socket, without waiting: CivetWeb's mg_write
-		 * would block for the whole write timeout on a full socket. */
-		n = socket_send_now(mg_get_connection_socket(c->conn), data, len);
-	}
+	long n = socket_send_now(mg_get_connection_socket(c->conn), data, len);
 	mg_unlock_connection(c->conn);
 	return n;
 }
@@ -384,6 +374,7 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 		c->in_messages++;
 		c->in_bytes += msg.len;
 		relay_message(srv, c, &msg);
+		assembler_message_done(&c->assembler);
 		return 1;
 	case ASSEMBLE_PROTOCOL_ERROR:
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
@@ -398,6 +389,39 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 		break;
 	}
 	return fail_connection(c, DISCONNECT_WRITE_ERROR, WS_CLOSE_INTERNAL_ERROR, "out of memory");
+}
+
+/* CivetWeb's own control frames (patch 0009), on the client's reader
+ * thread, without the connection lock: a pong to the client's ping, a
+ * keepalive ping, or the close of a frame CivetWeb refused (patch 0001).
+ * Pongs and pings jump the queue at the next frame boundary; a client that
+ * floods pings without reading keeps one pong waiting, not thousands.
+ * Returns > 0 to go on reading, 0 to end the connection. */
+static int on_control(struct mg_connection *conn, int opcode, const char *data, size_t len)
+{
+	struct connection *c = mg_get_user_connection_data(conn);
+	if (!c || len > WS_CONTROL_PAYLOAD_MAX)
+		return 0;
+	if (opcode == WS_OPCODE_CLOSE) {
+		bool too_big = mg_websocket_close_code_sent(conn) == WS_CLOSE_TOO_BIG;
+		(void)fail_connection(
+		    c, too_big ? DISCONNECT_MESSAGE_TOO_BIG : DISCONNECT_PROTOCOL_ERROR,
+		    too_big ? WS_CLOSE_TOO_BIG : WS_CLOSE_PROTOCOL_ERROR,
+		    too_big ? "message too big" : "protocol error");
+		return 0;
+	}
+	if (opcode != WS_OPCODE_PING && opcode != WS_OPCODE_PONG)
+		return 0;
+	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
+	frame[0] = (uint8_t)(WS_FIN | (unsigned)opcode);
+	frame[1] = (uint8_t)len;
+	if (len)
+		memcpy(frame + 2, data, len);
+	if (outbox_push_control(c->outbox, opcode == WS_OPCODE_PONG ? OUTBOX_PONG : OUTBOX_PING,
+	                        frame, 2 + len) &&
+	    opcode == WS_OPCODE_PONG)
+		stats_add(&c->srv->stats.pongs_coalesced, 1);
+	return 1;
 }
 
 /* Runs once for every client the connect handler accepted (patch 0003 adds
@@ -490,6 +514,7 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 
 void ws_connection_register(struct server *srv, struct mg_context *ctx)
 {
+	mg_set_websocket_control_handler(ctx, on_control);
 	mg_set_websocket_handler(ctx, srv->cfg->server.websocket_path, on_connect, on_ready,
 	                         on_data, on_close, srv);
 }
