@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "config.h"
 #include "cluster.h"
 #include "log.h"
@@ -164,6 +165,18 @@ static void reload_certificates(struct server *srv, struct metrics_server *metri
 		log_info("SIGHUP: no listener serves TLS, nothing to reload");
 }
 
+/* SIGHUP, for access control: the JWT key files are read again; a bad
+ * file keeps the keys in service (and is counted). */
+static void reload_auth_keys(struct server *srv)
+{
+	char err[1024];
+	int rc = auth_reload(server_auth(srv), err, sizeof(err));
+	if (rc == 0)
+		log_info("auth.jwt: keys reloaded");
+	else if (rc < 0)
+		log_error("auth.jwt: %s; the previous keys stay in service", err);
+}
+
 /* Thread: main. A failure only costs systemd's view of the state, so it is
  * logged and the relay goes on. */
 static void notify_state(const char *notify, const char *state)
@@ -264,6 +277,7 @@ int main(int argc, char **argv)
 		if (sig != SIGHUP)
 			break;
 		reload_certificates(srv, metrics);
+		reload_auth_keys(srv);
 		cluster_reload_keys(server_cluster(srv));
 	}
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -15,6 +15,10 @@ enum cluster_broker { CLUSTER_BROKER_REDIS, CLUSTER_BROKER_NATS };
 
 enum tls_min_version { TLS_MIN_VERSION_1_2, TLS_MIN_VERSION_1_3 };
 
+/* Who may connect (app/auth/): nobody is asked, a JWT, or the application's
+ * own HTTP endpoint. */
+enum auth_mode { AUTH_MODE_NONE, AUTH_MODE_JWT, AUTH_MODE_HTTP };
+
 struct tls_config {
 	bool enabled;
 	char *certificate; /* absolute path or "": leaf first, then its chain */
@@ -77,6 +81,27 @@ struct config {
 			} tls;
 		} nats;
 	} cluster;
+
+	struct {
+		enum auth_mode mode;
+		struct {
+			char **algorithms; /* names checked by the auth section's rule */
+			size_t algorithm_count;
+			char *secret_file;      /* absolute path or "" */
+			char *public_keys_file; /* absolute path or "": PEM keys or a JWKS */
+			char *issuer;           /* "" when iss is not checked */
+			char *audience;         /* "" when aud is not checked */
+			uint32_t leeway_seconds;
+			char *cookie; /* "" when no cookie carries the token */
+		} jwt;
+		struct {
+			char *url; /* http:// or https://, checked by the auth section's rule */
+			uint32_t timeout_ms;
+			char **forward_headers;
+			size_t forward_header_count;
+		} http;
+		bool anonymous_publish; /* mode none only */
+	} auth;
 
 	struct {
 		uint32_t timeout_seconds;

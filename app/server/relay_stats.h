@@ -16,6 +16,7 @@ enum rejection_reason {
 	REJECT_CAPACITY,
 	REJECT_BAD_REQUEST,
 	REJECT_SHUTDOWN,
+	REJECT_UNAUTHORIZED, /* access control (auth) refused it: 401, 403 or 503 */
 	REJECT_REASON_COUNT
 };
 

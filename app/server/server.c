@@ -15,6 +15,7 @@
 #include "resource_limits.h"
 #include "server_internal.h"
 #include "tls_context.h"
+#include "token_mask.h"
 #include "ws_frame.h"
 
 /* Worker threads beyond one per WebSocket client, for static files and for
@@ -54,7 +55,10 @@ static void on_init_context(const struct mg_context *ctx)
 static int on_log_message(const struct mg_connection *conn, const char *message)
 {
 	(void)conn;
-	log_warn("civetweb: %s", message);
+	/* CivetWeb's messages may quote a request line, token and all. */
+	char masked[1024];
+	token_mask(message, masked, sizeof(masked));
+	log_warn("civetweb: %s", masked);
 	return 1;
 }
 
@@ -104,6 +108,9 @@ static int provide_ssl_ctx(void **ssl_ctx, void *user_data)
 static void free_server(struct server *srv)
 {
 	cluster_stop(srv->cluster);
+	/* After mg_stop: every close handler has cancelled its entry. */
+	auth_expiry_stop(srv->expiry);
+	auth_free(srv->auth);
 	sender_pool_stop(srv->senders);
 	hub_destroy(srv->hub);
 	tls_context_free(srv->tls);
@@ -132,6 +139,22 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	if (any_tls_listener(cfg)) {
 		srv->tls = tls_context_create(&cfg->server.tls, "server.tls", err, errlen);
 		if (!srv->tls) {
+			free_server(srv);
+			return NULL;
+		}
+	}
+
+	/* Keys are read now: a bad file stops the start (exit 1). */
+	srv->auth = auth_create(cfg, err, errlen);
+	if (!srv->auth) {
+		free_server(srv);
+		return NULL;
+	}
+	if (cfg->auth.mode != AUTH_MODE_NONE) {
+		srv->expiry = auth_expiry_start(ws_connection_token_expired);
+		if (!srv->expiry) {
+			snprintf(err, errlen,
+			         "out of memory or threads for the token expiry timer");
 			free_server(srv);
 			return NULL;
 		}
@@ -188,6 +211,7 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 	callbacks.init_context = on_init_context;
 	callbacks.log_message = on_log_message;
 	callbacks.external_ssl_ctx = provide_ssl_ctx;
+	callbacks.connection_close = handshake_auth_forget;
 
 	char mg_err[256] = "";
 	struct mg_error_data error = {.text = mg_err, .text_buffer_size = sizeof(mg_err)};
@@ -267,4 +291,9 @@ void server_stop_listening(struct server *srv)
 struct tls_context *server_tls(struct server *srv)
 {
 	return srv->tls;
+}
+
+struct auth *server_auth(struct server *srv)
+{
+	return srv->auth;
 }

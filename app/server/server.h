@@ -37,6 +37,9 @@ void server_abort_clients(struct server *srv);
 /* The WebSocket listeners' TLS, or NULL when none serves TLS. */
 struct tls_context *server_tls(struct server *srv);
 
+/* Access control: its counters and its SIGHUP reload (auth.h). */
+struct auth *server_auth(struct server *srv);
+
 /* Stops CivetWeb: every connection ends, and no callback runs any more. */
 void server_stop_listening(struct server *srv);
 

@@ -47,6 +47,11 @@ struct connection {
 	struct tls_send_queue *tls_queue;
 	struct assembler assembler;
 	bool ready; /* the handshake completed: counted as a connection */
+	/* Access control: NULL in auth mode none (then may_publish is
+	 * auth.anonymous_publish); expiry is its token's entry in the timer. */
+	struct auth_grant *grant;
+	bool may_publish;
+	struct auth_expiry_entry *expiry;
 	char peer[64];
 	/* For the disconnection's log line. The reader (the client's own
 	 * thread) counts what came in; the sender threads count what went out,
@@ -209,6 +214,21 @@ const struct delivery_io ws_delivery_io = {
     .failed = io_failed,
 };
 
+/* ---- access control after the upgrade ---- */
+
+void ws_connection_token_expired(void *connection)
+{
+	struct connection *c = connection;
+	/* On the timer thread: on_close cancels the entry (waiting for this)
+	 * before the connection goes, so c is alive here. Out of the hub
+	 * first, so no relayed frame follows the close. */
+	hub_drop(c->srv->hub, c->client, DISCONNECT_TOKEN_EXPIRED);
+	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
+	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "token expired");
+	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
+	log_info("closing %s: token expired", c->peer);
+}
+
 /* ---- callbacks ---- */
 
 static void wake_outbox(void *arg)
@@ -234,9 +254,17 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 		return 1;
 
 	struct connection *c = calloc(1, sizeof(*c));
-	if (!c)
+	struct auth_grant *grant = handshake_auth_take_grant();
+	if (!c || (!grant && auth_mode(srv->auth) != AUTH_MODE_NONE)) {
+		/* handshake_filter let it through without a grant: only if
+		 * memory ran out there. */
+		auth_grant_free(grant);
+		free(c);
 		return 1;
+	}
 	c->srv = srv;
+	c->grant = grant;
+	c->may_publish = grant ? grant->publish : srv->cfg->auth.anonymous_publish;
 	/* CivetWeb passes const here, but the connection is ours to write to
 	 * once the handshake completes. */
 	c->conn = (struct mg_connection *)(uintptr_t)conn;
@@ -247,6 +275,7 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	c->ssl = mg_get_connection_ssl(conn);
 	if (c->ssl && !attach_tls_queue(c)) {
 		log_warn("refused handshake from %s: out of memory", c->peer);
+		auth_grant_free(c->grant);
 		free(c);
 		return 1;
 	}
@@ -263,6 +292,7 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 		stats_add(&srv->stats.rejected[REJECT_CAPACITY], 1);
 		log_warn("refused handshake from %s: no free client slot", c->peer);
 		outbox_destroy(c->outbox);
+		auth_grant_free(c->grant);
 		free(c);
 		return 1;
 	}
@@ -286,8 +316,13 @@ static void on_ready(struct mg_connection *conn, void *cbdata)
 	c->ready = true;
 	c->connected_ns = monotonic_ns();
 	stats_add(&srv->stats.connections, 1);
-	struct log_field client = {"client", c->peer, false};
-	log_event(LOG_LEVEL_INFO, &client, 1, "client connected: %s", c->peer);
+	if (c->grant && c->grant->expires)
+		c->expiry = auth_expiry_add(srv->expiry, c->grant->expires, c);
+	/* The token's sub (or the HTTP check's subject) names the client. */
+	const char *subject = c->grant ? c->grant->subject : "";
+	struct log_field fields[] = {{"client", c->peer, false}, {"subject", subject, false}};
+	log_event(LOG_LEVEL_INFO, fields, subject[0] ? 2 : 1, "client connected: %s%s%s%s", c->peer,
+	          subject[0] ? " (" : "", subject, subject[0] ? ")" : "");
 	/* The handshake is over and this thread now waits in the read loop,
 	 * shallower than anything before: an idle client keeps only the stack
 	 * it needs from here on. */
@@ -365,6 +400,10 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 		return on_close_frame(c, (const uint8_t *)data, len);
 	if (opcode > WS_OPCODE_BINARY)
 		return 1; /* pings and pongs, should CivetWeb pass any on */
+	/* Closed, not ignored: the client must learn it may not publish. */
+	if (!c->may_publish)
+		return fail_connection(c, DISCONNECT_PUBLISH_DENIED, WS_CLOSE_POLICY,
+		                       "publish not allowed");
 
 	struct message msg;
 	switch (assembler_add(&c->assembler, first_byte, data, len, &msg)) {
@@ -484,8 +523,10 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		tls_send_queue_set_waker(c->tls_queue, NULL, NULL);
 		mg_unlock_connection(c->conn);
 	}
-	/* The sender lets go first: it may still want to drop the client from
-	 * the hub, which hub_leave is about to free. */
+	/* The expiry timer lets go first (it may be queueing a close now),
+	 * then the sender: either may still want to drop the client from the
+	 * hub, which hub_leave is about to free. */
+	auth_expiry_cancel(srv->expiry, c->expiry);
 	outbox_close(c->outbox);
 	if (c->tls_queue) {
 		/* What CivetWeb queued behind a backlog (a close of its own: 1009,
@@ -505,6 +546,7 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 	}
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);
+	auth_grant_free(c->grant);
 	free(c);
 	/* The thread goes back to the pool, maybe for good: what this client's
 	 * messages touched below (the read loop, relaying, logging) need not

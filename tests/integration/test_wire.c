@@ -415,7 +415,8 @@ static void test_ping_flood_stalls_nobody(void **state)
 	(void)state;
 	struct relay_process rp;
 	start_relay(&rp, false, 30, 300);
-	double coalesced_before = relay_fixture_metric(rp.metrics_port, "wsrelay_pongs_coalesced_total", WAIT_MS);
+	double coalesced_before =
+	    relay_fixture_metric(rp.metrics_port, "wsrelay_pongs_coalesced_total", WAIT_MS);
 
 	struct gap_watch *subs = calloc(FLOOD_SUBSCRIBERS, sizeof(*subs));
 	assert_non_null(subs);
@@ -458,7 +459,8 @@ static void test_ping_flood_stalls_nobody(void **state)
 	}
 	free(subs);
 	double coalesced =
-	    relay_fixture_metric(rp.metrics_port, "wsrelay_pongs_coalesced_total", WAIT_MS) - coalesced_before;
+	    relay_fixture_metric(rp.metrics_port, "wsrelay_pongs_coalesced_total", WAIT_MS) -
+	    coalesced_before;
 	print_message("ping flood: %d attacker connections, %u ticks sent, fewest received %u, "
 	              "largest gap %.3f s, %.0f pongs coalesced\n",
 	              atomic_load(&fs.connects), sent, fewest, largest, coalesced);
@@ -482,8 +484,8 @@ static void test_stop_inside_a_payload_times_out(void **state)
 	(void)state;
 	struct relay_process rp;
 	start_relay(&rp, false, 1, 3);
-	double timeouts_before =
-	    relay_fixture_metric(rp.metrics_port, "wsrelay_disconnections_total{reason=\"timeout\"}", WAIT_MS);
+	double timeouts_before = relay_fixture_metric(
+	    rp.metrics_port, "wsrelay_disconnections_total{reason=\"timeout\"}", WAIT_MS);
 	long rss_start = relay_rss_kib(rp.pid);
 
 	struct ws_raw *c = calloc(STALLED_CLIENTS, sizeof(*c));
@@ -513,9 +515,10 @@ static void test_stop_inside_a_payload_times_out(void **state)
 	double deadline = seconds_now() + 30;
 	double timeouts = 0;
 	while (seconds_now() < deadline) {
-		timeouts =
-		    relay_fixture_metric(rp.metrics_port, "wsrelay_disconnections_total{reason=\"timeout\"}", WAIT_MS) -
-		    timeouts_before;
+		timeouts = relay_fixture_metric(rp.metrics_port,
+		                                "wsrelay_disconnections_total{reason=\"timeout\"}",
+		                                WAIT_MS) -
+		           timeouts_before;
 		if (timeouts >= STALLED_CLIENTS)
 			break;
 		sleep_ms(100);
