@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frame_ring.h"
 #include "log.h"
-#include "ws_frame.h"
 
 /* Frames are gathered into one write up to this size; a frame at least half
  * as large is written straight from its own buffer instead of copied. */
@@ -43,11 +43,7 @@ struct outbox {
 	void *endpoint;
 	size_t max_messages, max_bytes;
 
-	/* The queue: a ring of frames, the first one possibly partly written. */
-	struct shared_frame **ring;
-	size_t cap, head, count;
-	size_t bytes; /* queued and not yet written */
-	size_t head_offset;
+	struct frame_ring queue;
 
 	bool scheduled; /* its sender may touch it: run list, epoll or a write */
 	bool closed;
@@ -141,38 +137,6 @@ static void schedule_locked(struct outbox *ob)
 
 /* ---- the queue ---- */
 
-static int grow(struct outbox *ob)
-{
-	size_t cap = ob->cap ? ob->cap * 2 : 16;
-	/* An array of pointers: the element size is a pointer's on purpose. */
-	// NOLINTNEXTLINE(bugprone-sizeof-expression)
-	struct shared_frame **ring = malloc(cap * sizeof(*ring));
-	if (!ring)
-		return -1;
-	for (size_t i = 0; i < ob->count; i++)
-		ring[i] = ob->ring[(ob->head + i) % ob->cap];
-	free(ob->ring);
-	ob->ring = ring;
-	ob->cap = cap;
-	ob->head = 0;
-	return 0;
-}
-
-/* ob->lock held: drops queued frames from the tail, all of them or all but
- * a partly written head. */
-static void drop_frames(struct outbox *ob, bool keep_partial_head)
-{
-	size_t keep = (keep_partial_head && ob->head_offset > 0) ? 1 : 0;
-	while (ob->count > keep) {
-		struct shared_frame *f = ob->ring[(ob->head + ob->count - 1) % ob->cap];
-		ob->bytes -= ob->count == 1 ? f->len - ob->head_offset : f->len;
-		shared_frame_unref(f);
-		ob->count--;
-	}
-	if (ob->count == 0)
-		ob->head_offset = 0;
-}
-
 struct outbox *outbox_create(struct sender_pool *pool, void *endpoint, size_t max_messages,
                              size_t max_bytes)
 {
@@ -195,8 +159,9 @@ struct outbox *outbox_create(struct sender_pool *pool, void *endpoint, size_t ma
  * receiver of such a message as a slow consumer. */
 static bool over_bounds(const struct outbox *ob, const struct shared_frame *frame)
 {
-	return ob->count >= ob->max_messages ||
-	       (ob->count > 0 && ob->bytes + frame->len > ob->max_bytes);
+	const struct frame_ring *q = &ob->queue;
+	return q->count >= ob->max_messages ||
+	       (q->count > 0 && q->bytes + frame->len > ob->max_bytes);
 }
 
 /* ob->lock held. A full queue whose socket still takes data only means the
@@ -226,13 +191,10 @@ enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 		result = OUTBOX_FULL;
 	if (ob->closed || ob->finishing || ob->done)
 		result = OUTBOX_CLOSED;
-	else if (result == OUTBOX_QUEUED && ob->count == ob->cap && grow(ob) != 0)
+	else if (result == OUTBOX_QUEUED && frame_ring_push(&ob->queue, frame) != 0)
 		result = OUTBOX_FULL;
 	if (result == OUTBOX_QUEUED) {
-		shared_frame_ref(frame);
-		ob->ring[(ob->head + ob->count) % ob->cap] = frame;
-		ob->count++;
-		ob->bytes += frame->len;
+		shared_frame_ref(frame); /* the queue's */
 		schedule_locked(ob);
 	}
 	pthread_mutex_unlock(&ob->lock);
@@ -332,7 +294,7 @@ void outbox_close(struct outbox *ob)
 			pthread_cond_wait(&ob->released, &ob->lock);
 	}
 	/* The sender has let go: nobody else touches the queue now. */
-	drop_frames(ob, false);
+	frame_ring_drop(&ob->queue, false);
 	if (ob->close_frame) {
 		shared_frame_unref(ob->close_frame);
 		ob->close_frame = NULL;
@@ -346,7 +308,7 @@ void outbox_destroy(struct outbox *ob)
 		return;
 	if (ob->close_frame)
 		shared_frame_unref(ob->close_frame);
-	free(ob->ring);
+	frame_ring_clear(&ob->queue);
 	free(ob->controls);
 	pthread_cond_destroy(&ob->released);
 	pthread_cond_destroy(&ob->space);
@@ -357,7 +319,7 @@ void outbox_destroy(struct outbox *ob)
 size_t outbox_length(struct outbox *ob)
 {
 	pthread_mutex_lock(&ob->lock);
-	size_t n = ob->count;
+	size_t n = ob->queue.count;
 	pthread_mutex_unlock(&ob->lock);
 	return n;
 }
@@ -432,7 +394,7 @@ static void wait_for_room(struct sender *s, struct outbox *ob)
 static void fail(struct sender *s, struct outbox *ob, bool deadline)
 {
 	ob->done = true;
-	drop_frames(ob, false);
+	frame_ring_drop(&ob->queue, false);
 	pthread_mutex_unlock(&ob->lock);
 	s->pool->io->failed(ob->endpoint, deadline);
 	pthread_mutex_lock(&ob->lock);
@@ -445,73 +407,25 @@ static void fail(struct sender *s, struct outbox *ob, bool deadline)
 static void queue_close(struct outbox *ob)
 {
 	if (ob->drop_queue)
-		drop_frames(ob, true);
-	if (ob->count == ob->cap && grow(ob) != 0) {
+		frame_ring_drop(&ob->queue, true);
+	if (frame_ring_push(&ob->queue, ob->close_frame) != 0) {
 		/* No room for the close frame: drop the rest too, but not a frame
 		 * partly written (the peer must get whole frames). */
-		drop_frames(ob, true);
+		frame_ring_drop(&ob->queue, true);
+		if (ob->queue.count == ob->queue.cap)
+			return;
+		(void)frame_ring_push(&ob->queue, ob->close_frame); /* has room now */
 	}
-	if (ob->count < ob->cap) {
-		ob->ring[(ob->head + ob->count) % ob->cap] = ob->close_frame;
-		ob->count++;
-		ob->bytes += ob->close_frame->len;
-		ob->close_frame = NULL;
-	}
+	ob->close_frame = NULL;
 }
 
-/* ob->lock held: copies frames from the head into the sender's batch, or
- * points at the head frame itself when it is large. Frames leave the queue
- * only on this thread, so the data stays valid while the lock is dropped. */
+/* ob->lock held: the next bytes of the queue, copied into the sender's
+ * batch or pointing at the head frame itself when it is large. Frames leave
+ * the queue only on this thread, so the data stays valid while the lock is
+ * dropped. Control frames waiting for a boundary get the next one. */
 static size_t gather(struct sender *s, struct outbox *ob, const uint8_t **out)
 {
-	const struct shared_frame *first = ob->ring[ob->head];
-	size_t first_rest = first->len - ob->head_offset;
-	/* Control frames waiting for a boundary get the next one. */
-	if (first_rest >= BATCH_BYTES / 2 || ob->count == 1 || ob->any_pending) {
-		*out = first->data + ob->head_offset;
-		return first_rest;
-	}
-	size_t len = 0;
-	size_t offset = ob->head_offset;
-	for (size_t i = 0; i < ob->count && len < BATCH_BYTES; i++) {
-		const struct shared_frame *f = ob->ring[(ob->head + i) % ob->cap];
-		size_t part = f->len - offset;
-		if (part > BATCH_BYTES - len)
-			part = BATCH_BYTES - len;
-		memcpy(s->batch + len, f->data + offset, part);
-		len += part;
-		offset = 0;
-	}
-	*out = s->batch;
-	return len;
-}
-
-/* ob->lock held: takes written bytes off the head; counts whole frames, and
- * among them the messages (our close frame is not one) and their payload. */
-static void consume(struct outbox *ob, size_t written, size_t *frames, size_t *messages,
-                    uint64_t *payload)
-{
-	while (written > 0) {
-		struct shared_frame *f = ob->ring[ob->head];
-		size_t rest = f->len - ob->head_offset;
-		if (written < rest) {
-			ob->head_offset += written;
-			ob->bytes -= written;
-			return;
-		}
-		written -= rest;
-		ob->bytes -= rest;
-		(*frames)++;
-		/* Deliveries are messages: our close frame is not one. */
-		if ((f->data[0] & WS_OPCODE_MASK) != WS_OPCODE_CLOSE) {
-			(*messages)++;
-			*payload += f->payload_len;
-		}
-		ob->head_offset = 0;
-		ob->head = (ob->head + 1) % ob->cap;
-		ob->count--;
-		shared_frame_unref(f);
-	}
+	return frame_ring_gather(&ob->queue, s->batch, BATCH_BYTES, ob->any_pending, out);
 }
 
 /* ob->lock held, no frame partly written: the waiting control frames
@@ -549,10 +463,10 @@ static bool service(struct sender *s, struct outbox *ob)
 		}
 		if (ob->close_frame)
 			queue_close(ob);
-		if (ob->any_pending && ob->ctrl_off == ob->ctrl_len && ob->head_offset == 0)
+		if (ob->any_pending && ob->ctrl_off == ob->ctrl_len && ob->queue.head_offset == 0)
 			take_controls(ob);
 		bool control = ob->ctrl_off < ob->ctrl_len;
-		if (ob->count == 0 && !control && io->pending && io->pending(ob->endpoint)) {
+		if (ob->queue.count == 0 && !control && io->pending && io->pending(ob->endpoint)) {
 			pthread_mutex_unlock(&ob->lock);
 			int flushed = io->flush(ob->endpoint);
 			pthread_mutex_lock(&ob->lock);
@@ -565,10 +479,11 @@ static bool service(struct sender *s, struct outbox *ob)
 				break;
 			}
 			/* Frames or a close may have come while unlocked. */
-			if (ob->count != 0 || ob->closed || ob->close_frame || ob->any_pending)
+			if (ob->queue.count != 0 || ob->closed || ob->close_frame ||
+			    ob->any_pending)
 				continue;
 		}
-		if (ob->count == 0 && !control) {
+		if (ob->queue.count == 0 && !control) {
 			if (!ob->finishing) {
 				release_locked(s, ob);
 				break;
@@ -611,7 +526,7 @@ static bool service(struct sender *s, struct outbox *ob)
 		}
 		size_t frames = 0, messages = 0;
 		uint64_t payload = 0;
-		consume(ob, (size_t)n, &frames, &messages, &payload);
+		frame_ring_consume(&ob->queue, (size_t)n, &frames, &messages, &payload);
 		if (frames) {
 			wake_publishers(ob);
 			pthread_mutex_unlock(&ob->lock);
