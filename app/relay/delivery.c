@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "frame_ring.h"
 #include "log.h"
 
@@ -17,10 +17,11 @@
  * as large is written straight from its own buffer instead of copied. */
 #define BATCH_BYTES     ((size_t)256 * 1024)
 #define TICK_MS         100
+#define TICK_NS         ((clock_mono_t)TICK_MS * CLOCK_NS_PER_MS)
 #define ROUNDS_PER_TURN 4
 /* The longest a publisher waits for a receiver's queue while the sender is
  * behind, before treating the receiver as a slow consumer anyway. */
-#define PUBLISHER_WAIT_S 2
+#define PUBLISHER_WAIT_MS 2000
 
 struct sender;
 
@@ -53,7 +54,7 @@ struct outbox {
 	bool lingering;  /* the close frame went out: waiting for the peer's */
 	bool blocked;    /* its socket is full: the sender waits for room */
 	struct shared_frame *close_frame;
-	int64_t deadline_ms;
+	clock_mono_t deadline;
 
 	/* Control frames (a pong, a ping), kept apart and made on the first
 	 * one: most clients never ping, and the queue's fields stay compact. */
@@ -88,13 +89,6 @@ struct sender_pool {
 	atomic_uint next;
 	struct sender *senders;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void wake(struct sender *s)
 {
@@ -170,9 +164,7 @@ static bool over_bounds(const struct outbox *ob, const struct shared_frame *fram
  * that is full while its socket is full too is a slow consumer. */
 static bool wait_for_space(struct outbox *ob, const struct shared_frame *frame)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += PUBLISHER_WAIT_S;
+	struct timespec until = clock_wait_deadline_ms(PUBLISHER_WAIT_MS);
 	ob->space_waiters++;
 	while (over_bounds(ob, frame) && !ob->blocked && !ob->closed && !ob->finishing &&
 	       !ob->done) {
@@ -242,7 +234,8 @@ void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool 
 		ob->drop_queue = !keep_queue;
 		ob->close_frame = frame;
 		frame = NULL;
-		ob->deadline_ms = now_ms() + deadline_ms;
+		ob->deadline =
+		    clock_now() + (uint64_t)(deadline_ms > 0 ? deadline_ms : 0) * CLOCK_NS_PER_MS;
 		wake_publishers(ob);
 		if (ob->scheduled)
 			atomic_store(&ob->sender->rescan, true);
@@ -256,14 +249,7 @@ void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool 
 
 bool outbox_wait_finished(struct outbox *ob, int timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = clock_wait_deadline_ms(timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
 	pthread_mutex_lock(&ob->lock);
 	while (!ob->done && !ob->closed) {
 		if (pthread_cond_timedwait(&ob->released, &ob->lock, &until) == ETIMEDOUT)
@@ -547,12 +533,12 @@ static bool service(struct sender *s, struct outbox *ob)
  * deadline need the sender's attention without any room event. */
 static void rescan_waiting(struct sender *s, struct outbox **run)
 {
-	int64_t now = now_ms();
+	clock_mono_t now = clock_now();
 	struct outbox *ob = s->waiting;
 	while (ob) {
 		struct outbox *next = ob->wait_next;
 		pthread_mutex_lock(&ob->lock);
-		bool late = ob->finishing && !ob->closed && now >= ob->deadline_ms;
+		bool late = ob->finishing && !ob->closed && now >= ob->deadline;
 		bool attend =
 		    ob->closed || late || (!ob->lingering && (ob->close_frame || !ob->in_epoll));
 		/* Off the waiting list before fail() releases the outbox: once
@@ -573,7 +559,7 @@ static void rescan_waiting(struct sender *s, struct outbox **run)
 static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
-	int64_t next_tick = now_ms() + TICK_MS;
+	clock_mono_t next_tick = clock_now() + TICK_NS;
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
 		struct outbox *run = s->run_head;
@@ -603,10 +589,10 @@ static void *sender_main(void *arg)
 			ob->next = run;
 			run = ob;
 		}
-		int64_t now = now_ms();
+		clock_mono_t now = clock_now();
 		if (atomic_exchange(&s->rescan, false) || now >= next_tick) {
 			rescan_waiting(s, &run);
-			next_tick = now + TICK_MS;
+			next_tick = now + TICK_NS;
 		}
 		struct outbox *again = NULL;
 		while (run) {
