@@ -90,6 +90,7 @@ struct sender_pool {
 	struct sender *senders;
 };
 
+/* Any thread, any lock held: an eventfd write. */
 static void wake(struct sender *s)
 {
 	uint64_t one = 1;
@@ -97,14 +98,16 @@ static void wake(struct sender *s)
 		;
 }
 
-static void wake_publishers(struct outbox *ob)
+/* ob->lock held. */
+static void wake_publishers_locked(struct outbox *ob)
 {
 	if (ob->space_waiters)
 		pthread_cond_broadcast(&ob->space);
 }
 
-/* Appends ob to the sender's run list; true when the list was empty (the
- * sender may be asleep in epoll_wait). */
+/* Appends ob to the sender's run list under the sender's lock (the caller
+ * may hold ob->lock: that is the written order); true when the list was
+ * empty (the sender may be asleep in epoll_wait). */
 static bool run_list_append(struct sender *s, struct outbox *ob)
 {
 	pthread_mutex_lock(&s->lock);
@@ -119,7 +122,7 @@ static bool run_list_append(struct sender *s, struct outbox *ob)
 	return was_empty;
 }
 
-/* Caller holds ob->lock. */
+/* ob->lock held. */
 static void schedule_locked(struct outbox *ob)
 {
 	if (ob->scheduled)
@@ -148,38 +151,40 @@ struct outbox *outbox_create(struct sender_pool *pool, void *endpoint, size_t ma
 	return ob;
 }
 
-/* A message larger than the byte bound still goes into an empty queue:
- * otherwise max_message_bytes above client_queue_bytes would close every
- * receiver of such a message as a slow consumer. */
-static bool over_bounds(const struct outbox *ob, const struct shared_frame *frame)
+/* ob->lock held. A message larger than the byte bound still goes into an
+ * empty queue: otherwise max_message_bytes above client_queue_bytes would
+ * close every receiver of such a message as a slow consumer. */
+static bool over_bounds_locked(const struct outbox *ob, const struct shared_frame *frame)
 {
 	const struct frame_ring *q = &ob->queue;
 	return q->count >= ob->max_messages ||
 	       (q->count > 0 && q->bytes + frame->len > ob->max_bytes);
 }
 
-/* ob->lock held. A full queue whose socket still takes data only means the
- * sender is behind (a burst, a busy machine): the publisher waits for it,
- * which slows publishers down to what the relay can write. Only a queue
- * that is full while its socket is full too is a slow consumer. */
-static bool wait_for_space(struct outbox *ob, const struct shared_frame *frame)
+/* ob->lock held; drops and retakes it while waiting (the outbox may be
+ * closed or finished meanwhile: the caller looks again). A full queue whose
+ * socket still takes data only means the sender is behind (a burst, a busy
+ * machine): the publisher waits for it, which slows publishers down to what
+ * the relay can write. Only a queue that is full while its socket is full
+ * too is a slow consumer. */
+static bool wait_for_space_locked(struct outbox *ob, const struct shared_frame *frame)
 {
 	struct timespec until = clock_wait_deadline_ms(PUBLISHER_WAIT_MS);
 	ob->space_waiters++;
-	while (over_bounds(ob, frame) && !ob->blocked && !ob->closed && !ob->finishing &&
+	while (over_bounds_locked(ob, frame) && !ob->blocked && !ob->closed && !ob->finishing &&
 	       !ob->done) {
 		if (pthread_cond_timedwait(&ob->space, &ob->lock, &until) == ETIMEDOUT)
 			break;
 	}
 	ob->space_waiters--;
-	return !over_bounds(ob, frame);
+	return !over_bounds_locked(ob, frame);
 }
 
 enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 {
 	pthread_mutex_lock(&ob->lock);
 	enum outbox_result result = OUTBOX_QUEUED;
-	if (over_bounds(ob, frame) && (ob->blocked || !wait_for_space(ob, frame)))
+	if (over_bounds_locked(ob, frame) && (ob->blocked || !wait_for_space_locked(ob, frame)))
 		result = OUTBOX_FULL;
 	if (ob->closed || ob->finishing || ob->done)
 		result = OUTBOX_CLOSED;
@@ -236,7 +241,7 @@ void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool 
 		frame = NULL;
 		ob->deadline =
 		    clock_now() + (uint64_t)(deadline_ms > 0 ? deadline_ms : 0) * CLOCK_NS_PER_MS;
-		wake_publishers(ob);
+		wake_publishers_locked(ob);
 		if (ob->scheduled)
 			atomic_store(&ob->sender->rescan, true);
 		schedule_locked(ob);
@@ -272,7 +277,7 @@ void outbox_close(struct outbox *ob)
 {
 	pthread_mutex_lock(&ob->lock);
 	ob->closed = true;
-	wake_publishers(ob);
+	wake_publishers_locked(ob);
 	if (ob->scheduled) {
 		atomic_store(&ob->sender->rescan, true);
 		wake(ob->sender);
@@ -322,9 +327,10 @@ static void release_locked(struct sender *s, struct outbox *ob)
 	ob->scheduled = false;
 	ob->blocked = false;
 	pthread_cond_broadcast(&ob->released);
-	wake_publishers(ob);
+	wake_publishers_locked(ob);
 }
 
+/* Sender-thread only: the waiting list is the sender's own. */
 static void wait_list_remove(struct sender *s, struct outbox *ob)
 {
 	if (!ob->waiting)
@@ -339,6 +345,7 @@ static void wait_list_remove(struct sender *s, struct outbox *ob)
 	ob->waiting = false;
 }
 
+/* Sender-thread only. */
 static void wait_list_add(struct sender *s, struct outbox *ob)
 {
 	ob->waiting = true;
@@ -352,7 +359,7 @@ static void wait_list_add(struct sender *s, struct outbox *ob)
 /* ob->lock held: the close frame is out; keep the outbox (and so the
  * endpoint) until the peer closes or the deadline passes. No room is
  * needed any more, so it leaves epoll. */
-static void linger(struct sender *s, struct outbox *ob)
+static void linger_locked(struct sender *s, struct outbox *ob)
 {
 	ob->lingering = true;
 	if (ob->in_epoll) {
@@ -363,10 +370,10 @@ static void linger(struct sender *s, struct outbox *ob)
 }
 
 /* ob->lock held: park the outbox until its socket has room. */
-static void wait_for_room(struct sender *s, struct outbox *ob)
+static void wait_for_room_locked(struct sender *s, struct outbox *ob)
 {
 	ob->blocked = true;
-	wake_publishers(ob);
+	wake_publishers_locked(ob);
 	struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT, .data.ptr = ob};
 	int fd = s->pool->io->fd(ob->endpoint);
 	int op = ob->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
@@ -375,9 +382,10 @@ static void wait_for_room(struct sender *s, struct outbox *ob)
 	wait_list_add(s, ob);
 }
 
-/* ob->lock held. The endpoint hears of the failure while the outbox is
- * still scheduled, so outbox_close (and the endpoint's end) waits for it. */
-static void fail(struct sender *s, struct outbox *ob, bool deadline)
+/* ob->lock held; drops and retakes it around io->failed. The endpoint hears
+ * of the failure while the outbox is still scheduled, so outbox_close (and
+ * the endpoint's end) waits for it. */
+static void fail_locked(struct sender *s, struct outbox *ob, bool deadline)
 {
 	ob->done = true;
 	frame_ring_drop(&ob->queue, false);
@@ -390,7 +398,7 @@ static void fail(struct sender *s, struct outbox *ob, bool deadline)
 /* ob->lock held. After a finish, the close frame goes behind the queue, or
  * behind what is left of a partly written frame (the peer must get whole
  * frames) when the queue is to be dropped. */
-static void queue_close(struct outbox *ob)
+static void queue_close_locked(struct outbox *ob)
 {
 	if (ob->drop_queue)
 		frame_ring_drop(&ob->queue, true);
@@ -409,14 +417,14 @@ static void queue_close(struct outbox *ob)
  * batch or pointing at the head frame itself when it is large. Frames leave
  * the queue only on this thread, so the data stays valid while the lock is
  * dropped. Control frames waiting for a boundary get the next one. */
-static size_t gather(struct sender *s, struct outbox *ob, const uint8_t **out)
+static size_t gather_locked(struct sender *s, struct outbox *ob, const uint8_t **out)
 {
 	return frame_ring_gather(&ob->queue, s->batch, BATCH_BYTES, ob->any_pending, out);
 }
 
 /* ob->lock held, no frame partly written: the waiting control frames
  * become the next bytes to write. */
-static void take_controls(struct outbox *ob)
+static void take_controls_locked(struct outbox *ob)
 {
 	struct controls *ctl = ob->controls;
 	ob->ctrl_len = ob->ctrl_off = 0;
@@ -428,7 +436,8 @@ static void take_controls(struct outbox *ob)
 	ob->any_pending = false;
 }
 
-/* Writes as much of ob's queue as its socket takes now, a few batches at
+/* Sender thread, no lock held (takes ob->lock). Writes as much of ob's
+ * queue as its socket takes now, a few batches at
  * most so that one busy client cannot starve the sender's others. Returns
  * true when ob is still scheduled and wants another round; otherwise it was
  * released or parked in epoll to wait for room. */
@@ -440,7 +449,7 @@ static bool service(struct sender *s, struct outbox *ob)
 	ob->blocked = false;
 	for (int round = 0;; round++) {
 		if (ob->lingering && !ob->closed) {
-			linger(s, ob);
+			linger_locked(s, ob);
 			break;
 		}
 		if (ob->closed || ob->done) {
@@ -448,20 +457,20 @@ static bool service(struct sender *s, struct outbox *ob)
 			break;
 		}
 		if (ob->close_frame)
-			queue_close(ob);
+			queue_close_locked(ob);
 		if (ob->any_pending && ob->ctrl_off == ob->ctrl_len && ob->queue.head_offset == 0)
-			take_controls(ob);
+			take_controls_locked(ob);
 		bool control = ob->ctrl_off < ob->ctrl_len;
 		if (ob->queue.count == 0 && !control && io->pending && io->pending(ob->endpoint)) {
 			pthread_mutex_unlock(&ob->lock);
 			int flushed = io->flush(ob->endpoint);
 			pthread_mutex_lock(&ob->lock);
 			if (flushed < 0) {
-				fail(s, ob, false);
+				fail_locked(s, ob, false);
 				break;
 			}
 			if (flushed == 0) {
-				wait_for_room(s, ob);
+				wait_for_room_locked(s, ob);
 				break;
 			}
 			/* Frames or a close may have come while unlocked. */
@@ -478,7 +487,7 @@ static bool service(struct sender *s, struct outbox *ob)
 			 * peer has until the deadline to answer before it is cut. */
 			ob->done = true;
 			pthread_cond_broadcast(&ob->released);
-			linger(s, ob);
+			linger_locked(s, ob);
 			break;
 		}
 		if (round == ROUNDS_PER_TURN) {
@@ -491,13 +500,13 @@ static bool service(struct sender *s, struct outbox *ob)
 			out = ob->controls->out + ob->ctrl_off;
 			len = ob->ctrl_len - ob->ctrl_off;
 		} else {
-			len = gather(s, ob, &out);
+			len = gather_locked(s, ob, &out);
 		}
 		pthread_mutex_unlock(&ob->lock);
 		long n = io->write_some(ob->endpoint, out, len);
 		pthread_mutex_lock(&ob->lock);
 		if (n < 0) {
-			fail(s, ob, false);
+			fail_locked(s, ob, false);
 			break;
 		}
 		if (control) {
@@ -505,7 +514,7 @@ static bool service(struct sender *s, struct outbox *ob)
 			if (ob->ctrl_off == ob->ctrl_len)
 				ob->ctrl_off = ob->ctrl_len = 0;
 			if ((size_t)n < len) {
-				wait_for_room(s, ob);
+				wait_for_room_locked(s, ob);
 				break;
 			}
 			continue;
@@ -514,14 +523,14 @@ static bool service(struct sender *s, struct outbox *ob)
 		uint64_t payload = 0;
 		frame_ring_consume(&ob->queue, (size_t)n, &frames, &messages, &payload);
 		if (frames) {
-			wake_publishers(ob);
+			wake_publishers_locked(ob);
 			pthread_mutex_unlock(&ob->lock);
 			if (messages)
 				io->delivered(ob->endpoint, messages, payload);
 			pthread_mutex_lock(&ob->lock);
 		}
 		if ((size_t)n < len) {
-			wait_for_room(s, ob);
+			wait_for_room_locked(s, ob);
 			break;
 		}
 	}
@@ -529,8 +538,8 @@ static bool service(struct sender *s, struct outbox *ob)
 	return again;
 }
 
-/* Outboxes parked for room that were closed, finished or are past their
- * deadline need the sender's attention without any room event. */
+/* Sender thread, no lock held. Outboxes parked for room that were closed, finished or are past
+ * their deadline need the sender's attention without any room event. */
 static void rescan_waiting(struct sender *s, struct outbox **run)
 {
 	clock_mono_t now = clock_now();
@@ -541,12 +550,12 @@ static void rescan_waiting(struct sender *s, struct outbox **run)
 		bool late = ob->finishing && !ob->closed && now >= ob->deadline;
 		bool attend =
 		    ob->closed || late || (!ob->lingering && (ob->close_frame || !ob->in_epoll));
-		/* Off the waiting list before fail() releases the outbox: once
+		/* Off the waiting list before fail_locked releases the outbox: once
 		 * released, its owner may free it at any moment. */
 		if (attend)
 			wait_list_remove(s, ob);
 		if (late)
-			fail(s, ob, true);
+			fail_locked(s, ob, true);
 		pthread_mutex_unlock(&ob->lock);
 		if (attend && !late) {
 			ob->next = *run;

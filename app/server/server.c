@@ -249,7 +249,7 @@ size_t server_begin_drain(struct server *srv)
 {
 	atomic_store(&srv->draining, true);
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(frame, WS_CLOSE_GOING_AWAY, "server shutting down");
+	size_t len = ws_frame_close(frame, WS_CLOSE_GOING_AWAY, "server shutting down");
 	return hub_close_all(srv->hub, frame, len, DISCONNECT_SHUTDOWN);
 }
 

@@ -97,7 +97,7 @@ static int endpoint_deliver(void *endpoint, struct shared_frame *frame)
 		return 0;
 	/* The hub removes it as a slow consumer; the close is ours to send. */
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "slow consumer");
+	size_t len = ws_frame_close(close, WS_CLOSE_POLICY, "slow consumer");
 	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
 	log_info("closing %s: slow consumer (queue full)", c->peer);
 	return -1;
@@ -224,7 +224,7 @@ void ws_connection_token_expired(void *connection)
 	 * first, so no relayed frame follows the close. */
 	hub_drop(c->srv->hub, c->client, DISCONNECT_TOKEN_EXPIRED);
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "token expired");
+	size_t len = ws_frame_close(close, WS_CLOSE_POLICY, "token expired");
 	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
 	log_info("closing %s: token expired", c->peer);
 }
@@ -354,7 +354,7 @@ static int fail_connection(struct connection *c, enum disconnect_reason reason, 
 	hub_remove(c->srv->hub, c->client, reason);
 	log_debug("closing %s: %s", c->peer, why);
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	close_via_outbox(c, frame, ws_close_frame(frame, code, why), false);
+	close_via_outbox(c, frame, ws_frame_close(frame, code, why), false);
 	return 0;
 }
 
@@ -365,7 +365,7 @@ static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
 		                       "invalid close frame");
 	if (len >= 2) {
 		uint16_t code = (uint16_t)(data[0] << 8 | data[1]);
-		if (!ws_close_code_valid(code) || !utf8_valid(data + 2, len - 2))
+		if (!ws_frame_close_code_valid(code) || !utf8_valid(data + 2, len - 2))
 			return fail_connection(c, DISCONNECT_PROTOCOL_ERROR,
 			                       WS_CLOSE_PROTOCOL_ERROR, "invalid close frame");
 	}

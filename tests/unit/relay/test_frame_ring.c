@@ -184,7 +184,7 @@ static void test_close_frame_is_not_a_message(void **state)
 	struct frame_ring r = {0};
 	push(&r, 1, 3);
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t close_len = ws_close_frame(close, 1000, "");
+	size_t close_len = ws_frame_close(close, 1000, "");
 	struct shared_frame *c = shared_frame_new(close, close_len, 2);
 	assert_non_null(c);
 	assert_int_equal(frame_ring_push(&r, c), 0);
