@@ -260,7 +260,10 @@ static void test_wss_relays_between_tls_clients(void **state)
 {
 	(void)state;
 	struct relay_process rp;
-	start_relay(&rp, NULL, "server.pem", "server.key", NULL, NULL);
+	/* 2000 messages are sent before any is read: a queue bound above that,
+	 * so a starved machine cannot make a reader a slow consumer. */
+	start_relay(&rp, NULL, "server.pem", "server.key", NULL,
+	            "relay:\n  client_queue_messages: 4096\n");
 	SSL_CTX *ctx = client_ctx(true, 0, NULL, NULL);
 	SSL_CTX *tls12 = client_ctx(true, TLS1_2_VERSION, NULL, NULL);
 	struct ws_raw a, b;
