@@ -35,19 +35,31 @@ static uint8_t tag_at(const struct frame_ring *r, size_t i)
 	return r->slots[(r->head + i) % r->cap]->data[2];
 }
 
+/* What one frame_ring_consume counted. */
+struct counts {
+	size_t frames, messages;
+	uint64_t payload;
+};
+
+static struct counts consume(struct frame_ring *r, size_t written)
+{
+	struct counts c = {0};
+	frame_ring_consume(r, written, &c.frames, &c.messages, &c.payload);
+	return c;
+}
+
 static void consume_frames(struct frame_ring *r, size_t count, size_t frame_len)
 {
-	size_t frames = 0, messages = 0;
-	uint64_t payload = 0;
-	frame_ring_consume(r, count * frame_len, &frames, &messages, &payload);
-	assert_int_equal(frames, count);
-	assert_int_equal(messages, count);
-	assert_int_equal(payload, count * (frame_len - 2));
+	struct counts c = consume(r, count * frame_len);
+	assert_int_equal(c.frames, count);
+	assert_int_equal(c.messages, count);
+	assert_int_equal(c.payload, count * (frame_len - 2));
 }
 
 /* Fills the 16 first slots, takes 10 off the head and pushes 10 more:
- * the tail wraps to the start of the slots. */
-static void wrapped_ring(struct frame_ring *r)
+ * the tail wraps to the start of the slots. Then head_written bytes of the
+ * head frame (fewer than its 6) are written. */
+static void wrapped_ring(struct frame_ring *r, size_t head_written)
 {
 	for (uint8_t t = 0; t < 16; t++)
 		push(r, t, 4);
@@ -59,13 +71,14 @@ static void wrapped_ring(struct frame_ring *r)
 	assert_int_equal(r->head, 10);
 	assert_int_equal(r->count, 16);
 	assert_int_equal(r->bytes, 16 * 6);
+	assert_int_equal(consume(r, head_written).frames, 0);
 }
 
 static void test_wrap_around_keeps_order(void **state)
 {
 	(void)state;
 	struct frame_ring r = {0};
-	wrapped_ring(&r);
+	wrapped_ring(&r, 0);
 	for (size_t i = 0; i < 16; i++)
 		assert_int_equal(tag_at(&r, i), 10 + i);
 	frame_ring_clear(&r);
@@ -77,7 +90,7 @@ static void test_growth_while_wrapped(void **state)
 {
 	(void)state;
 	struct frame_ring r = {0};
-	wrapped_ring(&r);
+	wrapped_ring(&r, 0);
 	push(&r, 26, 4); /* full: grows, unwrapping into the new slots */
 	assert_int_equal(r.cap, 32);
 	assert_int_equal(r.head, 0);
@@ -92,24 +105,20 @@ static void test_consume_across_the_wrap(void **state)
 {
 	(void)state;
 	struct frame_ring r = {0};
-	wrapped_ring(&r);
+	wrapped_ring(&r, 0);
 	/* 6 whole frames (to the end of the slots) and 3 bytes of the next,
 	 * the first one past the wrap. */
-	size_t frames = 0, messages = 0;
-	uint64_t payload = 0;
-	frame_ring_consume(&r, 6 * 6 + 3, &frames, &messages, &payload);
-	assert_int_equal(frames, 6);
-	assert_int_equal(messages, 6);
-	assert_int_equal(payload, 6 * 4);
+	struct counts c = consume(&r, 6 * 6 + 3);
+	assert_int_equal(c.frames, 6);
+	assert_int_equal(c.messages, 6);
+	assert_int_equal(c.payload, 6 * 4);
 	assert_int_equal(r.head, 0);
 	assert_int_equal(r.head_offset, 3);
 	assert_int_equal(r.count, 10);
 	assert_int_equal(r.bytes, 10 * 6 - 3);
 	assert_int_equal(tag_at(&r, 0), 16);
 	/* The rest of that frame and one more. */
-	frames = messages = 0;
-	frame_ring_consume(&r, 3 + 6, &frames, &messages, &payload);
-	assert_int_equal(frames, 2);
+	assert_int_equal(consume(&r, 3 + 6).frames, 2);
 	assert_int_equal(r.head_offset, 0);
 	assert_int_equal(tag_at(&r, 0), 18);
 	frame_ring_clear(&r);
@@ -119,10 +128,7 @@ static void test_gather_across_the_wrap(void **state)
 {
 	(void)state;
 	struct frame_ring r = {0};
-	wrapped_ring(&r);
-	size_t frames = 0, messages = 0;
-	uint64_t payload = 0;
-	frame_ring_consume(&r, 2, &frames, &messages, &payload);
+	wrapped_ring(&r, 2);
 	uint8_t batch[1024];
 	const uint8_t *out = NULL;
 	size_t len = frame_ring_gather(&r, batch, sizeof(batch), false, &out);
@@ -152,17 +158,14 @@ static void test_drop_keeps_a_partly_written_head(void **state)
 {
 	(void)state;
 	struct frame_ring r = {0};
-	wrapped_ring(&r);
-	size_t frames = 0, messages = 0;
-	uint64_t payload = 0;
-	frame_ring_consume(&r, 1, &frames, &messages, &payload);
+	wrapped_ring(&r, 1);
 	frame_ring_drop(&r, true);
 	assert_int_equal(r.count, 1);
 	assert_int_equal(r.head_offset, 1);
 	assert_int_equal(r.bytes, 5);
 	assert_int_equal(tag_at(&r, 0), 10);
 	/* Without a partly written head, keep_partial_head keeps nothing. */
-	frame_ring_consume(&r, 5, &frames, &messages, &payload);
+	assert_int_equal(consume(&r, 5).frames, 1);
 	push(&r, 40, 4);
 	push(&r, 41, 4);
 	frame_ring_drop(&r, true);
@@ -170,7 +173,7 @@ static void test_drop_keeps_a_partly_written_head(void **state)
 	assert_int_equal(r.bytes, 0);
 	/* And all of it: the partly written head goes too. */
 	push(&r, 42, 4);
-	frame_ring_consume(&r, 3, &frames, &messages, &payload);
+	assert_int_equal(consume(&r, 3).frames, 0);
 	frame_ring_drop(&r, false);
 	assert_int_equal(r.count, 0);
 	assert_int_equal(r.head_offset, 0);
@@ -185,15 +188,13 @@ static void test_close_frame_is_not_a_message(void **state)
 	push(&r, 1, 3);
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
 	size_t close_len = ws_frame_close(close, 1000, "");
-	struct shared_frame *c = shared_frame_new(close, close_len, 2);
-	assert_non_null(c);
-	assert_int_equal(frame_ring_push(&r, c), 0);
-	size_t frames = 0, messages = 0;
-	uint64_t payload = 0;
-	frame_ring_consume(&r, 5 + close_len, &frames, &messages, &payload);
-	assert_int_equal(frames, 2);
-	assert_int_equal(messages, 1);
-	assert_int_equal(payload, 3);
+	struct shared_frame *cf = shared_frame_new(close, close_len, 2);
+	assert_non_null(cf);
+	assert_int_equal(frame_ring_push(&r, cf), 0);
+	struct counts c = consume(&r, 5 + close_len);
+	assert_int_equal(c.frames, 2);
+	assert_int_equal(c.messages, 1);
+	assert_int_equal(c.payload, 3);
 	assert_int_equal(r.count, 0);
 	frame_ring_clear(&r);
 }
