@@ -151,6 +151,7 @@ static void test_gather_across_the_wrap(void **state)
 	assert_int_equal(len, 4);
 	len = frame_ring_gather(&r, batch, 8, false, &out);
 	assert_ptr_equal(out, r.slots[r.head]->data + 2);
+	assert_int_equal(len, 4);
 	frame_ring_clear(&r);
 }
 
