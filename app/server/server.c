@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "listen_addr.h"
 #include "log.h"
 #include "resource_limits.h"
@@ -126,9 +126,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	}
 	srv->cfg = cfg;
 	stats_init(&srv->stats);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	srv->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	srv->start_time = (double)clock_wall_ms() / 1000.0;
 	srv->hub = hub_create(cfg->server.max_connections, &ws_endpoint_ops);
 	srv->senders = sender_pool_start(sender_threads(), &ws_delivery_io);
 	if (!srv->hub || !srv->senders) {
@@ -251,7 +249,7 @@ size_t server_begin_drain(struct server *srv)
 {
 	atomic_store(&srv->draining, true);
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(frame, WS_CLOSE_GOING_AWAY, "server shutting down");
+	size_t len = ws_frame_close(frame, WS_CLOSE_GOING_AWAY, "server shutting down");
 	return hub_close_all(srv->hub, frame, len, DISCONNECT_SHUTDOWN);
 }
 

@@ -16,8 +16,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "clock.h"
 #include "delivery.h"
 #include "log.h"
 #include "assembler.h"
@@ -56,7 +56,7 @@ struct connection {
 	/* For the disconnection's log line. The reader (the client's own
 	 * thread) counts what came in; the sender threads count what went out,
 	 * atomically, and are done with it before on_close reads it. */
-	uint64_t connected_ns;
+	clock_mono_t connected_ns;
 	uint64_t in_messages, in_bytes;
 	_Atomic uint64_t out_messages, out_bytes;
 };
@@ -97,7 +97,7 @@ static int endpoint_deliver(void *endpoint, struct shared_frame *frame)
 		return 0;
 	/* The hub removes it as a slow consumer; the close is ours to send. */
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "slow consumer");
+	size_t len = ws_frame_close(close, WS_CLOSE_POLICY, "slow consumer");
 	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
 	log_info("closing %s: slow consumer (queue full)", c->peer);
 	return -1;
@@ -224,7 +224,7 @@ void ws_connection_token_expired(void *connection)
 	 * first, so no relayed frame follows the close. */
 	hub_drop(c->srv->hub, c->client, DISCONNECT_TOKEN_EXPIRED);
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "token expired");
+	size_t len = ws_frame_close(close, WS_CLOSE_POLICY, "token expired");
 	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
 	log_info("closing %s: token expired", c->peer);
 }
@@ -302,19 +302,12 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	return 0;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void on_ready(struct mg_connection *conn, void *cbdata)
 {
 	struct server *srv = cbdata;
 	struct connection *c = mg_get_user_connection_data(conn);
 	c->ready = true;
-	c->connected_ns = monotonic_ns();
+	c->connected_ns = clock_now();
 	stats_add(&srv->stats.connections, 1);
 	if (c->grant && c->grant->expires)
 		c->expiry = auth_expiry_add(srv->expiry, c->grant->expires, c);
@@ -336,7 +329,7 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 	stats_add(&stats->received_bytes, msg->len);
 	histogram_observe(&stats->message_size, msg->len);
 
-	uint64_t start = monotonic_ns();
+	clock_mono_t start = clock_now();
 	struct shared_frame *frame = shared_frame_new(msg->frame, msg->frame_len, msg->len);
 	if (!frame) {
 		log_error("out of memory: message from %s not relayed", c->peer);
@@ -345,7 +338,7 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 	size_t slow;
 	hub_broadcast(srv->hub, c->client, srv->cfg->relay.echo_to_sender, frame, &slow);
 	shared_frame_unref(frame);
-	histogram_observe(&stats->broadcast_duration, monotonic_ns() - start);
+	histogram_observe(&stats->broadcast_duration, clock_elapsed_ns(start));
 	/* After the local fan-out, so local clients never wait for the
 	 * cluster; this only queues. */
 	if (srv->cluster)
@@ -361,7 +354,7 @@ static int fail_connection(struct connection *c, enum disconnect_reason reason, 
 	hub_remove(c->srv->hub, c->client, reason);
 	log_debug("closing %s: %s", c->peer, why);
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	close_via_outbox(c, frame, ws_close_frame(frame, code, why), false);
+	close_via_outbox(c, frame, ws_frame_close(frame, code, why), false);
 	return 0;
 }
 
@@ -372,7 +365,7 @@ static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
 		                       "invalid close frame");
 	if (len >= 2) {
 		uint16_t code = (uint16_t)(data[0] << 8 | data[1]);
-		if (!ws_close_code_valid(code) || !utf8_valid(data + 2, len - 2))
+		if (!ws_frame_close_code_valid(code) || !utf8_valid(data + 2, len - 2))
 			return fail_connection(c, DISCONNECT_PROTOCOL_ERROR,
 			                       WS_CLOSE_PROTOCOL_ERROR, "invalid close frame");
 	}
@@ -473,7 +466,7 @@ static void log_disconnection(const struct connection *c, enum disconnect_reason
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
 	char duration[32], in_messages[24], in_bytes[24], out_messages[24], out_bytes[24];
-	uint64_t ns = monotonic_ns() - c->connected_ns;
+	uint64_t ns = clock_elapsed_ns(c->connected_ns);
 	snprintf(duration, sizeof(duration), "%llu.%03llu", (unsigned long long)(ns / 1000000000u),
 	         (unsigned long long)(ns / 1000000u % 1000u));
 	snprintf(in_messages, sizeof(in_messages), "%llu", (unsigned long long)c->in_messages);

@@ -1,7 +1,6 @@
 #include "broker_process.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -111,19 +110,11 @@ int broker_stop(struct broker_process *bp)
 	return rc == -2 ? -1 : 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 void broker_cleanup(struct broker_process *bp)
 {
 	broker_stop(bp);
 	if (bp->dir[0] && !getenv("WSRELAY_KEEP_TEST_DIRS"))
-		nftw(bp->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+		test_file_remove_tree(bp->dir);
 	bp->dir[0] = '\0';
 }
 

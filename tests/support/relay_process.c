@@ -1,5 +1,5 @@
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* pipe2, close_range, nftw, readlinkat, O_CLOEXEC, getline */
+#define _GNU_SOURCE /* pipe2, close_range, readlinkat, O_CLOEXEC, getline */
 #endif
 
 #include "relay_process.h"
@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -378,16 +377,6 @@ static char *expand_template(const char *tpl, const struct relay_process *rp)
 	return out;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	if (remove(path) < 0)
-		fprintf(stderr, "relay_process: cannot remove %s: %s\n", path, ERRNO_TEXT());
-	return 0;
-}
-
 static void remove_dir(struct relay_process *rp)
 {
 	if (rp->dir[0] == '\0')
@@ -395,7 +384,7 @@ static void remove_dir(struct relay_process *rp)
 	if (getenv("WSRELAY_KEEP_TEST_DIRS"))
 		fprintf(stderr, "relay_process: keeping %s\n", rp->dir);
 	else
-		nftw(rp->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_file_remove_tree(rp->dir);
 	rp->dir[0] = '\0';
 }
 

@@ -7,7 +7,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "config.h"
 #include "config_schema.h"
+#include "test_file.h"
 
 #ifndef WSRELAY_SOURCE_DIR
 #error "WSRELAY_SOURCE_DIR must be defined as the repository root"
@@ -35,14 +35,6 @@ struct error_case {
 
 /* ---- Helpers ---- */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int make_tmp_dir(void **state)
 {
 	(void)state;
@@ -54,7 +46,7 @@ static int make_tmp_dir(void **state)
 static int remove_tmp_dir(void **state)
 {
 	(void)state;
-	return nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return test_file_remove_tree(tmp_dir);
 }
 
 /* Tests that chdir() get the starting folder back even when they fail. */
