@@ -11,6 +11,7 @@
 #include "path.h"
 #include "decimal.h"
 #include "listen_addr.h"
+#include "net_address.h"
 #include "origin.h"
 #include "yaml_node.h"
 
@@ -286,16 +287,19 @@ static int append_unique(struct config_loader *ld, const yaml_node_t *item, cons
 	return 0;
 }
 
-static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
+/* A list of strings, each passing check and listed once, into a fresh
+ * list; example names the expected value in the error for a non-list. */
+static int load_checked_list(struct config_loader *ld, yaml_node_t *node, const char *example,
+                             const char *item_what, list_item_check check, char ***out,
+                             size_t *count)
 {
 	char got[DESCRIBE_SIZE];
 	yaml_node_item_t *items;
 	size_t n;
 
 	if (node->type != YAML_SEQUENCE_NODE)
-		return config_loader_fail_value(
-		    ld, node, "expected a list of origins, e.g. [\"https://example.com\"], got %s",
-		    yaml_node_describe(node, got));
+		return config_loader_fail_value(ld, node, "expected %s, got %s", example,
+		                                yaml_node_describe(node, got));
 	items = node->data.sequence.items.start;
 	n = (size_t)(node->data.sequence.items.top - items);
 
@@ -308,10 +312,29 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 	if (!*out)
 		return config_loader_out_of_memory(ld, node);
 	for (size_t i = 0; i < n; i++)
-		if (append_unique(ld, config_loader_node(ld, items[i]), "an origin string",
-		                  origin_validate, *out, count))
+		if (append_unique(ld, config_loader_node(ld, items[i]), item_what, check, *out,
+		                  count))
 			return -1;
 	return 0;
+}
+
+static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
+{
+	return load_checked_list(ld, node,
+	                         "a list of origins, e.g. [\"https://example.com\"]",
+	                         "an origin string", origin_validate, out, count);
+}
+
+static int check_network(const char *s, char *why, size_t whylen)
+{
+	struct net_cidr net;
+	return net_cidr_parse(s, &net, why, whylen);
+}
+
+static int load_networks(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
+{
+	return load_checked_list(ld, node, "a list of networks, e.g. [\"10.0.0.0/8\"]",
+	                         "a network like \"10.0.0.0/8\"", check_network, out, count);
 }
 
 static bool name_char(char c)
@@ -420,6 +443,8 @@ int config_load_value(struct config_loader *ld, const struct config_field *f, vo
 		return load_broker_urls(ld, node, slot, count);
 	case KIND_NAME:
 		return load_name(ld, f, node, slot);
+	case KIND_NETWORKS:
+		return load_networks(ld, node, slot, count);
 	}
 	return -1;
 }

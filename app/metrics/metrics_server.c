@@ -1,6 +1,7 @@
 #include "metrics_server.h"
 
 #include <civetweb.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,20 +11,27 @@
 #include "exposition.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "metrics_access.h"
 #include "process_metrics.h"
 #include "relay_metrics.h"
 #include "server.h"
 #include "tls_context.h"
 
-/* Scrapes and health checks are short; a few workers are plenty, and they
- * are not taken from the WebSocket pool. */
-#define METRICS_THREADS "4"
+/* Scrapes and health checks are short, and these workers are not taken
+ * from the WebSocket pool. A connection that sends nothing holds a worker
+ * until its request head is late: that timeout is short (a scraper sends
+ * its request at once), and there are workers enough that /healthz finds
+ * one while many such connections wait (docs/security.md has the
+ * measurements). */
+#define METRICS_THREADS            "4"
+#define METRICS_REQUEST_TIMEOUT_MS "5000"
 
 struct metrics_server {
 	const struct config *cfg;
 	struct server *srv;
 	struct mg_context *ctx;
 	struct tls_context *tls; /* metrics.tls, or NULL */
+	char *token;             /* metrics.bearer_token_file's token, or NULL */
 };
 
 static void send_text(struct mg_connection *conn, int status, const char *content_type,
@@ -110,6 +118,14 @@ static int on_metrics(struct mg_connection *conn, void *cbdata)
 	bool head;
 	if (!readable_method(conn, &head))
 		return 405;
+	if (ms->token && !metrics_access_bearer_ok(mg_get_header(conn, "Authorization"), ms->token)) {
+		mg_response_header_start(conn, 401);
+		mg_response_header_add(conn, "WWW-Authenticate", "Bearer realm=\"wsrelay metrics\"",
+		                       -1);
+		mg_response_header_add(conn, "Content-Length", "0", -1);
+		mg_response_header_send(conn);
+		return 401;
+	}
 
 	struct exposition e;
 	exposition_init(&e);
@@ -178,11 +194,27 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	}
 	ms->cfg = cfg;
 	ms->srv = srv;
+	if (cfg->metrics.bearer_token_file[0]) {
+		ms->token = metrics_access_read_token(cfg->metrics.bearer_token_file, err, errlen);
+		if (!ms->token) {
+			free(ms);
+			return NULL;
+		}
+	}
+	char *acl = metrics_access_acl(cfg);
+	if (!acl) {
+		snprintf(err, errlen, "out of memory");
+		free(ms->token);
+		free(ms);
+		return NULL;
+	}
 
 	bool tls = cfg->metrics.tls.enabled;
 	if (tls) {
 		ms->tls = tls_context_create(&cfg->metrics.tls, "metrics.tls", err, errlen);
 		if (!ms->tls) {
+			free(acl);
+			free(ms->token);
 			free(ms);
 			return NULL;
 		}
@@ -192,8 +224,14 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	snprintf(port, sizeof(port), "%s%s", addr, tls ? "s" : "");
 	const char *options[] = {
 	    "listening_ports",    port,   "num_threads", METRICS_THREADS,
-	    "request_timeout_ms", "5000", NULL,
+	    "request_timeout_ms", METRICS_REQUEST_TIMEOUT_MS,
+	    /* Filled below when metrics.allowed_networks lists any. */
+	    NULL, NULL, NULL,
 	};
+	if (acl[0]) {
+		options[6] = "access_control_list";
+		options[7] = acl;
+	}
 	struct mg_callbacks callbacks;
 	memset(&callbacks, 0, sizeof(callbacks));
 	callbacks.log_message = on_log_message;
@@ -205,10 +243,12 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	struct mg_init_data init = {
 	    .callbacks = &callbacks, .user_data = ms, .configuration_options = options};
 	ms->ctx = mg_start2(&init, &error);
+	free(acl);
 	if (!ms->ctx) {
 		snprintf(err, errlen, "cannot start the metrics listener on %s://%s: %s",
 		         tls ? "https" : "http", addr, mg_err[0] ? mg_err : "unknown error");
 		tls_context_free(ms->tls);
+		free(ms->token);
 		free(ms);
 		return NULL;
 	}
@@ -223,6 +263,9 @@ void metrics_server_stop(struct metrics_server *ms)
 		return;
 	mg_stop(ms->ctx);
 	tls_context_free(ms->tls);
+	if (ms->token)
+		OPENSSL_cleanse(ms->token, strlen(ms->token));
+	free(ms->token);
 	free(ms);
 }
 

@@ -27,6 +27,7 @@ enum disconnect_reason {
 	DISCONNECT_MESSAGE_TOO_BIG,
 	DISCONNECT_TIMEOUT,
 	DISCONNECT_SHUTDOWN,
+	DISCONNECT_RATE_LIMITED, /* over limits.messages_per_second or bytes_per_second */
 	DISCONNECT_REASON_COUNT
 };
 

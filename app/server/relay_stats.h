@@ -16,6 +16,8 @@ enum rejection_reason {
 	REJECT_CAPACITY,
 	REJECT_BAD_REQUEST,
 	REJECT_SHUTDOWN,
+	REJECT_ADDRESS_LIMIT,  /* limits.max_connections_per_address */
+	REJECT_HANDSHAKE_RATE, /* limits.handshakes_per_address_per_second */
 	REJECT_REASON_COUNT
 };
 
@@ -30,6 +32,7 @@ struct relay_stats {
 	atomic_uint_fast64_t sent_bytes;
 	atomic_uint_fast64_t write_errors;
 	atomic_uint_fast64_t rejected[REJECT_REASON_COUNT];
+	atomic_uint_fast64_t rate_dropped; /* messages discarded over limits.*_per_second */
 	struct histogram message_size;       /* bytes */
 	struct histogram broadcast_duration; /* nanoseconds */
 };
