@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "exposition.h"
@@ -23,8 +27,15 @@
  * its request at once), and there are workers enough that /healthz finds
  * one while many such connections wait (docs/security.md has the
  * measurements). */
-#define METRICS_THREADS            "4"
-#define METRICS_REQUEST_TIMEOUT_MS "5000"
+#define METRICS_THREADS "128"
+/* From the first byte to the end of the head: with TCP_DEFER_ACCEPT below,
+ * a scrape is accepted only once its request arrived, so this only cuts
+ * heads that drip. TLS adds its handshake's round trips. */
+#define METRICS_REQUEST_TIMEOUT_MS     "250"
+#define METRICS_TLS_REQUEST_TIMEOUT_MS "2000"
+/* A connection that has sent nothing is not handed to CivetWeb at all for
+ * this long (TCP_DEFER_ACCEPT): idle sockets cost no worker. */
+#define METRICS_DEFER_ACCEPT_S 30
 
 struct metrics_server {
 	const struct config *cfg;
@@ -184,6 +195,37 @@ static int provide_ssl_ctx(void **ssl_ctx, void *user_data)
 	return 1;
 }
 
+/* CivetWeb does not hand out its listening sockets: the one bound to port
+ * is found among the process's descriptors (at start, before any other
+ * thread of ours opens one) and told to defer accepting until data came.
+ * Returns whether it was found. */
+static bool defer_accept(unsigned port)
+{
+	struct rlimit files;
+	int max = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 65536
+	              ? (int)files.rlim_cur
+	              : 65536;
+	for (int fd = 0; fd < max; fd++) {
+		int listening = 0;
+		socklen_t len = sizeof(listening);
+		struct sockaddr_storage addr;
+		socklen_t alen = sizeof(addr);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
+		    getsockname(fd, (struct sockaddr *)&addr, &alen) != 0)
+			continue;
+		unsigned bound = addr.ss_family == AF_INET
+		                     ? ntohs(((struct sockaddr_in *)&addr)->sin_port)
+		                 : addr.ss_family == AF_INET6
+		                     ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
+		                     : 0;
+		int seconds = METRICS_DEFER_ACCEPT_S;
+		if (bound == port &&
+		    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof(seconds)) == 0)
+			return true;
+	}
+	return false;
+}
+
 struct metrics_server *metrics_server_start(const struct config *cfg, struct server *srv, char *err,
                                             size_t errlen)
 {
@@ -224,7 +266,7 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	snprintf(port, sizeof(port), "%s%s", addr, tls ? "s" : "");
 	const char *options[] = {
 	    "listening_ports",    port,   "num_threads", METRICS_THREADS,
-	    "request_timeout_ms", METRICS_REQUEST_TIMEOUT_MS,
+	    "request_timeout_ms", tls ? METRICS_TLS_REQUEST_TIMEOUT_MS : METRICS_REQUEST_TIMEOUT_MS,
 	    /* Filled below when metrics.allowed_networks lists any. */
 	    NULL, NULL, NULL,
 	};
@@ -252,6 +294,8 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 		free(ms);
 		return NULL;
 	}
+	if (!defer_accept(cfg->metrics.listen.port))
+		log_warn("metrics listener: TCP_DEFER_ACCEPT not set; idle connections take workers");
 	log_info("metrics on %s://%s%s, health on /healthz", tls ? "https" : "http", addr,
 	         cfg->metrics.path);
 	return ms;
