@@ -36,6 +36,7 @@
 /* A connection that has sent nothing is not handed to CivetWeb at all for
  * this long (TCP_DEFER_ACCEPT): idle sockets cost no worker. */
 #define METRICS_DEFER_ACCEPT_S 30
+#define METRICS_LISTEN_BACKLOG "4096"
 
 struct metrics_server {
 	const struct config *cfg;
@@ -267,12 +268,15 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	const char *options[] = {
 	    "listening_ports",    port,   "num_threads", METRICS_THREADS,
 	    "request_timeout_ms", tls ? METRICS_TLS_REQUEST_TIMEOUT_MS : METRICS_REQUEST_TIMEOUT_MS,
+	    /* Deferred connections wait in the listener's queue: room for
+	     * thousands, so a probe's SYN is never the one dropped. */
+	    "listen_backlog", METRICS_LISTEN_BACKLOG,
 	    /* Filled below when metrics.allowed_networks lists any. */
 	    NULL, NULL, NULL,
 	};
 	if (acl[0]) {
-		options[6] = "access_control_list";
-		options[7] = acl;
+		options[8] = "access_control_list";
+		options[9] = acl;
 	}
 	struct mg_callbacks callbacks;
 	memset(&callbacks, 0, sizeof(callbacks));

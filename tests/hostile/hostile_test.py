@@ -295,6 +295,8 @@ def attacker(args):
         t.start()
         slowloris("127.0.0.3", mport, 100, d, report)
         t.join()
+    elif a == "metrics_idle_1000":  # for healthz_bench.py, not a ctest
+        idle_sockets("127.0.0.4", mport, 1000, d, report)
     elif a == "address_limit":
         held, statuses, retry = [], {}, 0
         for _ in range(100):
