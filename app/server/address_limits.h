@@ -1,8 +1,8 @@
 /* Per-address accounting of WebSocket clients: how many are connected from
  * each address (an IPv6 client by its /64, limits.ipv6_prefix_length) and
  * how fast each address starts handshakes. All calls take the table's own
- * mutex and nothing else: safe from any thread, and never called with
- * another lock of ours held. */
+ * mutex, a leaf (nothing is taken under it): safe from any thread, also
+ * under the connection lock (the connect handler, patch 0003). */
 #ifndef WSRELAY_ADDRESS_LIMITS_H
 #define WSRELAY_ADDRESS_LIMITS_H
 
