@@ -108,8 +108,8 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->logging.format = LOG_FORMAT_TEXT;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
-	    tls_ok != 0 || !cfg->metrics.path || !cfg->metrics.bearer_token_file || cfg->cluster.url_count != 1 ||
-	    !cfg->cluster.channel || !cfg->cluster.node_id) {
+	    tls_ok != 0 || !cfg->metrics.path || !cfg->metrics.bearer_token_file ||
+	    cfg->cluster.url_count != 1 || !cfg->cluster.channel || !cfg->cluster.node_id) {
 		config_free(cfg);
 		return -1;
 	}

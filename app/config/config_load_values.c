@@ -320,8 +320,7 @@ static int load_checked_list(struct config_loader *ld, yaml_node_t *node, const 
 
 static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
 {
-	return load_checked_list(ld, node,
-	                         "a list of origins, e.g. [\"https://example.com\"]",
+	return load_checked_list(ld, node, "a list of origins, e.g. [\"https://example.com\"]",
 	                         "an origin string", origin_validate, out, count);
 }
 

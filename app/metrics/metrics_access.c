@@ -36,13 +36,14 @@ char *metrics_access_read_token(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
+		char why[128];
 		snprintf(err, errlen, "metrics.bearer_token_file: cannot read %s: %s", path,
-		         strerror(errno));
+		         strerror_r(errno, why, sizeof(why)));
 		return NULL;
 	}
 	char *buf = calloc(TOKEN_MAX + 2, 1);
 	size_t len = buf ? fread(buf, 1, TOKEN_MAX + 1, f) : 0;
-	fclose(f);
+	(void)fclose(f); /* read-only: nothing to lose */
 	if (!buf) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

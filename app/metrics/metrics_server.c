@@ -130,7 +130,8 @@ static int on_metrics(struct mg_connection *conn, void *cbdata)
 	bool head;
 	if (!readable_method(conn, &head))
 		return 405;
-	if (ms->token && !metrics_access_bearer_ok(mg_get_header(conn, "Authorization"), ms->token)) {
+	if (ms->token &&
+	    !metrics_access_bearer_ok(mg_get_header(conn, "Authorization"), ms->token)) {
 		mg_response_header_start(conn, 401);
 		mg_response_header_add(conn, "WWW-Authenticate", "Bearer realm=\"wsrelay metrics\"",
 		                       -1);
@@ -209,16 +210,15 @@ static bool defer_accept(unsigned port)
 	for (int fd = 0; fd < max; fd++) {
 		int listening = 0;
 		socklen_t len = sizeof(listening);
-		struct sockaddr_storage addr;
+		struct sockaddr_storage addr = {0};
 		socklen_t alen = sizeof(addr);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
-		    getsockname(fd, (struct sockaddr *)&addr, &alen) != 0)
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+		    !listening || getsockname(fd, (struct sockaddr *)&addr, &alen) != 0)
 			continue;
-		unsigned bound = addr.ss_family == AF_INET
-		                     ? ntohs(((struct sockaddr_in *)&addr)->sin_port)
-		                 : addr.ss_family == AF_INET6
-		                     ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
-		                     : 0;
+		unsigned bound =
+		    addr.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&addr)->sin_port)
+		    : addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
+		                                 : 0;
 		int seconds = METRICS_DEFER_ACCEPT_S;
 		if (bound == port &&
 		    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof(seconds)) == 0)
@@ -266,13 +266,20 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	listen_addr_format(&cfg->metrics.listen, addr);
 	snprintf(port, sizeof(port), "%s%s", addr, tls ? "s" : "");
 	const char *options[] = {
-	    "listening_ports",    port,   "num_threads", METRICS_THREADS,
-	    "request_timeout_ms", tls ? METRICS_TLS_REQUEST_TIMEOUT_MS : METRICS_REQUEST_TIMEOUT_MS,
+	    "listening_ports",
+	    port,
+	    "num_threads",
+	    METRICS_THREADS,
+	    "request_timeout_ms",
+	    tls ? METRICS_TLS_REQUEST_TIMEOUT_MS : METRICS_REQUEST_TIMEOUT_MS,
 	    /* Deferred connections wait in the listener's queue: room for
 	     * thousands, so a probe's SYN is never the one dropped. */
-	    "listen_backlog", METRICS_LISTEN_BACKLOG,
+	    "listen_backlog",
+	    METRICS_LISTEN_BACKLOG,
 	    /* Filled below when metrics.allowed_networks lists any. */
-	    NULL, NULL, NULL,
+	    NULL,
+	    NULL,
+	    NULL,
 	};
 	if (acl[0]) {
 		options[8] = "access_control_list";
@@ -299,7 +306,8 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 		return NULL;
 	}
 	if (!defer_accept(cfg->metrics.listen.port))
-		log_warn("metrics listener: TCP_DEFER_ACCEPT not set; idle connections take workers");
+		log_warn(
+		    "metrics listener: TCP_DEFER_ACCEPT not set; idle connections take workers");
 	log_info("metrics on %s://%s%s, health on /healthz", tls ? "https" : "http", addr,
 	         cfg->metrics.path);
 	return ms;

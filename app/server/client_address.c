@@ -48,8 +48,8 @@ bool client_address_resolve(const struct mg_connection *conn, const struct net_c
 		for (int i = ri->num_headers - 1; i >= 0 && !done; i--) {
 			if (strcasecmp(ri->http_headers[i].name, "X-Forwarded-For") != 0)
 				continue;
-			if (!walk_back(ri->http_headers[i].value, trusted, trusted_count, &out->addr,
-			               &done))
+			if (!walk_back(ri->http_headers[i].value, trusted, trusted_count,
+			               &out->addr, &done))
 				return false;
 			out->forwarded = true;
 		}

@@ -102,8 +102,8 @@ static int address_gate(struct server *srv, struct mg_connection *conn)
 	if (verdict == ADDRESS_OK)
 		return 0;
 	bool rate = verdict == ADDRESS_TOO_MANY_HANDSHAKES;
-	const struct log_field fields[] = {{"client", who, false},
-	                                   {"reason", rate ? "handshake_rate" : "address_limit", false}};
+	const struct log_field fields[] = {
+	    {"client", who, false}, {"reason", rate ? "handshake_rate" : "address_limit", false}};
 	log_event(LOG_LEVEL_INFO, fields, 2, "refused handshake from %s: %s", who,
 	          rate ? "too many handshakes (limits.handshakes_per_address_per_second)"
 	               : "too many clients (limits.max_connections_per_address)");

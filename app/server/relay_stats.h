@@ -32,7 +32,7 @@ struct relay_stats {
 	atomic_uint_fast64_t sent_bytes;
 	atomic_uint_fast64_t write_errors;
 	atomic_uint_fast64_t rejected[REJECT_REASON_COUNT];
-	atomic_uint_fast64_t rate_dropped; /* messages discarded over limits.*_per_second */
+	atomic_uint_fast64_t rate_dropped;   /* messages discarded over limits.*_per_second */
 	struct histogram message_size;       /* bytes */
 	struct histogram broadcast_duration; /* nanoseconds */
 };

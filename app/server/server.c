@@ -132,8 +132,8 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	srv->hub = hub_create(cfg->server.max_connections, &ws_endpoint_ops);
 	srv->address_limits = address_limits_create(cfg->limits.max_connections_per_address,
 	                                            cfg->limits.handshakes_per_address_per_second);
-	srv->trusted_proxies = calloc(cfg->server.trusted_proxies_count + 1,
-	                              sizeof(*srv->trusted_proxies));
+	srv->trusted_proxies =
+	    calloc(cfg->server.trusted_proxies_count + 1, sizeof(*srv->trusted_proxies));
 	for (size_t i = 0; srv->trusted_proxies && i < cfg->server.trusted_proxies_count; i++) {
 		char why[160];
 		/* The loader checked every entry, so none fails here. */

@@ -23,7 +23,7 @@ struct server {
 	struct address_limits *address_limits;
 	struct net_cidr *trusted_proxies; /* server.trusted_proxies, parsed */
 	size_t trusted_proxies_count;
-	atomic_bool draining;    /* new handshakes are refused */
+	atomic_bool draining; /* new handshakes are refused */
 	struct relay_stats stats;
 	double start_time; /* seconds since the Unix epoch */
 };

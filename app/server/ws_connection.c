@@ -45,7 +45,7 @@ struct connection {
 	void *ssl;
 	struct tls_send_queue *tls_queue;
 	struct assembler assembler;
-	bool ready; /* the handshake completed: counted as a connection */
+	bool ready;                     /* the handshake completed: counted as a connection */
 	struct net_address address_key; /* its slot in srv->address_limits */
 	/* limits.messages_per_second and bytes_per_second; the reader's own. */
 	struct token_bucket message_budget, byte_budget;

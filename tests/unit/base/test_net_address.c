@@ -39,8 +39,9 @@ static void test_parse_and_format(void **state)
 	assert_true(net_address_is_v4(&mapped));
 	assert_false(net_address_is_v4(&v6));
 	struct net_address a;
-	const char *bad[] = {"", " ", "1.2.3", "1.2.3.4.5", "256.1.1.1", "example.com", "1.2.3.4:80",
-	                     "::1%lo", "[::1", "::g"};
+	const char *bad[] = {"",          " ",           "1.2.3",      "1.2.3.4.5",
+	                     "256.1.1.1", "example.com", "1.2.3.4:80", "::1%lo",
+	                     "[::1",      "::g"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(net_address_parse(bad[i], strlen(bad[i]), &a));
 }

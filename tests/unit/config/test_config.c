@@ -872,8 +872,9 @@ static void test_exact_messages(void **state)
 	} cases[] = {
 	    {"server:\n  max_connections: 0\n",
 	     ":2:20: server.max_connections: 0 is out of range (1..30000)"},
-	    {"sevrer: {}\n", ":1:1: unknown key \"sevrer\" (expected one of: server, relay, limits, "
-	                     "metrics, cluster, shutdown, logging)"},
+	    {"sevrer: {}\n",
+	     ":1:1: unknown key \"sevrer\" (expected one of: server, relay, limits, "
+	     "metrics, cluster, shutdown, logging)"},
 	    {"server:\n  listen: \"0.0.0.0:1\"\n  tls: {}\n  listen: \"0.0.0.0:2\"\n",
 	     ":4:3: duplicate key \"listen\" in server (first at line 2)"},
 	    {"server:\n  listen: \"localhost:80\"\n",
@@ -961,7 +962,8 @@ static void test_section_errors(void **state)
 	    {"server:\n  listn: x\n", 2, 3,
 	     "unknown key \"listn\" in server (expected one of: listen, websocket_path, "
 	     "document_root, max_connections, max_message_bytes, allowed_origins, "
-	     "ping_interval_seconds, idle_timeout_seconds, handshake_timeout_seconds, trusted_proxies, tls)"},
+	     "ping_interval_seconds, idle_timeout_seconds, handshake_timeout_seconds, "
+	     "trusted_proxies, tls)"},
 	    {"server:\n  tls:\n    enable: true\n", 3, 5,
 	     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
 	     "private_key, min_version, ciphers, client_ca)"},
@@ -969,7 +971,8 @@ static void test_section_errors(void **state)
 	     "unknown key \"echo\" in relay (expected one of: echo_to_sender, "
 	     "client_queue_messages, client_queue_bytes)"},
 	    {"metrics:\n  port: 1\n", 2, 3,
-	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path, allowed_networks, bearer_token_file, tls)"},
+	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path, "
+	     "allowed_networks, bearer_token_file, tls)"},
 	    {"shutdown:\n  timeout: 1\n", 2, 3,
 	     "unknown key \"timeout\" in shutdown (expected one of: timeout_seconds)"},
 	    {"logging:\n  lvl: info\n", 2, 3,
