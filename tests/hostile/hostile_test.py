@@ -158,11 +158,16 @@ def rlimit_files(n):
 
 
 def sock_from(addr, port, blocking=True):
+    """A connection from addr; a non-blocking one is returned while its
+    connect may still be under way (a full backlog would stall the attack)."""
     s = socket.socket()
     s.bind((addr, 0))
-    s.settimeout(DEADLINE)
-    s.connect(("127.0.0.1", port))
-    s.setblocking(blocking)
+    if blocking:
+        s.settimeout(DEADLINE)
+        s.connect(("127.0.0.1", port))
+    else:
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
     return s
 
 
@@ -234,6 +239,8 @@ def slowloris(addr, port, count, duration, report):
                 try:
                     s.send(HEAD[st[1]:st[1] + 1])
                     st[1] += 1
+                except BlockingIOError:
+                    pass  # still connecting: next time
                 except OSError:
                     alive = False
             if not alive:
