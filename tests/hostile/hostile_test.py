@@ -12,7 +12,7 @@ Timing: the p99 bound is asserted only when HOSTILE_TIMING=1 (the Release
 build's ctest sets it); under the sanitizers (5-20x slower, and TSan
 serialising much of the relay) the p99 is printed but not asserted, while
 loss and containment are. The baseline's p99 is floored at FLOOR_MS, since
-a loopback p99 of a millisecond or two is below the machine's noise.
+a loopback p99 of a few milliseconds is below the shared machine's noise.
 
 Attackers run in a child process (this script with --attacker), so their
 work never delays the honest clients' event loop, and from their own
@@ -45,7 +45,9 @@ HONEST = 50
 PUBLISH_EVERY = 0.02  # s: 50 messages a second
 BASELINE_S = 3.0
 ATTACK_S = 6.0
-FLOOR_MS = 20.0
+# The CI machine has 2 shared cores: with other suites running (load 8),
+# quiet runs' p99 swung between 7 and 35 ms with no attack at all.
+FLOOR_MS = 50.0
 HANDSHAKE_TIMEOUT = 2
 # Bounded memory: queues, assemblers and stacks of the attack's sockets,
 # well under what an unbounded buffer of its traffic would take.
