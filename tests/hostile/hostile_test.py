@@ -543,7 +543,17 @@ async def run(args):
                      f"max({base:.2f}, {FLOOR_MS}) ms")
         finally:
             stop(relay)
+        exited_cleanly(relay, tmp, args.attack)
     print("PASS")
+
+
+def exited_cleanly(relay, tmp, tag):
+    """The relay's exit status after SIGTERM is 0: a sanitizer's report (a
+    leak, a race) makes it something else."""
+    if relay.returncode != 0:
+        with open(os.path.join(tmp, f"relay-{tag}.log"), encoding="utf-8", errors="replace") as f:
+            tail = f.read()[-3000:]
+        fail(f"the relay exited with {relay.returncode} after SIGTERM:\n{tail}")
 
 
 def probe(mport):

@@ -128,6 +128,9 @@ def main():
             for s in keep:
                 s.close()
             stop(relay)
+        if relay.returncode != 0:
+            with open(os.path.join(tmp, "relay-limits.log"), encoding="utf-8", errors="replace") as f:
+                fail(f"the relay exited with {relay.returncode}:\n{f.read()[-3000:]}")
     print("PASS")
 
 
