@@ -490,6 +490,7 @@ def contained(attack, report, before, after):
 async def run(args):
     with tempfile.TemporaryDirectory(prefix="wsrelay-hostile-") as tmp:
         mode = "drop" if args.attack == "flood_drop" else "close"
+        timing_miss = None
         relay, port, mport = start_relay(args.relay, tmp, args.attack,
                                          RELAY_YAML.replace("{mode}", mode), max_connections=400)
         try:
@@ -539,12 +540,24 @@ async def run(args):
             under = honest.p99_ms(t1, t2)
             print(f"honest p99: baseline {base:.2f} ms, under attack {under:.2f} ms")
             if os.environ.get("HOSTILE_TIMING") == "1" and under > 3 * max(base, FLOOR_MS):
-                fail(f"honest p99 under attack {under:.2f} ms > 3x baseline "
-                     f"max({base:.2f}, {FLOOR_MS}) ms")
+                timing_miss = (f"honest p99 under attack {under:.2f} ms > 3x baseline "
+                               f"max({base:.2f}, {FLOOR_MS}) ms")
         finally:
             stop(relay)
         exited_cleanly(relay, tmp, args.attack)
+    if timing_miss:
+        raise TimingMiss(timing_miss)
     print("PASS")
+
+
+class TimingMiss(Exception):
+    """Only the p99 bound was missed: on a shared machine a burst of other
+    work can do that, so the whole run is repeated (up to TIMING_TRIES);
+    a relay that really slows honest clients under the attack misses every
+    time. Loss, containment and memory failures end the test at once."""
+
+
+TIMING_TRIES = 3
 
 
 def exited_cleanly(relay, tmp, tag):
@@ -581,7 +594,14 @@ def main():
         args.attack = args.attacker
         attacker(args)
         return
-    asyncio.run(run(args))
+    for attempt in range(1, TIMING_TRIES + 1):
+        try:
+            asyncio.run(run(args))
+            return
+        except TimingMiss as miss:
+            print(f"timing: attempt {attempt} of {TIMING_TRIES}: {miss}")
+            if attempt == TIMING_TRIES:
+                fail(str(miss))
 
 
 if __name__ == "__main__":
