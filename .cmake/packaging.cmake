@@ -80,7 +80,8 @@ configured with YAML, with Prometheus metrics, a health check and a
 graceful drain on SIGTERM. Ships a hardened systemd unit, not enabled on
 installation.")
 # Depends comes from the binaries themselves (dpkg-shlibdeps): libc6,
-# libssl3, libyaml-0-2, libhiredis0.14 and libnats3.4 at the versions the
+# libssl3, libyaml-0-2, libhiredis0.14, libnats3.4, libjansson4 and libcurl4
+# (access control), libjwt0 (wsrelay-client --make-token) at the versions the
 # build linked against.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # dpkg keeps a locally edited /etc/wsrelay/wsrelay.yaml across upgrades only

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "metrics_server.h"
@@ -44,6 +45,13 @@ static void usage(FILE *out)
 	             "\n"
 	             "Exit status: 0 after a clean stop, 1 when the server cannot start,\n"
 	             "2 for a usage or configuration error.\n");
+}
+
+/* After the line naming the problem: a hint, not the whole help. */
+static int usage_error(void)
+{
+	fputs("Try 'wsrelay --help'.\n", stderr);
+	return EXIT_USAGE;
 }
 
 struct options {
@@ -82,18 +90,15 @@ static int parse_args(int argc, char **argv, struct options *opts)
 			return EXIT_OK;
 		case ':':
 			fprintf(stderr, "wsrelay: option %s needs a value\n", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return usage_error();
 		default:
 			fprintf(stderr, "wsrelay: unknown option %s\n", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return usage_error();
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "wsrelay: unexpected argument %s\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
+		return usage_error();
 	}
 	return -1;
 }
@@ -156,6 +161,18 @@ static void reload_certificates(struct server *srv, struct metrics_server *metri
 	}
 	if (!any)
 		log_info("SIGHUP: no listener serves TLS, nothing to reload");
+}
+
+/* SIGHUP, for access control: the JWT key files are read again; a bad
+ * file keeps the keys in service (and is counted). */
+static void reload_auth_keys(struct server *srv)
+{
+	char err[1024];
+	int rc = auth_reload(server_auth(srv), err, sizeof(err));
+	if (rc == 0)
+		log_info("auth.jwt: keys reloaded");
+	else if (rc < 0)
+		log_error("auth.jwt: %s; the previous keys stay in service", err);
 }
 
 /* Thread: main. A failure only costs systemd's view of the state, so it is
@@ -223,6 +240,8 @@ int main(int argc, char **argv)
 		log_warn("server.allowed_origins is empty: pages from any web site may connect");
 
 	mg_init_library(MG_FEATURES_TLS | MG_FEATURES_WEBSOCKET | MG_FEATURES_IPV6);
+	/* /metrics and /healthz answer before the first client can connect:
+	 * whoever sees the WebSocket port open may scrape at once. */
 	struct server *srv = server_start(&cfg, err, sizeof(err));
 	struct metrics_server *metrics = NULL;
 	if (srv && cfg.metrics.enabled) {
@@ -232,6 +251,11 @@ int main(int argc, char **argv)
 			srv = NULL;
 		}
 	}
+	if (srv && server_listen(srv, err, sizeof(err)) != 0) {
+		metrics_server_stop(metrics);
+		server_stop(srv);
+		srv = NULL;
+	}
 	if (!srv) {
 		fprintf(stderr, "wsrelay: %s\n", err);
 		mg_exit_library();
@@ -240,8 +264,8 @@ int main(int argc, char **argv)
 	}
 
 	/* Both listeners accept and every worker thread is up (server_start
-	 * checks that they all started; the metrics listener, and so /healthz,
-	 * starts only after it): tell systemd. */
+	 * checks that they all started, before the metrics listener and then the
+	 * WebSocket listener open): tell systemd. */
 	notify_state(notify, "READY=1");
 
 	int sig = 0;
@@ -251,6 +275,7 @@ int main(int argc, char **argv)
 		if (sig != SIGHUP)
 			break;
 		reload_certificates(srv, metrics);
+		reload_auth_keys(srv);
 	}
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	notify_state(notify, "STOPPING=1");

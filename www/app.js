@@ -26,6 +26,7 @@
   const el = {
     connectForm: $("connect-form"),
     path: $("ws-path"),
+    token: $("ws-token"),
     url: $("ws-url"),
     connect: $("connect"),
     disconnect: $("disconnect"),
@@ -58,9 +59,16 @@
   // sender's order, so our next echo can only be the oldest of them.
   let pending = [];
 
-  function wsUrl() {
+  // With shown true the token is masked: the URL is displayed, and a token
+  // must not end up on a screen or in a screenshot.
+  function wsUrl(shown) {
     let path = el.path.value.trim() || "/ws";
     if (!path.startsWith("/")) path = "/" + path;
+    const token = el.token.value.trim();
+    if (token) {
+      path += (path.includes("?") ? "&" : "?") + "access_token=" +
+        (shown ? "***" : encodeURIComponent(token));
+    }
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     return scheme + "//" + location.host + path;
   }
@@ -214,12 +222,12 @@
       old.close(1000, "reconnecting");
     }
     pending = [];
-    const url = wsUrl();
+    const url = wsUrl(true);
     el.url.textContent = url;
     setStatus("connecting", "connecting to " + url + " …");
     let socket;
     try {
-      socket = new WebSocket(url);
+      socket = new WebSocket(wsUrl(false));
     } catch (err) {
       // Only a malformed URL throws here; connection failures arrive as close events.
       ws = null;
@@ -229,6 +237,7 @@
     socket.binaryType = "arraybuffer";
     ws = socket;
     socket.onopen = () => {
+      socket.opened = true;
       attempts = 0;
       setStatus("open", "open");
       addEntry("info", "", "connected to " + url);
@@ -238,7 +247,16 @@
       ws = null;
       pending = [];
       // The relay's close reply carries no reason, so say who closed.
-      const text = describeClose(event) + (socket.closedByUser ? ": you disconnected" : "");
+      let text = describeClose(event) + (socket.closedByUser ? ": you disconnected" : "");
+      // A browser never shows a WebSocket's HTTP refusal (only 1006), so
+      // say what a refusal before the upgrade usually means.
+      if (!socket.opened && !socket.closedByUser) {
+        text += el.token.value.trim()
+          ? ": refused before opening; the token may be invalid or expired (HTTP 401)," +
+            " or not allowed here (403)"
+          : ": refused before opening; if this relay requires a token (HTTP 401)," +
+            " paste one in the Token field";
+      }
       setStatus("closed", text);
       addEntry("info", "", text);
       if (el.autoReconnect.checked && !socket.closedByUser) scheduleReconnect();

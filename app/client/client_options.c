@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_token.h"
+
 #ifndef WSRELAY_VERSION
 #define WSRELAY_VERSION "unknown"
 #endif
@@ -22,7 +24,10 @@ void client_options_help(FILE *out)
 	      "\n"
 	      "SYNOPSIS\n"
 	      "    wsrelay-client [--insecure] [--ca FILE] [--binary] [--count N]\n"
-	      "                   [--send TEXT] [--timeout SECONDS] [URL]\n"
+	      "                   [--send TEXT] [--timeout SECONDS]\n"
+	      "                   [--token TOKEN [--token-query]] [URL]\n"
+	      "    wsrelay-client --make-token SECRET_FILE [--subject NAME]\n"
+	      "                   [--lifetime SECONDS] [--subscribe-only]\n"
 	      "    wsrelay-client --help | --version\n"
 	      "\n"
 	      "DESCRIPTION\n"
@@ -71,6 +76,22 @@ void client_options_help(FILE *out)
 	      "        wss only: do not verify the server's certificate at all. The\n"
 	      "        connection is encrypted but anyone can impersonate the server.\n"
 	      "\n"
+	      "    --token TOKEN\n"
+	      "        Send TOKEN (a JWT) in \"Authorization: Bearer TOKEN\", for a relay\n"
+	      "        with auth.mode jwt (or an HTTP check that reads it).\n"
+	      "\n"
+	      "    --token-query\n"
+	      "        Send the token as the access_token query parameter instead, as a\n"
+	      "        browser must (it cannot set headers on a WebSocket).\n"
+	      "\n"
+	      "    --make-token SECRET_FILE\n"
+	      "        For testing only: print an HS256 token signed with the bytes of\n"
+	      "        SECRET_FILE (the relay's auth.jwt.secret_file) and exit. It has\n"
+	      "        sub NAME (--subject, default \"wsrelay-client\"), expires after\n"
+	      "        SECONDS (--lifetime, default 3600) and with --subscribe-only\n"
+	      "        carries {\"wsrelay\": {\"publish\": false}}. Real tokens come from\n"
+	      "        the application that knows its users.\n"
+	      "\n"
 	      "    --help\n"
 	      "        Print this help and exit.\n"
 	      "\n"
@@ -96,7 +117,8 @@ void client_options_help(FILE *out)
 	      "    echo hello | wsrelay-client ws://127.0.0.1:8443/ws\n"
 	      "    wsrelay-client --send ping --timeout 2\n"
 	      "    wsrelay-client --count 10 </dev/null >ten-messages.txt\n"
-	      "    wsrelay-client --ca my-ca.pem wss://relay.example.com/ws\n",
+	      "    wsrelay-client --ca my-ca.pem wss://relay.example.com/ws\n"
+	      "    wsrelay-client --token \"$(wsrelay-client --make-token secret)\" --send hi\n",
 	      out);
 }
 
@@ -135,8 +157,35 @@ enum option_id {
 	OPT_TIMEOUT,
 	OPT_CA,
 	OPT_INSECURE,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_TOKEN,
+	OPT_TOKEN_QUERY,
+	OPT_MAKE_TOKEN,
+	OPT_SUBJECT,
+	OPT_LIFETIME,
+	OPT_SUBSCRIBE_ONLY
 };
+
+/* The token options among themselves. */
+static int check_token_options(struct client_options *opts, FILE *err)
+{
+	if (opts->make_token)
+		return -1;
+	if (opts->subject || opts->lifetime || opts->subscribe_only)
+		return usage_error(
+		    err, "%s", "--subject, --lifetime and --subscribe-only go with --make-token");
+	if (opts->token_query && !opts->token)
+		return usage_error(err, "%s", "--token-query needs --token");
+	if (opts->token && !client_token_valid(opts->token))
+		return usage_error(
+		    err, "%s", "--token takes a JWT: up to 8192 characters of A-Z a-z 0-9 - _ .");
+	/* The query gets the token only after main() has formatted the URL
+	 * for messages, so the token never appears in one. */
+	struct ws_url probe = opts->url;
+	if (opts->token_query && client_token_add_query(&probe, opts->token) < 0)
+		return usage_error(err, "%s", "the URL with the token is too long");
+	return -1;
+}
 
 int client_options_parse(int argc, char **argv, struct client_options *opts, FILE *out, FILE *err)
 {
@@ -148,6 +197,12 @@ int client_options_parse(int argc, char **argv, struct client_options *opts, FIL
 	    {"ca", required_argument, NULL, OPT_CA},
 	    {"insecure", no_argument, NULL, OPT_INSECURE},
 	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"token", required_argument, NULL, OPT_TOKEN},
+	    {"token-query", no_argument, NULL, OPT_TOKEN_QUERY},
+	    {"make-token", required_argument, NULL, OPT_MAKE_TOKEN},
+	    {"subject", required_argument, NULL, OPT_SUBJECT},
+	    {"lifetime", required_argument, NULL, OPT_LIFETIME},
+	    {"subscribe-only", no_argument, NULL, OPT_SUBSCRIBE_ONLY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -189,6 +244,28 @@ int client_options_parse(int argc, char **argv, struct client_options *opts, FIL
 		case OPT_INSECURE:
 			opts->insecure = true;
 			break;
+		case OPT_TOKEN:
+			opts->token = optarg;
+			break;
+		case OPT_TOKEN_QUERY:
+			opts->token_query = true;
+			break;
+		case OPT_MAKE_TOKEN:
+			opts->make_token = optarg;
+			break;
+		case OPT_SUBJECT:
+			opts->subject = optarg;
+			break;
+		case OPT_LIFETIME:
+			if (parse_number(optarg, 10UL * 365 * 86400, &number) < 0)
+				return usage_error(
+				    err, "--lifetime needs whole seconds above 0, not '%s'",
+				    optarg);
+			opts->lifetime = number;
+			break;
+		case OPT_SUBSCRIBE_ONLY:
+			opts->subscribe_only = true;
+			break;
 		case OPT_VERSION:
 			fprintf(out, "wsrelay-client %s (CivetWeb %s)\n", WSRELAY_VERSION,
 			        mg_version());
@@ -220,5 +297,5 @@ int client_options_parse(int argc, char **argv, struct client_options *opts, FIL
 		return usage_error(err, "%s", "--insecure and --ca only apply to wss:// URLs");
 	if (opts->send_text && !opts->timeout_given)
 		opts->timeout_seconds = TIMEOUT_DEFAULT_SECONDS;
-	return -1;
+	return check_token_options(opts, err);
 }

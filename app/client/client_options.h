@@ -21,6 +21,13 @@ struct client_options {
 	const char *send_text;    /* NULL: send stdin lines */
 	unsigned timeout_seconds; /* 0 only with --count and no --timeout: no limit */
 	bool timeout_given;
+	/* Access control (client_token.h). */
+	const char *token;      /* sent as "Authorization: Bearer", or NULL */
+	bool token_query;       /* ... or as ?access_token= instead */
+	const char *make_token; /* a secret file: print a token and exit */
+	const char *subject;    /* --make-token's sub */
+	unsigned long lifetime; /* --make-token's seconds to exp */
+	bool subscribe_only;    /* --make-token: publish false */
 };
 
 /* Fills opts from argv. Returns -1 to go on, or the exit status to leave

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client_options.h"
+#include "client_token.h"
 #include "line_reader.h"
 #include "session.h"
 
@@ -261,7 +262,8 @@ static int connect_session(struct run *r)
 		}
 	}
 	char err[256];
-	if (session_connect(&r->session, &opts->url, &tls, err, sizeof(err)) < 0) {
+	const char *bearer = opts->token_query ? NULL : opts->token;
+	if (session_connect(&r->session, &opts->url, &tls, bearer, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wsrelay-client: cannot connect to %s: %s%s\n", r->url, err,
 		        connect_error_hint(err));
 		return -1;
@@ -306,9 +308,19 @@ int main(int argc, char **argv)
 	int status = client_options_parse(argc, argv, &opts, stdout, stderr);
 	if (status >= 0)
 		return status;
+	if (opts.make_token)
+		return client_token_make(opts.make_token,
+		                         opts.subject ? opts.subject : "wsrelay-client",
+		                         opts.lifetime ? opts.lifetime : 3600, opts.subscribe_only,
+		                         stdout, stderr) == 0
+		           ? CLIENT_EXIT_OK
+		           : CLIENT_EXIT_FAILURE;
 
 	struct run r = {.opts = &opts, .signal_fd = -1};
 	ws_url_format(&opts.url, r.url, sizeof(r.url));
+	/* After the URL for messages was made: the token stays out of them. */
+	if (opts.token_query)
+		(void)client_token_add_query(&opts.url, opts.token); /* fits: checked */
 	line_reader_init(&r.input, STDIN_FILENO, SESSION_MAX_MESSAGE);
 
 	/* A closed stdout must be an error we report, not a silent death; the

@@ -65,9 +65,11 @@ struct session {
 int session_init(struct session *s, FILE *out, unsigned long print_limit);
 
 /* Connects and completes the opening handshake. tls is required for wss://
- * URLs. Returns 0, or -1 with a one-line reason in err. */
+ * URLs; bearer (a token of client_token_valid's characters, or NULL) is
+ * sent as "Authorization: Bearer". Returns 0, or -1 with a one-line reason
+ * in err. */
 int session_connect(struct session *s, const struct ws_url *url, const struct session_tls *tls,
-                    char *err, size_t errlen);
+                    const char *bearer, char *err, size_t errlen);
 
 /* Makes the arrival of a message equal to data (same opcode and bytes) set
  * status.echoed. Call before sending it. Returns 0, or -1 when out of memory. */

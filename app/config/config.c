@@ -38,6 +38,40 @@ static int tls_config_defaults(struct tls_config *tls)
 	return (tls->certificate && tls->private_key && tls->ciphers && tls->client_ca) ? 0 : -1;
 }
 
+/* Returns 0, or -1 when a string could not be allocated. */
+static int auth_config_defaults(struct config *cfg)
+{
+	static const char *const headers[] = {"Cookie", "Authorization", "Origin", "User-Agent"};
+	const size_t header_count = sizeof(headers) / sizeof(headers[0]);
+
+	cfg->auth.mode = AUTH_MODE_NONE;
+	cfg->auth.jwt.algorithms = calloc(1, sizeof(char *));
+	if (cfg->auth.jwt.algorithms) {
+		cfg->auth.jwt.algorithms[0] = strdup("HS256");
+		cfg->auth.jwt.algorithm_count = cfg->auth.jwt.algorithms[0] ? 1 : 0;
+	}
+	cfg->auth.jwt.secret_file = strdup("");
+	cfg->auth.jwt.public_keys_file = strdup("");
+	cfg->auth.jwt.issuer = strdup("");
+	cfg->auth.jwt.audience = strdup("");
+	cfg->auth.jwt.leeway_seconds = 30;
+	cfg->auth.jwt.cookie = strdup("");
+	cfg->auth.http.url = strdup("");
+	cfg->auth.http.timeout_ms = 2000;
+	cfg->auth.http.forward_headers = calloc(header_count, sizeof(char *));
+	for (size_t i = 0; cfg->auth.http.forward_headers && i < header_count; i++) {
+		cfg->auth.http.forward_headers[i] = strdup(headers[i]);
+		if (cfg->auth.http.forward_headers[i])
+			cfg->auth.http.forward_header_count++;
+	}
+	cfg->auth.anonymous_publish = true;
+	bool ok = cfg->auth.jwt.algorithm_count == 1 && cfg->auth.jwt.secret_file &&
+	          cfg->auth.jwt.public_keys_file && cfg->auth.jwt.issuer &&
+	          cfg->auth.jwt.audience && cfg->auth.jwt.cookie && cfg->auth.http.url &&
+	          cfg->auth.http.forward_header_count == header_count;
+	return ok ? 0 : -1;
+}
+
 bool config_listen_uses_tls(const struct config *cfg, const struct listen_addr *addr)
 {
 	if (addr->scheme == LISTEN_SCHEME_NONE)
@@ -59,6 +93,14 @@ void config_free(struct config *cfg)
 	tls_config_free(&cfg->metrics.tls);
 	free(cfg->metrics.path);
 	config_free_strings(cfg->cluster.urls, cfg->cluster.url_count);
+	config_free_strings(cfg->auth.jwt.algorithms, cfg->auth.jwt.algorithm_count);
+	free(cfg->auth.jwt.secret_file);
+	free(cfg->auth.jwt.public_keys_file);
+	free(cfg->auth.jwt.issuer);
+	free(cfg->auth.jwt.audience);
+	free(cfg->auth.jwt.cookie);
+	free(cfg->auth.http.url);
+	config_free_strings(cfg->auth.http.forward_headers, cfg->auth.http.forward_header_count);
 	free(cfg->cluster.channel);
 	free(cfg->cluster.node_id);
 	memset(cfg, 0, sizeof(*cfg));
@@ -103,12 +145,13 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->cluster.queue_messages = 10000;
 	cfg->cluster.queue_bytes = UINT64_C(64) << 20;
 	int tls_ok = tls_config_defaults(&cfg->server.tls) + tls_config_defaults(&cfg->metrics.tls);
+	int auth_ok = auth_config_defaults(cfg);
 	cfg->shutdown.timeout_seconds = 10;
 	cfg->logging.level = LOG_LEVEL_INFO;
 	cfg->logging.format = LOG_FORMAT_TEXT;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
-	    tls_ok != 0 || !cfg->metrics.path || !cfg->metrics.bearer_token_file ||
+	    tls_ok != 0 || auth_ok != 0 || !cfg->metrics.path || !cfg->metrics.bearer_token_file ||
 	    cfg->cluster.url_count != 1 || !cfg->cluster.channel || !cfg->cluster.node_id) {
 		config_free(cfg);
 		return -1;

@@ -18,6 +18,9 @@ enum tls_min_version { TLS_MIN_VERSION_1_2, TLS_MIN_VERSION_1_3 };
 /* limits.on_rate_exceeded: what happens to a client over its message or
  * byte rate. */
 enum rate_action { RATE_ACTION_CLOSE, RATE_ACTION_DROP };
+/* Who may connect (app/auth/): nobody is asked, a JWT, or the application's
+ * own HTTP endpoint. */
+enum auth_mode { AUTH_MODE_NONE, AUTH_MODE_JWT, AUTH_MODE_HTTP };
 
 struct tls_config {
 	bool enabled;
@@ -83,6 +86,27 @@ struct config {
 		uint32_t queue_messages;
 		uint64_t queue_bytes;
 	} cluster;
+
+	struct {
+		enum auth_mode mode;
+		struct {
+			char **algorithms; /* names checked by the auth section's rule */
+			size_t algorithm_count;
+			char *secret_file;      /* absolute path or "" */
+			char *public_keys_file; /* absolute path or "": PEM keys or a JWKS */
+			char *issuer;           /* "" when iss is not checked */
+			char *audience;         /* "" when aud is not checked */
+			uint32_t leeway_seconds;
+			char *cookie; /* "" when no cookie carries the token */
+		} jwt;
+		struct {
+			char *url; /* http:// or https://, checked by the auth section's rule */
+			uint32_t timeout_ms;
+			char **forward_headers;
+			size_t forward_header_count;
+		} http;
+		bool anonymous_publish; /* mode none only */
+	} auth;
 
 	struct {
 		uint32_t timeout_seconds;

@@ -287,18 +287,19 @@ static int append_unique(struct config_loader *ld, const yaml_node_t *item, cons
 	return 0;
 }
 
-/* A list of strings, each passing check and listed once, into a fresh
- * list; example names the expected value in the error for a non-list. */
-static int load_checked_list(struct config_loader *ld, yaml_node_t *node, const char *example,
-                             const char *item_what, list_item_check check, char ***out,
-                             size_t *count)
+/* A YAML sequence of distinct strings, each passing check, into a fresh
+ * list; list_what names the whole for the error ("a list of ..."), item_what
+ * one item. */
+static int load_string_list(struct config_loader *ld, yaml_node_t *node, const char *list_what,
+                            const char *item_what, list_item_check check, char ***out,
+                            size_t *count)
 {
 	char got[DESCRIBE_SIZE];
 	yaml_node_item_t *items;
 	size_t n;
 
 	if (node->type != YAML_SEQUENCE_NODE)
-		return config_loader_fail_value(ld, node, "expected %s, got %s", example,
+		return config_loader_fail_value(ld, node, "expected %s, got %s", list_what,
 		                                yaml_node_describe(node, got));
 	items = node->data.sequence.items.start;
 	n = (size_t)(node->data.sequence.items.top - items);
@@ -320,8 +321,8 @@ static int load_checked_list(struct config_loader *ld, yaml_node_t *node, const 
 
 static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
 {
-	return load_checked_list(ld, node, "a list of origins, e.g. [\"https://example.com\"]",
-	                         "an origin string", origin_validate, out, count);
+	return load_string_list(ld, node, "a list of origins, e.g. [\"https://example.com\"]",
+	                        "an origin string", origin_validate, out, count);
 }
 
 static int check_network(const char *s, char *why, size_t whylen)
@@ -332,8 +333,29 @@ static int check_network(const char *s, char *why, size_t whylen)
 
 static int load_networks(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
 {
-	return load_checked_list(ld, node, "a list of networks, e.g. [\"10.0.0.0/8\"]",
-	                         "a network like \"10.0.0.0/8\"", check_network, out, count);
+	return load_string_list(ld, node, "a list of networks, e.g. [\"10.0.0.0/8\"]",
+	                        "a network like \"10.0.0.0/8\"", check_network, out, count);
+}
+
+/* A word: what an algorithm or an HTTP header is called. */
+static int check_word(const char *s, char *why, size_t whylen)
+{
+	char quoted[QUOTE_SIZE];
+	size_t len = strlen(s);
+	bool ok = len > 0 && len <= 64;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		     (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_';
+	if (ok)
+		return 0;
+	snprintf(why, whylen, "%s must be 1 to 64 letters, digits, - or _",
+	         quote_shortened(s, quoted));
+	return -1;
+}
+
+static int load_words(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
+{
+	return load_string_list(ld, node, "a list of names", "a name", check_word, out, count);
 }
 
 static bool name_char(char c)
@@ -444,6 +466,8 @@ int config_load_value(struct config_loader *ld, const struct config_field *f, vo
 		return load_name(ld, f, node, slot);
 	case KIND_NETWORKS:
 		return load_networks(ld, node, slot, count);
+	case KIND_WORDS:
+		return load_words(ld, node, slot, count);
 	}
 	return -1;
 }

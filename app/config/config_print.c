@@ -69,6 +69,7 @@ static void print_section(const void *self, const struct config_section *sec, in
 		}
 		case KIND_BROKER_URLS:
 		case KIND_NETWORKS:
+		case KIND_WORDS:
 		case KIND_ORIGINS: {
 			char *const *origins = *(char **const *)slot;
 

@@ -137,6 +137,81 @@ static const char *check_cluster(const void *self, const char *path, char *why, 
 	return NULL;
 }
 
+/* The JWS algorithms the relay verifies (app/auth/jwt_verify.c has their
+ * digests and key types); "none" is never one of them. */
+static const char *const jwt_algorithm_names[] = {
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
+    "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+};
+
+static bool jwt_algorithm_known(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(jwt_algorithm_names); i++)
+		if (strcmp(name, jwt_algorithm_names[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *check_auth_jwt(const void *self, const char *path, char *why, size_t whylen)
+{
+	const struct config *cfg = CONFIG_OF(self, auth.jwt);
+	char quoted[QUOTE_SIZE];
+	(void)path;
+	for (size_t i = 0; i < cfg->auth.jwt.algorithm_count; i++) {
+		if (jwt_algorithm_known(cfg->auth.jwt.algorithms[i]))
+			continue;
+		snprintf(why, whylen,
+		         "auth.jwt.algorithms: %s is not one of HS256 HS384 HS512 RS256 RS384 "
+		         "RS512 PS256 PS384 PS512 ES256 ES384 ES512",
+		         quote_shortened(cfg->auth.jwt.algorithms[i], quoted));
+		return "algorithms";
+	}
+	return NULL;
+}
+
+/* jwt: a key file for each family listed (the files are read when the
+ * server starts); http: a URL curl can take. */
+static const char *check_auth(const void *self, const char *path, char *why, size_t whylen)
+{
+	const struct config *cfg = CONFIG_OF(self, auth);
+	char quoted[QUOTE_SIZE];
+	(void)path;
+
+	bool hmac = false, public_key = false;
+	for (size_t i = 0; i < cfg->auth.jwt.algorithm_count; i++) {
+		hmac |= cfg->auth.jwt.algorithms[i][0] == 'H';
+		public_key |= cfg->auth.jwt.algorithms[i][0] != 'H';
+	}
+	if (cfg->auth.mode == AUTH_MODE_JWT) {
+		if (cfg->auth.jwt.algorithm_count == 0) {
+			snprintf(why, whylen, "auth.mode: \"jwt\" needs auth.jwt.algorithms");
+			return "mode";
+		}
+		if (hmac && !cfg->auth.jwt.secret_file[0]) {
+			snprintf(
+			    why, whylen,
+			    "auth.mode: \"jwt\" with an HS* algorithm needs auth.jwt.secret_file");
+			return "mode";
+		}
+		if (public_key && !cfg->auth.jwt.public_keys_file[0]) {
+			snprintf(why, whylen,
+			         "auth.mode: \"jwt\" with an RS*, PS* or ES* algorithm needs "
+			         "auth.jwt.public_keys_file");
+			return "mode";
+		}
+	}
+	const char *url = cfg->auth.http.url;
+	if (cfg->auth.mode == AUTH_MODE_HTTP && strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0) {
+		snprintf(why, whylen,
+		         "auth.mode: \"http\" needs auth.http.url, an http:// or https:// URL (got "
+		         "%s)",
+		         quote_shortened(url, quoted));
+		return "mode";
+	}
+	return NULL;
+}
+
 /* The macros and tables below are laid out by hand, one row per key;
  * clang-format would spread each macro over four lines and pack rows into
  * columns. */
@@ -175,6 +250,11 @@ static const struct config_enum_name rate_action_names[] = {
 	{"close", RATE_ACTION_CLOSE}, {"drop", RATE_ACTION_DROP},
 };
 const struct config_enum config_rate_actions = ENUM_OF("a rate action", rate_action_names);
+_Static_assert(sizeof(enum auth_mode) == sizeof(int), "enum auth_mode is an int");
+static const struct config_enum_name auth_mode_names[] = {
+	{"none", AUTH_MODE_NONE}, {"jwt", AUTH_MODE_JWT}, {"http", AUTH_MODE_HTTP},
+};
+const struct config_enum config_auth_modes = ENUM_OF("an auth mode", auth_mode_names);
 
 /* S is the struct that a table's offsets are relative to. The sections of
  * struct config are anonymous structs, named here through __typeof__. */
@@ -271,6 +351,38 @@ static const struct config_field cluster_fields[] = {
 #undef S
 static const struct config_section cluster_section = SECTION_OF(cluster_fields, check_cluster);
 
+#define S SECTION_TYPE(auth.jwt)
+static const struct config_field auth_jwt_fields[] = {
+	F_LIST(S, "algorithms", KIND_WORDS, algorithms, algorithm_count),
+	F_SIMPLE(S, "secret_file", KIND_FILE, secret_file),
+	F_SIMPLE(S, "public_keys_file", KIND_FILE, public_keys_file),
+	F_SIMPLE(S, "issuer", KIND_STRING, issuer),
+	F_SIMPLE(S, "audience", KIND_STRING, audience),
+	F_UINT(S, "leeway_seconds", leeway_seconds, 0, 3600),
+	F_NAME(S, "cookie", cookie, 0, 128),
+};
+#undef S
+static const struct config_section auth_jwt_section = SECTION_OF(auth_jwt_fields, check_auth_jwt);
+
+#define S SECTION_TYPE(auth.http)
+static const struct config_field auth_http_fields[] = {
+	F_SIMPLE(S, "url", KIND_STRING, url),
+	F_UINT(S, "timeout_ms", timeout_ms, 1, 60000),
+	F_LIST(S, "forward_headers", KIND_WORDS, forward_headers, forward_header_count),
+};
+#undef S
+static const struct config_section auth_http_section = SECTION_OF(auth_http_fields, NULL);
+
+#define S SECTION_TYPE(auth)
+static const struct config_field auth_fields[] = {
+	F_ENUM(S, "mode", mode, config_auth_modes),
+	F_SECTION(S, "jwt", jwt, auth_jwt_section),
+	F_SECTION(S, "http", http, auth_http_section),
+	F_BOOL(S, "anonymous_publish", anonymous_publish),
+};
+#undef S
+static const struct config_section auth_section = SECTION_OF(auth_fields, check_auth);
+
 #define S SECTION_TYPE(shutdown)
 static const struct config_field shutdown_fields[] = {
 	F_UINT(S, "timeout_seconds", timeout_seconds, 0, 3600),
@@ -293,6 +405,7 @@ static const struct config_field root_fields[] = {
 	F_SECTION(S, "limits", limits, limits_section),
 	F_SECTION(S, "metrics", metrics, metrics_section),
 	F_SECTION(S, "cluster", cluster, cluster_section),
+	F_SECTION(S, "auth", auth, auth_section),
 	F_SECTION(S, "shutdown", shutdown, shutdown_section),
 	F_SECTION(S, "logging", logging, logging_section),
 };

@@ -23,6 +23,7 @@ enum config_kind {
 	KIND_BROKER_URLS, /* one broker URL or a list of them */
 	KIND_NAME,        /* [A-Za-z0-9_:.-], dot-separated words; min..max bytes */
 	KIND_NETWORKS,    /* list of "address[/prefix]" (net_cidr_parse) */
+	KIND_WORDS,       /* list of distinct words of [A-Za-z0-9_-] (algorithm or header names) */
 };
 
 struct config_section;
@@ -83,6 +84,7 @@ extern const struct config_enum config_log_formats;  /* enum log_format */
 extern const struct config_enum config_tls_versions; /* enum tls_min_version */
 extern const struct config_enum config_brokers;      /* enum cluster_broker */
 extern const struct config_enum config_rate_actions; /* enum rate_action */
+extern const struct config_enum config_auth_modes;   /* enum auth_mode */
 
 /* value's name in e, or "unknown". */
 const char *config_enum_name(const struct config_enum *e, int value);

@@ -4,6 +4,7 @@
 #include <civetweb.h>
 #include <openssl/opensslv.h>
 
+#include "auth.h"
 #include "relay_metrics.h"
 #include "server_state.h"
 
@@ -57,6 +58,28 @@ static void cluster_metrics_write(struct cluster *cluster, struct exposition *e)
 	exposition_uint(e, "wsrelay_cluster_queue_messages", NULL, cs.queued);
 }
 
+/* Always rendered, also in mode none (all zero there), so dashboards and
+ * alerts need not know the mode. */
+static void auth_metrics_write(const struct auth_stats *as, struct exposition *e)
+{
+	exposition_family(e, "wsrelay_auth_failures_total", "counter",
+	                  "Handshakes refused by access control, by reason.");
+	for (int r = AUTH_OK + 1; r < AUTH_REASON_COUNT; r++) {
+		const char *labels[] = {"reason", auth_reason_name(r), NULL};
+		exposition_uint(e, "wsrelay_auth_failures_total", labels,
+		                stats_read(&as->failures[r]));
+	}
+	exposition_histogram(e, "wsrelay_auth_http_duration_seconds",
+	                     "Time the HTTP check (auth.mode http) took per handshake.",
+	                     &as->http_duration, 1e-9);
+	exposition_family(e, "wsrelay_auth_key_reloads_total", "counter",
+	                  "Key file reloads on SIGHUP (auth.mode jwt), by result.");
+	const char *ok[] = {"result", "ok", NULL};
+	const char *error[] = {"result", "error", NULL};
+	exposition_uint(e, "wsrelay_auth_key_reloads_total", ok, stats_read(&as->reloads_ok));
+	exposition_uint(e, "wsrelay_auth_key_reloads_total", error, stats_read(&as->reloads_error));
+}
+
 void relay_metrics_write(struct server *srv, struct exposition *e)
 {
 	const struct relay_stats *s = server_stats(srv);
@@ -87,6 +110,10 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 	counter(e, "wsrelay_broadcast_write_errors_total",
 	        "Writes to receivers that failed; each ends that receiver's connection.",
 	        &s->write_errors);
+	counter(e, "wsrelay_pongs_coalesced_total",
+	        "Pongs dropped unsent because the client pinged again first; only the "
+	        "latest ping is answered.",
+	        &s->pongs_coalesced);
 
 	exposition_family(e, "wsrelay_rejected_handshakes_total", "counter",
 	                  "WebSocket handshakes refused before the upgrade, by reason.");
@@ -107,6 +134,8 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 	exposition_histogram(e, "wsrelay_broadcast_duration_seconds",
 	                     "Time to hand one message to every receiver.", &s->broadcast_duration,
 	                     1e-9);
+
+	auth_metrics_write(auth_stats(server_auth(srv)), e);
 
 	struct cluster *cluster = server_cluster(srv);
 	if (cluster)

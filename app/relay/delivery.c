@@ -24,6 +24,16 @@
 
 struct sender;
 
+/* Control frames wait in pending, one of each kind at most, and jump the
+ * queue, but only at a frame boundary: they are moved to out when no frame
+ * is partly written, and nothing from the ring is written until out is. */
+struct controls {
+	uint8_t pending[OUTBOX_CONTROL_KINDS][OUTBOX_CONTROL_MAX];
+	size_t pending_len[OUTBOX_CONTROL_KINDS];
+	/* Sender-thread only while the outbox is scheduled. */
+	uint8_t out[OUTBOX_CONTROL_KINDS * OUTBOX_CONTROL_MAX];
+};
+
 struct outbox {
 	pthread_mutex_t lock;
 	pthread_cond_t released;
@@ -48,6 +58,12 @@ struct outbox {
 	bool blocked;    /* its socket is full: the sender waits for room */
 	struct shared_frame *close_frame;
 	int64_t deadline_ms;
+
+	/* Control frames (a pong, a ping), kept apart and made on the first
+	 * one: most clients never ping, and the queue's fields stay compact. */
+	struct controls *controls;
+	bool any_pending;
+	size_t ctrl_len, ctrl_off; /* of controls->out */
 
 	/* Sender-thread only. */
 	struct outbox *next; /* run list */
@@ -223,6 +239,36 @@ enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 	return result;
 }
 
+bool outbox_push_control(struct outbox *ob, enum outbox_control kind, const void *frame, size_t len)
+{
+	if (len > OUTBOX_CONTROL_MAX)
+		return false;
+	/* Made outside the lock, the first time only. */
+	struct controls *fresh = NULL;
+	pthread_mutex_lock(&ob->lock);
+	bool have = ob->controls != NULL;
+	pthread_mutex_unlock(&ob->lock);
+	if (!have)
+		fresh = calloc(1, sizeof(*fresh));
+	pthread_mutex_lock(&ob->lock);
+	if (!ob->controls) {
+		ob->controls = fresh;
+		fresh = NULL;
+	}
+	bool replaced = false;
+	struct controls *ctl = ob->controls;
+	if (ctl && !ob->closed && !ob->done) {
+		replaced = ctl->pending_len[kind] != 0;
+		memcpy(ctl->pending[kind], frame, len);
+		ctl->pending_len[kind] = len;
+		ob->any_pending = true;
+		schedule_locked(ob);
+	}
+	pthread_mutex_unlock(&ob->lock);
+	free(fresh);
+	return replaced;
+}
+
 void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool keep_queue,
                    int deadline_ms)
 {
@@ -301,6 +347,7 @@ void outbox_destroy(struct outbox *ob)
 	if (ob->close_frame)
 		shared_frame_unref(ob->close_frame);
 	free(ob->ring);
+	free(ob->controls);
 	pthread_cond_destroy(&ob->released);
 	pthread_cond_destroy(&ob->space);
 	pthread_mutex_destroy(&ob->lock);
@@ -419,7 +466,8 @@ static size_t gather(struct sender *s, struct outbox *ob, const uint8_t **out)
 {
 	const struct shared_frame *first = ob->ring[ob->head];
 	size_t first_rest = first->len - ob->head_offset;
-	if (first_rest >= BATCH_BYTES / 2 || ob->count == 1) {
+	/* Control frames waiting for a boundary get the next one. */
+	if (first_rest >= BATCH_BYTES / 2 || ob->count == 1 || ob->any_pending) {
 		*out = first->data + ob->head_offset;
 		return first_rest;
 	}
@@ -466,6 +514,20 @@ static void consume(struct outbox *ob, size_t written, size_t *frames, size_t *m
 	}
 }
 
+/* ob->lock held, no frame partly written: the waiting control frames
+ * become the next bytes to write. */
+static void take_controls(struct outbox *ob)
+{
+	struct controls *ctl = ob->controls;
+	ob->ctrl_len = ob->ctrl_off = 0;
+	for (int k = 0; k < OUTBOX_CONTROL_KINDS; k++) {
+		memcpy(ctl->out + ob->ctrl_len, ctl->pending[k], ctl->pending_len[k]);
+		ob->ctrl_len += ctl->pending_len[k];
+		ctl->pending_len[k] = 0;
+	}
+	ob->any_pending = false;
+}
+
 /* Writes as much of ob's queue as its socket takes now, a few batches at
  * most so that one busy client cannot starve the sender's others. Returns
  * true when ob is still scheduled and wants another round; otherwise it was
@@ -487,7 +549,10 @@ static bool service(struct sender *s, struct outbox *ob)
 		}
 		if (ob->close_frame)
 			queue_close(ob);
-		if (ob->count == 0 && io->pending && io->pending(ob->endpoint)) {
+		if (ob->any_pending && ob->ctrl_off == ob->ctrl_len && ob->head_offset == 0)
+			take_controls(ob);
+		bool control = ob->ctrl_off < ob->ctrl_len;
+		if (ob->count == 0 && !control && io->pending && io->pending(ob->endpoint)) {
 			pthread_mutex_unlock(&ob->lock);
 			int flushed = io->flush(ob->endpoint);
 			pthread_mutex_lock(&ob->lock);
@@ -500,10 +565,10 @@ static bool service(struct sender *s, struct outbox *ob)
 				break;
 			}
 			/* Frames or a close may have come while unlocked. */
-			if (ob->count != 0 || ob->closed || ob->close_frame)
+			if (ob->count != 0 || ob->closed || ob->close_frame || ob->any_pending)
 				continue;
 		}
-		if (ob->count == 0) {
+		if (ob->count == 0 && !control) {
 			if (!ob->finishing) {
 				release_locked(s, ob);
 				break;
@@ -520,13 +585,29 @@ static bool service(struct sender *s, struct outbox *ob)
 			break;
 		}
 		const uint8_t *out;
-		size_t len = gather(s, ob, &out);
+		size_t len;
+		if (control) {
+			out = ob->controls->out + ob->ctrl_off;
+			len = ob->ctrl_len - ob->ctrl_off;
+		} else {
+			len = gather(s, ob, &out);
+		}
 		pthread_mutex_unlock(&ob->lock);
 		long n = io->write_some(ob->endpoint, out, len);
 		pthread_mutex_lock(&ob->lock);
 		if (n < 0) {
 			fail(s, ob, false);
 			break;
+		}
+		if (control) {
+			ob->ctrl_off += (size_t)n;
+			if (ob->ctrl_off == ob->ctrl_len)
+				ob->ctrl_off = ob->ctrl_len = 0;
+			if ((size_t)n < len) {
+				wait_for_room(s, ob);
+				break;
+			}
+			continue;
 		}
 		size_t frames = 0, messages = 0;
 		uint64_t payload = 0;

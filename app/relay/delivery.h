@@ -65,6 +65,19 @@ enum outbox_result {
 /* Queues a frame (taking a reference) and wakes the sender if needed. */
 enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame);
 
+/* Control frames from the endpoint (a pong, a keepalive ping), whole and
+ * at most OUTBOX_CONTROL_MAX bytes. */
+#define OUTBOX_CONTROL_MAX 127
+enum outbox_control { OUTBOX_PONG, OUTBOX_PING, OUTBOX_CONTROL_KINDS };
+
+/* Queues a control frame ahead of the queued frames: it goes out at the
+ * next frame boundary, never inside a frame, and never after a close
+ * frame. One frame of each kind waits at most: a newer one replaces the
+ * older (RFC 6455 section 5.5.3 lets a pong answer only the latest ping),
+ * and then this returns true. Ignored once the outbox is done or closed. */
+bool outbox_push_control(struct outbox *ob, enum outbox_control kind, const void *frame,
+                         size_t len);
+
 /* Queues close_frame as the last thing to write, behind what is queued
  * (keep_queue) or instead of it (but the rest of a frame already partly
  * written). Later pushes are refused. Unless the peer ends the connection

@@ -46,6 +46,8 @@ static const char *const reason_names[DISCONNECT_REASON_COUNT] = {
     [DISCONNECT_TIMEOUT] = "timeout",
     [DISCONNECT_SHUTDOWN] = "shutdown",
     [DISCONNECT_RATE_LIMITED] = "rate_limited",
+    [DISCONNECT_PUBLISH_DENIED] = "publish_denied",
+    [DISCONNECT_TOKEN_EXPIRED] = "token_expired",
 };
 
 const char *hub_disconnect_reason_name(enum disconnect_reason reason)

@@ -20,6 +20,8 @@ static const char *status_text(int status)
 	switch (status) {
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
 	case 403:
 		return "Forbidden";
 	case 404:
@@ -43,7 +45,7 @@ static int refuse(struct server *srv, enum rejection_reason why, struct mg_conne
                   int status, const char *header, const char *value, const char *body)
 {
 	stats_add(&srv->stats.rejected[why], 1);
-	char extra[128] = "";
+	char extra[384] = ""; /* room for a WWW-Authenticate challenge */
 	if (header)
 		snprintf(extra, sizeof(extra), "%s: %s\r\n", header, value);
 	mg_printf(conn,
@@ -54,6 +56,12 @@ static int refuse(struct server *srv, enum rejection_reason why, struct mg_conne
 	          "%s\r\n%s",
 	          status, status_text(status), strlen(body), extra, body);
 	return status;
+}
+
+int handshake_refuse(struct server *srv, enum rejection_reason why, struct mg_connection *conn,
+                     int status, const char *header, const char *value, const char *body)
+{
+	return refuse(srv, why, conn, status, header, value, body);
 }
 
 static bool header_has_token(const struct mg_connection *conn, const char *name, const char *token)
@@ -164,6 +172,11 @@ int handshake_filter(struct mg_connection *conn)
 		return refuse(srv, REJECT_CAPACITY, conn, 503, "Retry-After", "1",
 		              "Too many clients.\n");
 	}
+	/* Last: the other checks cost nothing, this one may cost a signature
+	 * check or a request to the application. */
+	int denied = handshake_auth(srv, conn);
+	if (denied)
+		return denied;
 	/* Anything else wrong with the handshake, CivetWeb answers itself. */
 	return 0;
 }

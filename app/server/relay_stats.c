@@ -19,6 +19,7 @@ static const char *const rejection_names[REJECT_REASON_COUNT] = {
     [REJECT_SHUTDOWN] = "shutdown",
     [REJECT_ADDRESS_LIMIT] = "address_limit",
     [REJECT_HANDSHAKE_RATE] = "handshake_rate",
+    [REJECT_UNAUTHORIZED] = "unauthorized",
 };
 
 const char *relay_stats_rejection_name(enum rejection_reason reason)

@@ -16,6 +16,7 @@
 #include "resource_limits.h"
 #include "server_internal.h"
 #include "tls_context.h"
+#include "token_mask.h"
 #include "ws_frame.h"
 
 /* Worker threads beyond one per WebSocket client, for static files and for
@@ -59,7 +60,10 @@ static void on_init_context(const struct mg_context *ctx)
 static int on_log_message(const struct mg_connection *conn, const char *message)
 {
 	(void)conn;
-	log_warn("civetweb: %s", message);
+	/* CivetWeb's messages may quote a request line, token and all. */
+	char masked[1024];
+	token_mask(message, masked, sizeof(masked));
+	log_warn("civetweb: %s", masked);
 	return 1;
 }
 
@@ -111,6 +115,9 @@ static void free_server(struct server *srv)
 	cluster_stop(srv->cluster);
 	address_limits_destroy(srv->address_limits);
 	free(srv->trusted_proxies);
+	/* After mg_stop: every close handler has cancelled its entry. */
+	auth_expiry_stop(srv->expiry);
+	auth_free(srv->auth);
 	sender_pool_stop(srv->senders);
 	hub_destroy(srv->hub);
 	tls_context_free(srv->tls);
@@ -155,6 +162,22 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 
+	/* Keys are read now: a bad file stops the start (exit 1). */
+	srv->auth = auth_create(cfg, err, errlen);
+	if (!srv->auth) {
+		free_server(srv);
+		return NULL;
+	}
+	if (cfg->auth.mode != AUTH_MODE_NONE) {
+		srv->expiry = auth_expiry_start(ws_connection_token_expired);
+		if (!srv->expiry) {
+			snprintf(err, errlen,
+			         "out of memory or threads for the token expiry timer");
+			free_server(srv);
+			return NULL;
+		}
+	}
+
 	/* Before the listener: a message from the first client is published. */
 	if (cfg->cluster.enabled) {
 		srv->cluster = cluster_start(cfg, srv->hub, err, errlen);
@@ -164,6 +187,12 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 
+	return srv;
+}
+
+int server_listen(struct server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
 	char ports[1024];
 	char threads[16], request_timeout[16];
 	list_listeners(cfg, true, ports, sizeof(ports));
@@ -202,6 +231,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	callbacks.init_context = on_init_context;
 	callbacks.log_message = on_log_message;
 	callbacks.external_ssl_ctx = provide_ssl_ctx;
+	callbacks.connection_close = handshake_auth_forget;
 
 	char mg_err[256] = "";
 	struct mg_error_data error = {.text = mg_err, .text_buffer_size = sizeof(mg_err)};
@@ -213,8 +243,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		list_listeners(cfg, false, shown, sizeof(shown));
 		snprintf(err, errlen, "cannot start the listener on %s: %s", shown,
 		         mg_err[0] ? mg_err : "unknown error");
-		free_server(srv);
-		return NULL;
+		return -1;
 	}
 	/* The workers, the master thread and this one, at least. */
 	long running = resource_threads_running();
@@ -224,9 +253,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		         "could start only %ld of %ld threads (one per client): lower "
 		         "server.max_connections or raise the thread limits",
 		         running, wanted);
-		mg_stop(srv->ctx);
-		free_server(srv);
-		return NULL;
+		return -1;
 	}
 	for (size_t i = 0; i < cfg->server.listen_count; i++) {
 		struct listen_addr shown = cfg->server.listen[i];
@@ -237,7 +264,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 		log_info("listening on %s%s", one, cfg->server.websocket_path);
 	}
 	log_info("up to %u clients", cfg->server.max_connections);
-	return srv;
+	return 0;
 }
 
 size_t server_begin_drain(struct server *srv)
@@ -284,4 +311,9 @@ void server_stop_listening(struct server *srv)
 struct tls_context *server_tls(struct server *srv)
 {
 	return srv->tls;
+}
+
+struct auth *server_auth(struct server *srv)
+{
+	return srv->auth;
 }

@@ -11,9 +11,15 @@
 struct server;
 struct tls_context;
 
-/* Starts listening with cfg (which must outlive the server). Returns NULL
- * with a one-line reason in err when a listener cannot be opened. */
+/* Sets up the relay for cfg (which must outlive the server): hub, senders,
+ * TLS and the cluster, but no listener yet, so the metrics listener can be
+ * up before the first client can connect. Returns NULL with a one-line
+ * reason in err. */
 struct server *server_start(const struct config *cfg, char *err, size_t errlen);
+
+/* Opens the WebSocket listeners. Returns 0, or -1 with a one-line reason in
+ * err when one cannot be opened (server_stop still frees the server). */
+int server_listen(struct server *srv, char *err, size_t errlen);
 
 /* Refuses new clients from now on and sends close 1001 (going away) to every
  * connected client. Returns how many clients were sent the close. */
@@ -30,6 +36,9 @@ void server_abort_clients(struct server *srv);
 
 /* The WebSocket listeners' TLS, or NULL when none serves TLS. */
 struct tls_context *server_tls(struct server *srv);
+
+/* Access control: its counters and its SIGHUP reload (auth.h). */
+struct auth *server_auth(struct server *srv);
 
 /* Stops CivetWeb: every connection ends, and no callback runs any more. */
 void server_stop_listening(struct server *srv);

@@ -4,8 +4,11 @@
  *
  * Frame headers that break RFC 6455, and oversize frames, never get here:
  * patch 0001 refuses them in CivetWeb before the payload is read. CivetWeb
- * also answers pings and drops pongs (enable_websocket_ping_pong). What is
- * left is ours: reassembly, UTF-8, the close handshake and relaying. */
+ * also answers pings and drops pongs (enable_websocket_ping_pong), but
+ * writes none of its control frames itself: patch 0009 hands them to
+ * on_control, which queues them on the outbox like everything else we send.
+ * What is left is ours: reassembly, UTF-8, the close handshake and
+ * relaying. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +48,12 @@ struct connection {
 	void *ssl;
 	struct tls_send_queue *tls_queue;
 	struct assembler assembler;
-	bool ready;                     /* the handshake completed: counted as a connection */
+	bool ready; /* the handshake completed: counted as a connection */
+	/* Access control: NULL in auth mode none (then may_publish is
+	 * auth.anonymous_publish); expiry is its token's entry in the timer. */
+	struct auth_grant *grant;
+	bool may_publish;
+	struct auth_expiry_entry *expiry;
 	struct net_address address_key; /* its slot in srv->address_limits */
 	/* limits.messages_per_second and bytes_per_second; the reader's own. */
 	struct token_bucket message_budget, byte_budget;
@@ -58,15 +66,12 @@ struct connection {
 	_Atomic uint64_t out_messages, out_bytes;
 };
 
-/* ---- writing: every write holds the connection lock, which keeps each
- * frame whole against other writers and CivetWeb's own pongs, and waits
- * for the 101 of a handshake under way (patch 0003) ---- */
-
-/* Caller holds the connection lock. */
-static bool closed_locked(const struct connection *c)
-{
-	return mg_websocket_close_code_sent(c->conn) != 0;
-}
+/* ---- writing: after the 101, the client's sender is the only writer
+ * (patch 0009 hands CivetWeb's control frames to on_control), so frames
+ * stay whole by construction. Every write still holds the connection lock:
+ * it waits for the 101 of a handshake under way (patch 0003), and on TLS it
+ * keeps the SSL object to one thread (patch 0007). Nothing under it blocks:
+ * sends are non-blocking and TLS records go into tls_send_queue. ---- */
 
 static void abort_connection(struct connection *c)
 {
@@ -135,19 +140,15 @@ static long tls_write_some(struct connection *c, const void *data, size_t len)
 		len = TLS_WRITE_MAX;
 	mg_lock_connection(c->conn);
 	long n;
-	if (closed_locked(c)) {
-		n = (long)len;
+	int flushed = tls_send_queue_flush(c->tls_queue);
+	if (flushed <= 0) {
+		n = flushed;
 	} else {
-		int flushed = tls_send_queue_flush(c->tls_queue);
-		if (flushed <= 0) {
-			n = flushed;
-		} else {
+		ERR_clear_error();
+		int w = SSL_write(c->ssl, data, (int)len);
+		n = w > 0 ? w : -1;
+		if (w <= 0)
 			ERR_clear_error();
-			int w = SSL_write(c->ssl, data, (int)len);
-			n = w > 0 ? w : -1;
-			if (w <= 0)
-				ERR_clear_error();
-		}
 	}
 	mg_unlock_connection(c->conn);
 	return n;
@@ -158,17 +159,11 @@ static long io_write_some(void *endpoint, const void *data, size_t len)
 	struct connection *c = endpoint;
 	if (c->tls_queue)
 		return tls_write_some(c, data, len);
+	/* Straight to the socket, without waiting: CivetWeb's mg_write would
+	 * block for the whole write timeout on a full socket. Nothing can
+	 * follow a close frame: the outbox takes nothing after one. */
 	mg_lock_connection(c->conn);
-	long n;
-	if (closed_locked(c)) {
-		/* Nothing may follow a close frame; the client is on its way
-		 * out, so the rest is dropped as if written. */
-		n = (long)len;
-	} else {
-		/* Straight to the socket, without waiting: CivetWeb's mg_write
-		 * would block for the whole write timeout on a full socket. */
-		n = socket_send_now(mg_get_connection_socket(c->conn), data, len);
-	}
+	long n = socket_send_now(mg_get_connection_socket(c->conn), data, len);
 	mg_unlock_connection(c->conn);
 	return n;
 }
@@ -224,6 +219,21 @@ const struct delivery_io ws_delivery_io = {
     .failed = io_failed,
 };
 
+/* ---- access control after the upgrade ---- */
+
+void ws_connection_token_expired(void *connection)
+{
+	struct connection *c = connection;
+	/* On the timer thread: on_close cancels the entry (waiting for this)
+	 * before the connection goes, so c is alive here. Out of the hub
+	 * first, so no relayed frame follows the close. */
+	hub_drop(c->srv->hub, c->client, DISCONNECT_TOKEN_EXPIRED);
+	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
+	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "token expired");
+	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
+	log_info("closing %s: token expired", c->peer);
+}
+
 /* ---- callbacks ---- */
 
 static void wake_outbox(void *arg)
@@ -275,15 +285,24 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 		return 1;
 
 	struct connection *c = calloc(1, sizeof(*c));
-	if (!c)
+	struct auth_grant *grant = handshake_auth_take_grant();
+	if (!c || (!grant && auth_mode(srv->auth) != AUTH_MODE_NONE)) {
+		/* handshake_filter let it through without a grant: only if
+		 * memory ran out there. */
+		auth_grant_free(grant);
+		free(c);
 		return 1;
+	}
 	c->srv = srv;
+	c->grant = grant;
+	c->may_publish = grant ? grant->publish : srv->cfg->auth.anonymous_publish;
 	/* CivetWeb passes const here, but the connection is ours to write to
 	 * once the handshake completes. */
 	c->conn = (struct mg_connection *)(uintptr_t)conn;
 	char who[NET_ADDRESS_TEXT_SIZE];
 	if (!server_client_key(srv, conn, &c->address_key, who, sizeof(who))) {
-		free(c); /* handshake_filter refused it already */
+		auth_grant_free(c->grant); /* handshake_filter refused it already */
+		free(c);
 		return 1;
 	}
 	bool v6 = strchr(ri->remote_addr, ':') != NULL;
@@ -296,6 +315,7 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	if (!address_limits_acquire(srv->address_limits, &c->address_key)) {
 		stats_add(&srv->stats.rejected[REJECT_ADDRESS_LIMIT], 1);
 		log_info("refused handshake from %s: too many clients from its address", c->peer);
+		auth_grant_free(c->grant);
 		free(c);
 		return 1;
 	}
@@ -305,6 +325,7 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	if (c->ssl && !attach_tls_queue(c)) {
 		log_warn("refused handshake from %s: out of memory", c->peer);
 		address_limits_release(srv->address_limits, &c->address_key);
+		auth_grant_free(c->grant);
 		free(c);
 		return 1;
 	}
@@ -322,6 +343,7 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 		log_warn("refused handshake from %s: no free client slot", c->peer);
 		address_limits_release(srv->address_limits, &c->address_key);
 		outbox_destroy(c->outbox);
+		auth_grant_free(c->grant);
 		free(c);
 		return 1;
 	}
@@ -345,8 +367,13 @@ static void on_ready(struct mg_connection *conn, void *cbdata)
 	c->ready = true;
 	c->connected_ns = monotonic_ns();
 	stats_add(&srv->stats.connections, 1);
-	struct log_field client = {"client", c->peer, false};
-	log_event(LOG_LEVEL_INFO, &client, 1, "client connected: %s", c->peer);
+	if (c->grant && c->grant->expires)
+		c->expiry = auth_expiry_add(srv->expiry, c->grant->expires, c);
+	/* The token's sub (or the HTTP check's subject) names the client. */
+	const char *subject = c->grant ? c->grant->subject : "";
+	struct log_field fields[] = {{"client", c->peer, false}, {"subject", subject, false}};
+	log_event(LOG_LEVEL_INFO, fields, subject[0] ? 2 : 1, "client connected: %s%s%s%s", c->peer,
+	          subject[0] ? " (" : "", subject, subject[0] ? ")" : "");
 	/* The handshake is over and this thread now waits in the read loop,
 	 * shallower than anything before: an idle client keeps only the stack
 	 * it needs from here on. */
@@ -436,6 +463,10 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 		return on_close_frame(c, (const uint8_t *)data, len);
 	if (opcode > WS_OPCODE_BINARY)
 		return 1; /* pings and pongs, should CivetWeb pass any on */
+	/* Closed, not ignored: the client must learn it may not publish. */
+	if (!c->may_publish)
+		return fail_connection(c, DISCONNECT_PUBLISH_DENIED, WS_CLOSE_POLICY,
+		                       "publish not allowed");
 
 	struct message msg;
 	switch (assembler_add(&c->assembler, first_byte, data, len, &msg)) {
@@ -447,6 +478,7 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 		if (!within_budget(c, msg.len))
 			return over_budget(c);
 		relay_message(srv, c, &msg);
+		assembler_message_done(&c->assembler);
 		return 1;
 	case ASSEMBLE_PROTOCOL_ERROR:
 		return fail_connection(c, DISCONNECT_PROTOCOL_ERROR, WS_CLOSE_PROTOCOL_ERROR,
@@ -461,6 +493,39 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 		break;
 	}
 	return fail_connection(c, DISCONNECT_WRITE_ERROR, WS_CLOSE_INTERNAL_ERROR, "out of memory");
+}
+
+/* CivetWeb's own control frames (patch 0009), on the client's reader
+ * thread, without the connection lock: a pong to the client's ping, a
+ * keepalive ping, or the close of a frame CivetWeb refused (patch 0001).
+ * Pongs and pings jump the queue at the next frame boundary; a client that
+ * floods pings without reading keeps one pong waiting, not thousands.
+ * Returns > 0 to go on reading, 0 to end the connection. */
+static int on_control(struct mg_connection *conn, int opcode, const char *data, size_t len)
+{
+	struct connection *c = mg_get_user_connection_data(conn);
+	if (!c || len > WS_CONTROL_PAYLOAD_MAX)
+		return 0;
+	if (opcode == WS_OPCODE_CLOSE) {
+		bool too_big = mg_websocket_close_code_sent(conn) == WS_CLOSE_TOO_BIG;
+		(void)fail_connection(
+		    c, too_big ? DISCONNECT_MESSAGE_TOO_BIG : DISCONNECT_PROTOCOL_ERROR,
+		    too_big ? WS_CLOSE_TOO_BIG : WS_CLOSE_PROTOCOL_ERROR,
+		    too_big ? "message too big" : "protocol error");
+		return 0;
+	}
+	if (opcode != WS_OPCODE_PING && opcode != WS_OPCODE_PONG)
+		return 0;
+	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
+	frame[0] = (uint8_t)(WS_FIN | (unsigned)opcode);
+	frame[1] = (uint8_t)len;
+	if (len)
+		memcpy(frame + 2, data, len);
+	if (outbox_push_control(c->outbox, opcode == WS_OPCODE_PONG ? OUTBOX_PONG : OUTBOX_PING,
+	                        frame, 2 + len) &&
+	    opcode == WS_OPCODE_PONG)
+		stats_add(&c->srv->stats.pongs_coalesced, 1);
+	return 1;
 }
 
 /* Runs once for every client the connect handler accepted (patch 0003 adds
@@ -523,8 +588,10 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		tls_send_queue_set_waker(c->tls_queue, NULL, NULL);
 		mg_unlock_connection(c->conn);
 	}
-	/* The sender lets go first: it may still want to drop the client from
-	 * the hub, which hub_leave is about to free. */
+	/* The expiry timer lets go first (it may be queueing a close now),
+	 * then the sender: either may still want to drop the client from the
+	 * hub, which hub_leave is about to free. */
+	auth_expiry_cancel(srv->expiry, c->expiry);
 	outbox_close(c->outbox);
 	if (c->tls_queue) {
 		/* What CivetWeb queued behind a backlog (a close of its own: 1009,
@@ -545,6 +612,7 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 	address_limits_release(srv->address_limits, &c->address_key);
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);
+	auth_grant_free(c->grant);
 	free(c);
 	/* The thread goes back to the pool, maybe for good: what this client's
 	 * messages touched below (the read loop, relaying, logging) need not
@@ -554,6 +622,7 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 
 void ws_connection_register(struct server *srv, struct mg_context *ctx)
 {
+	mg_set_websocket_control_handler(ctx, on_control);
 	mg_set_websocket_handler(ctx, srv->cfg->server.websocket_path, on_connect, on_ready,
 	                         on_data, on_close, srv);
 }

@@ -49,6 +49,12 @@ static void shrink_if_large(struct assembler *as)
 	}
 }
 
+void assembler_message_done(struct assembler *as)
+{
+	as->len = 0;
+	shrink_if_large(as);
+}
+
 enum assemble_status assembler_add(struct assembler *as, uint8_t first_byte, const void *data,
                                    size_t len, struct message *out)
 {
@@ -63,7 +69,6 @@ enum assemble_status assembler_add(struct assembler *as, uint8_t first_byte, con
 			return ASSEMBLE_PROTOCOL_ERROR;
 		as->opcode = opcode;
 		as->len = 0;
-		/* The previous message has been relayed by now. */
 		shrink_if_large(as);
 	}
 

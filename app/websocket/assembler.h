@@ -47,4 +47,9 @@ void assembler_free(struct assembler *as);
 enum assemble_status assembler_add(struct assembler *as, uint8_t first_byte, const void *data,
                                    size_t len, struct message *out);
 
+/* The message assembler_add returned was relayed: a buffer grown for it
+ * goes back now, not when the next message starts (a client may send
+ * nothing more for hours). */
+void assembler_message_done(struct assembler *as);
+
 #endif

@@ -38,20 +38,8 @@ scenario_args() {
   esac
 }
 
-SRV_PID=""
-stop_server() {
-  if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
-    kill -TERM "$SRV_PID"
-    for _ in $(seq 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$SRV_PID" 2>/dev/null && kill -KILL "$SRV_PID"
-    wait "$SRV_PID" 2>/dev/null || true
-  fi
-  SRV_PID=""
-}
-trap stop_server EXIT
-trap 'stop_server; exit 130' INT TERM
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=server_control.sh
+. "$root/tests/bench/server_control.sh"
 
 # CivetWeb binds the port first and then creates its max_connections
 # workers, which takes seconds at 12 000: measuring before that ends would

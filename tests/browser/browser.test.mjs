@@ -6,6 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -40,7 +41,7 @@ function freeLoopbackPort() {
   });
 }
 
-function relayConfig(port) {
+function relayConfig(port, extra = []) {
   // JSON strings are valid YAML double-quoted scalars.
   return [
     "server:",
@@ -54,6 +55,7 @@ function relayConfig(port) {
     "  enabled: false",
     "logging:",
     '  level: "info"',
+    ...extra,
     "",
   ].join("\n");
 }
@@ -78,12 +80,13 @@ function waitForListening(child, port, getLog) {
   });
 }
 
-async function startRelay() {
+// extra(dir): more config lines, given the relay's temporary folder.
+async function startRelay(extra = () => []) {
   for (let attempt = 1; ; attempt++) {
     const port = await freeLoopbackPort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wsrelay-browser-"));
     const config = path.join(dir, "config.yaml");
-    fs.writeFileSync(config, relayConfig(port));
+    fs.writeFileSync(config, relayConfig(port, extra(dir)));
     const child = spawn(relayBin, ["--config-file", config], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     child.stderr.setEncoding("utf8");
@@ -102,9 +105,9 @@ async function startRelay() {
   }
 }
 
-async function stopRelay() {
-  if (!relay) return;
-  const { child, dir } = relay;
+async function stopRelay(which = relay, logName = "relay.log") {
+  if (!which) return;
+  const { child, dir } = which;
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
@@ -116,7 +119,7 @@ async function stopRelay() {
       await exited;
     }
   }
-  fs.writeFileSync(path.join(artifactDir, "relay.log"), relay.log());
+  fs.writeFileSync(path.join(artifactDir, logName), which.log());
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -280,6 +283,48 @@ test("screenshot of the sender's page", async () => {
   await a.page.screenshot({ path: shot, fullPage: true });
   assert.ok(fs.statSync(shot).size > 0);
   console.log(`screenshot: ${shot}`);
+});
+
+// An HS256 token made here with node's crypto: a third signer, besides the
+// relay's verifier and the tests' PyJWT.
+function hs256(secret, claims) {
+  const part = (obj) => Buffer.from(JSON.stringify(obj)).toString("base64url");
+  const input = part({ alg: "HS256", typ: "JWT" }) + "." + part(claims);
+  return input + "." + crypto.createHmac("sha256", secret).update(input).digest("base64url");
+}
+
+test("with access control, the token field connects and a refusal is explained", async () => {
+  const secret = "browser-test-secret-" + Math.random().toString(36).slice(2);
+  const locked = await startRelay((dir) => {
+    fs.writeFileSync(path.join(dir, "secret"), secret);
+    return ["auth:", '  mode: "jwt"', "  jwt:", `    secret_file: ${JSON.stringify(path.join(dir, "secret"))}`];
+  });
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    const uncaught = [];
+    page.on("pageerror", (err) => uncaught.push(err.message));
+    await page.goto(`http://127.0.0.1:${locked.port}/`);
+    // No token: refused before the upgrade (a browser only sees 1006).
+    await page.locator('#status[data-state="closed"]').waitFor();
+    assert.match(await page.locator("#status").innerText(), /refused before opening; if this relay requires a token/);
+    await page.locator("#auto-reconnect").uncheck();
+    const token = hs256(secret, { sub: "browser", exp: Math.floor(Date.now() / 1000) + 600 });
+    await page.locator("#ws-token").fill(token);
+    await page.locator("#connect").click();
+    await page.locator('#status[data-state="open"]').waitFor();
+    const shown = await page.locator("#ws-url").innerText();
+    assert.match(shown, /\?access_token=\*\*\*$/);
+    assert.ok(!shown.includes(token.split(".")[2]), "the token is never displayed");
+    await sendFromPage(page, "with a token");
+    await waitForLogEntry(page, "received", "with a token");
+    assert.deepEqual(uncaught, []);
+    assert.ok(!locked.log().includes(token.split(".")[2]), "the token is never logged");
+  } finally {
+    await context.close();
+    await stopRelay(locked, "relay-auth.log");
+  }
 });
 
 test("no console errors on any page", () => {

@@ -70,6 +70,26 @@ static void test_usage_errors_exit_2(void **state)
 	assert_int_equal(run((char *[]){"wsrelay", "--config-file", NULL}), 2);
 	assert_non_null(strstr(out, "needs a value"));
 	assert_int_equal(run((char *[]){"wsrelay", "stray", NULL}), 2);
+	assert_non_null(strstr(out, "unexpected argument stray"));
+}
+
+/* A usage error names the problem and hints at --help, without the whole
+ * help in the way. */
+static void test_usage_errors_are_short(void **state)
+{
+	(void)state;
+	char *cases[][3] = {{"wsrelay", "--bogus", NULL},
+	                    {"wsrelay", "--config-file", NULL},
+	                    {"wsrelay", "stray", NULL}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(run(cases[i]), 2);
+		int lines = 0;
+		for (const char *p = out; *p; p++)
+			lines += *p == '\n';
+		assert_int_equal(lines, 2);
+		assert_non_null(strstr(out, "\nTry 'wsrelay --help'.\n"));
+		assert_null(strstr(out, "usage:"));
+	}
 }
 
 static void test_check_config_of_shipped_file(void **state)
@@ -456,6 +476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_help_and_version),
 	    cmocka_unit_test(test_usage_errors_exit_2),
+	    cmocka_unit_test(test_usage_errors_are_short),
 	    cmocka_unit_test(test_check_config_of_shipped_file),
 	    cmocka_unit_test(test_check_config_defaults),
 	    cmocka_unit_test(test_bad_config_names_file_line_column),

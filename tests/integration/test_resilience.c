@@ -60,11 +60,17 @@ static void *receive_all(void *arg)
 		long seq = strtol((const char *)f.payload, &end, 10);
 		bool ok = f.opcode == WS_OP_BINARY && f.len == MESSAGE_SIZE && end &&
 		          *end == '\0' && seq == r->got;
-		ws_raw_frame_free(&f);
 		if (!ok) {
-			snprintf(r->error, sizeof(r->error), "message %d out of order", r->got);
+			/* Say what came instead: a close (1008: judged a slow
+			 * consumer) is not the same failure as a lost message. */
+			snprintf(r->error, sizeof(r->error),
+			         "message %d out of order: opcode %u, %zu bytes, close code %u, "
+			         "number %ld",
+			         r->got, f.opcode, f.len, f.close_code, seq);
+			ws_raw_frame_free(&f);
 			return NULL;
 		}
+		ws_raw_frame_free(&f);
 		r->got++;
 	}
 	return NULL;

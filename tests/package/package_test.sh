@@ -47,7 +47,7 @@ check_deb() {
   [ "$(field Architecture)" = "$arch" ] || fail "Architecture is '$(field Architecture)'"
   # From dpkg-shlibdeps, so each library the binaries link must be named.
   depends=$(field Depends)
-  for lib in libc6 libssl3 libyaml-0-2 libhiredis0.14 libnats3.4; do
+  for lib in libc6 libssl3 libyaml-0-2 libhiredis0.14 libnats3.4 libjansson4 libcurl4 libjwt0; do
     grep -Eq "(^|, )$lib( |,|$)" <<<"$depends" || fail "Depends lacks $lib: $depends"
   done
 

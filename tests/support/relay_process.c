@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +31,9 @@
  * several; the compound literal lives to the end of the enclosing block. */
 #define ERRNO_TEXT() strerror_r(errno, (char[128]){0}, 128)
 
-#define START_TIMEOUT_MS 10000
+/* A deadline, not a wait: a sanitizer build starting a thousand worker
+ * threads on a busy machine takes seconds. */
+#define START_TIMEOUT_MS 60000
 #define START_POLL_MS    20
 #define STOP_POLL_MS     10
 #define START_RETRIES    3
@@ -194,7 +197,17 @@ int relay_wait_listener(const struct relay_process *rp, uint16_t port, int timeo
 /* Forks and execs binary with args, stdin from /dev/null and stdout/stderr on
  * out_fd/err_fd. Returns the pid, or -1 with errno set (also when exec itself
  * failed, which a close-on-exec pipe reports back). */
+/* envp: the child's environment, or NULL for ours. */
+static pid_t spawn_env(const char *binary, char *const args[], int out_fd, int err_fd,
+                       char *const envp[]);
+
 static pid_t spawn(const char *binary, char *const args[], int out_fd, int err_fd)
+{
+	return spawn_env(binary, args, out_fd, err_fd, NULL);
+}
+
+static pid_t spawn_env(const char *binary, char *const args[], int out_fd, int err_fd,
+                       char *const envp[])
 {
 	const pid_t parent = getpid();
 	const bool search_path = strchr(binary, '/') == NULL;
@@ -245,7 +258,9 @@ static pid_t spawn(const char *binary, char *const args[], int out_fd, int err_f
 					close(fd);
 			}
 		}
-		if (search_path)
+		if (envp)
+			execve(binary, args, envp);
+		else if (search_path)
 			execvp(binary, args);
 		else
 			execv(binary, args);
@@ -443,12 +458,63 @@ static char *limits_off_unless_set(char *yaml)
 
 /* One launch. Returns 0 when ready, 1 when it died of a port race worth
  * retrying, -1 on any other failure; rp->pid is -1 unless 0 is returned. */
+/* Our environment plus NOTIFY_SOCKET=path, for the child; free() it. */
+static char **env_with_notify(const char *path, char *entry, size_t entry_cap)
+{
+	extern char **environ;
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **envp = calloc(n + 2, sizeof(*envp));
+	if (!envp)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
+			envp[k++] = environ[i];
+	snprintf(entry, entry_cap, "NOTIFY_SOCKET=%s", path);
+	envp[k] = entry;
+	return envp;
+}
+
+/* A datagram socket at path for the relay's "READY=1", or -1. */
+static int notify_socket(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	size_t len = strlen(path);
+	if (len >= sizeof(addr.sun_path))
+		return -1;
+	memcpy(addr.sun_path, path, len + 1);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether the relay said READY=1 on fd. */
+static bool notified_ready(int fd)
+{
+	char msg[256];
+	ssize_t n;
+	while ((n = recv(fd, msg, sizeof(msg) - 1, 0)) > 0) {
+		msg[n] = '\0';
+		if (strstr(msg, "READY=1"))
+			return true;
+	}
+	return false;
+}
+
 static int start_once(struct relay_process *rp, const char *binary, const char *yaml_extra)
 {
 	char *yaml = NULL;
 	char **args = NULL;
 	int out_fd = -1;
 	int err_fd = -1;
+	int notify_fd = -1;
+	char **envp = NULL;
+	bool said_ready = false;
 	int rc = -1;
 	int status;
 
@@ -470,7 +536,21 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 		        ERRNO_TEXT());
 		goto out;
 	}
-	rp->pid = spawn(binary, args, out_fd, err_fd);
+	/* Ready means what the relay says: its port listens from the start
+	 * of CivetWeb's set-up, but clients are served only once every worker
+	 * thread is up, which takes seconds under TSan with a thousand. */
+	char notify_path[PATH_MAX + 32];
+	char notify_entry[PATH_MAX + 64];
+	snprintf(notify_path, sizeof(notify_path), "%s/notify.sock", rp->dir);
+	(void)unlink(notify_path);
+	notify_fd = notify_socket(notify_path);
+	envp = notify_fd >= 0 ? env_with_notify(notify_path, notify_entry, sizeof(notify_entry))
+	                      : NULL;
+	if (!envp) {
+		fprintf(stderr, "relay_process: cannot make %s: %s\n", notify_path, ERRNO_TEXT());
+		goto out;
+	}
+	rp->pid = spawn_env(binary, args, out_fd, err_fd, envp);
 	if (rp->pid < 0) {
 		fprintf(stderr, "relay_process: cannot run %s: %s\n", binary, ERRNO_TEXT());
 		goto out;
@@ -483,7 +563,8 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 			rp->pid = -1;
 			break;
 		}
-		int ready = owns_listener(rp->pid, rp->port);
+		said_ready = said_ready || notified_ready(notify_fd);
+		int ready = said_ready ? owns_listener(rp->pid, rp->port) : 0;
 		if (ready < 0) {
 			/* No /proc: fall back to knocking on the door. */
 			int fd = tcp_connect_loopback(rp->port, START_POLL_MS * 5);
@@ -496,8 +577,8 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 			goto out;
 		}
 		if (now_ms() >= deadline) {
-			fprintf(stderr, "relay_process: %s not listening on port %u after %d ms\n",
-			        binary, rp->port, START_TIMEOUT_MS);
+			fprintf(stderr, "relay_process: %s not %s on port %u after %d ms\n", binary,
+			        said_ready ? "listening" : "ready", rp->port, START_TIMEOUT_MS);
 			kill(rp->pid, SIGKILL);
 			waitpid_nointr(rp->pid, NULL, 0);
 			rp->pid = -1;
@@ -526,6 +607,9 @@ out:
 		close(out_fd);
 	if (err_fd >= 0)
 		close(err_fd);
+	if (notify_fd >= 0)
+		close(notify_fd);
+	free(envp);
 	free_args(args);
 	free(yaml);
 	return rc;

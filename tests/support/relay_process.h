@@ -54,12 +54,14 @@ int relay_wait_listener(const struct relay_process *rp, uint16_t port, int timeo
  * @PORT@, @METRICS_PORT@ and @DIR@ replaced; it must make the server listen on
  * @PORT@ (on any address), since readiness means the server process owns a
  * listening socket on that port (see relay_wait_listener; no probe connection
- * is made). The metrics port is not waited for; use relay_wait_listener if a
- * test needs it at once.
+ * is made). The relay opens its metrics listener before the WebSocket one,
+ * so both answer once this returns.
  *
  * If the server exits with status 1 naming one of its ports in stderr (a port
  * stolen between our probe and its bind), it is retried with new ports up to
- * three times. Returns 0 when the port accepts connections within 10 s;
+ * three times. Ready means the server said READY=1 on the NOTIFY_SOCKET
+ * this sets for it (sd_notify: every worker is up, so a client is served at
+ * once) and listens on its port. Returns 0 when it is ready within 60 s;
  * otherwise -1, after copying the server's stderr to ours and removing the
  * directory (rp->pid is then -1). */
 int relay_start(struct relay_process *rp, const char *binary, const char *yaml_extra);

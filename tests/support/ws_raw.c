@@ -109,7 +109,17 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+static int connect_with_rcvbuf(uint16_t port, int timeout_ms, int rcvbuf);
+
 int tcp_connect_loopback(uint16_t port, int timeout_ms)
+{
+	return connect_with_rcvbuf(port, timeout_ms, 0);
+}
+
+/* rcvbuf > 0: the receive buffer, set before the connect so that the window
+ * the peer sees is small from the start (shrinking it later makes the
+ * kernel drop data the peer was allowed to send). */
+static int connect_with_rcvbuf(uint16_t port, int timeout_ms, int rcvbuf)
 {
 	int64_t deadline = deadline_after(timeout_ms);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -121,6 +131,8 @@ int tcp_connect_loopback(uint16_t port, int timeout_ms)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
+	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0)
+		goto fail;
 	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	if (r < 0 && (errno == EINPROGRESS || errno == EINTR)) {
 		int soerr = 0;
@@ -724,7 +736,7 @@ static int parse_status(const char *head)
 }
 
 /* Reads until the head terminator and returns its length including the
- * terminator, or a negative ws_result. */
+ * terminator, or WS_TIMEOUT (0), WS_EOF or WS_ERROR. */
 static long read_head(struct ws_raw *c, int64_t deadline)
 {
 	size_t scanned = 0;
@@ -836,22 +848,28 @@ int ws_raw_tls_only(struct ws_raw *c, uint16_t port, void *ssl_ctx, int timeout_
 }
 
 static int connect_ws(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
-                      const char *extra_headers, int *http_status, int timeout_ms);
+                      const char *extra_headers, int *http_status, int timeout_ms, int rcvbuf);
 
 int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char *extra_headers,
                    int *http_status, int timeout_ms)
 {
-	return connect_ws(c, port, NULL, path, extra_headers, http_status, timeout_ms);
+	return connect_ws(c, port, NULL, path, extra_headers, http_status, timeout_ms, 0);
 }
 
 int ws_raw_connect_tls(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
                        const char *extra_headers, int *http_status, int timeout_ms)
 {
-	return connect_ws(c, port, ssl_ctx, path, extra_headers, http_status, timeout_ms);
+	return connect_ws(c, port, ssl_ctx, path, extra_headers, http_status, timeout_ms, 0);
+}
+
+int ws_raw_connect_rcvbuf(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
+                          int rcvbuf, int *http_status, int timeout_ms)
+{
+	return connect_ws(c, port, ssl_ctx, path, NULL, http_status, timeout_ms, rcvbuf);
 }
 
 static int connect_ws(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
-                      const char *extra_headers, int *http_status, int timeout_ms)
+                      const char *extra_headers, int *http_status, int timeout_ms, int rcvbuf)
 {
 	int64_t deadline = deadline_after(timeout_ms);
 	uint8_t nonce[16];
@@ -867,7 +885,7 @@ static int connect_ws(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char
 	ws_raw_init(c);
 	if (http_status)
 		*http_status = 0;
-	c->fd = tcp_connect_loopback(port, timeout_ms);
+	c->fd = connect_with_rcvbuf(port, timeout_ms, rcvbuf);
 	if (c->fd < 0) {
 		set_err(c, "connect to 127.0.0.1:%u: %s", port, ERRNO_TEXT());
 		return -1;
@@ -905,7 +923,8 @@ static int connect_ws(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char
 		goto out;
 
 	long hlen = read_head(c, deadline);
-	if (hlen < 0) {
+	/* 0 is WS_TIMEOUT, not an empty head. */
+	if (hlen <= 0) {
 		/* Show what did arrive: a server that writes a body without a
 		 * status line is a bug worth seeing at a glance. */
 		if (hlen != WS_ERROR) {

@@ -97,6 +97,12 @@ int ws_raw_connect(struct ws_raw *c, uint16_t port, const char *path, const char
 int ws_raw_connect_tls(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
                        const char *extra_headers, int *http_status, int timeout_ms);
 
+/* ws_raw_connect (ssl_ctx NULL) or ws_raw_connect_tls with the socket's
+ * receive buffer set to rcvbuf bytes before it connects: a client on a
+ * slow link, whose window stays small. */
+int ws_raw_connect_rcvbuf(struct ws_raw *c, uint16_t port, void *ssl_ctx, const char *path,
+                          int rcvbuf, int *http_status, int timeout_ms);
+
 /* Only the TLS handshake, no WebSocket: for https:// requests and for
  * handshake tests. Returns 0 or -1 (c->err says why). */
 int ws_raw_tls_only(struct ws_raw *c, uint16_t port, void *ssl_ctx, int timeout_ms);

@@ -147,6 +147,31 @@ static void assert_same_tls(const struct tls_config *a, const struct tls_config 
 }
 
 /* Every field but source. */
+static void assert_same_strings(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++)
+		assert_string_equal(a[i], b[i]);
+}
+
+static void assert_same_auth(const struct config *a, const struct config *b)
+{
+	assert_int_equal(a->auth.mode, b->auth.mode);
+	assert_same_strings(a->auth.jwt.algorithms, a->auth.jwt.algorithm_count,
+	                    b->auth.jwt.algorithms, b->auth.jwt.algorithm_count);
+	assert_string_equal(a->auth.jwt.secret_file, b->auth.jwt.secret_file);
+	assert_string_equal(a->auth.jwt.public_keys_file, b->auth.jwt.public_keys_file);
+	assert_string_equal(a->auth.jwt.issuer, b->auth.jwt.issuer);
+	assert_string_equal(a->auth.jwt.audience, b->auth.jwt.audience);
+	assert_int_equal(a->auth.jwt.leeway_seconds, b->auth.jwt.leeway_seconds);
+	assert_string_equal(a->auth.jwt.cookie, b->auth.jwt.cookie);
+	assert_string_equal(a->auth.http.url, b->auth.http.url);
+	assert_int_equal(a->auth.http.timeout_ms, b->auth.http.timeout_ms);
+	assert_same_strings(a->auth.http.forward_headers, a->auth.http.forward_header_count,
+	                    b->auth.http.forward_headers, b->auth.http.forward_header_count);
+	assert_int_equal(a->auth.anonymous_publish, b->auth.anonymous_publish);
+}
+
 static void assert_same_config(const struct config *a, const struct config *b)
 {
 	assert_int_equal(a->server.listen_count, b->server.listen_count);
@@ -198,6 +223,7 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_string_equal(a->cluster.node_id, b->cluster.node_id);
 	assert_int_equal(a->cluster.queue_messages, b->cluster.queue_messages);
 	assert_int_equal(a->cluster.queue_bytes, b->cluster.queue_bytes);
+	assert_same_auth(a, b);
 	assert_int_equal(a->shutdown.timeout_seconds, b->shutdown.timeout_seconds);
 	assert_int_equal(a->logging.level, b->logging.level);
 	assert_int_equal(a->logging.format, b->logging.format);
@@ -679,6 +705,26 @@ static void test_print_defaults_exactly(void **state)
 	                               "  node_id: \"\"\n"
 	                               "  queue_messages: 10000\n"
 	                               "  queue_bytes: 67108864\n"
+	                               "auth:\n"
+	                               "  mode: \"none\"\n"
+	                               "  jwt:\n"
+	                               "    algorithms:\n"
+	                               "      - \"HS256\"\n"
+	                               "    secret_file: \"\"\n"
+	                               "    public_keys_file: \"\"\n"
+	                               "    issuer: \"\"\n"
+	                               "    audience: \"\"\n"
+	                               "    leeway_seconds: 30\n"
+	                               "    cookie: \"\"\n"
+	                               "  http:\n"
+	                               "    url: \"\"\n"
+	                               "    timeout_ms: 2000\n"
+	                               "    forward_headers:\n"
+	                               "      - \"Cookie\"\n"
+	                               "      - \"Authorization\"\n"
+	                               "      - \"Origin\"\n"
+	                               "      - \"User-Agent\"\n"
+	                               "  anonymous_publish: true\n"
 	                               "shutdown:\n"
 	                               "  timeout_seconds: 10\n"
 	                               "logging:\n"
@@ -874,7 +920,7 @@ static void test_exact_messages(void **state)
 	     ":2:20: server.max_connections: 0 is out of range (1..30000)"},
 	    {"sevrer: {}\n",
 	     ":1:1: unknown key \"sevrer\" (expected one of: server, relay, limits, "
-	     "metrics, cluster, shutdown, logging)"},
+	     "metrics, cluster, auth, shutdown, logging)"},
 	    {"server:\n  listen: \"0.0.0.0:1\"\n  tls: {}\n  listen: \"0.0.0.0:2\"\n",
 	     ":4:3: duplicate key \"listen\" in server (first at line 2)"},
 	    {"server:\n  listen: \"localhost:80\"\n",
@@ -1459,6 +1505,78 @@ static void test_removed_cwd(void **state)
 }
 
 /* Messages quote what the file said, escaped and shortened to stay one line. */
+static void test_auth_keys(void **state)
+{
+	struct config cfg;
+	(void)state;
+	load_ok(&cfg, "auth:\n"
+	              "  mode: jwt\n"
+	              "  jwt:\n"
+	              "    algorithms: [HS512, ES256, PS256]\n"
+	              "    secret_file: \"keys/secret\"\n"
+	              "    public_keys_file: \"/etc/wsrelay/jwks.json\"\n"
+	              "    issuer: \"https://login.example\"\n"
+	              "    audience: \"wsrelay\"\n"
+	              "    leeway_seconds: 0\n"
+	              "    cookie: \"session\"\n"
+	              "  http:\n"
+	              "    url: \"http://127.0.0.1:8080/auth\"\n"
+	              "    timeout_ms: 60000\n"
+	              "    forward_headers: [Cookie, X-Api-Key]\n"
+	              "  anonymous_publish: false\n");
+	assert_int_equal(cfg.auth.mode, AUTH_MODE_JWT);
+	assert_int_equal(cfg.auth.jwt.algorithm_count, 3);
+	assert_string_equal(cfg.auth.jwt.algorithms[0], "HS512");
+	assert_string_equal(cfg.auth.jwt.algorithms[2], "PS256");
+	char want[PATH_MAX + 32];
+	snprintf(want, sizeof(want), "%s/keys/secret", tmp_dir);
+	assert_string_equal(cfg.auth.jwt.secret_file, want);
+	assert_string_equal(cfg.auth.jwt.public_keys_file, "/etc/wsrelay/jwks.json");
+	assert_string_equal(cfg.auth.jwt.issuer, "https://login.example");
+	assert_string_equal(cfg.auth.jwt.audience, "wsrelay");
+	assert_int_equal(cfg.auth.jwt.leeway_seconds, 0);
+	assert_string_equal(cfg.auth.jwt.cookie, "session");
+	assert_string_equal(cfg.auth.http.url, "http://127.0.0.1:8080/auth");
+	assert_int_equal(cfg.auth.http.timeout_ms, 60000);
+	assert_int_equal(cfg.auth.http.forward_header_count, 2);
+	assert_string_equal(cfg.auth.http.forward_headers[1], "X-Api-Key");
+	assert_false(cfg.auth.anonymous_publish);
+	config_free(&cfg);
+	load_ok(&cfg, "auth:\n  mode: http\n  http:\n    url: \"https://app/check\"\n");
+	assert_int_equal(cfg.auth.mode, AUTH_MODE_HTTP);
+	config_free(&cfg);
+}
+
+static void test_auth_errors(void **state)
+{
+	static const struct error_case cases[] = {
+	    {"auth:\n  mode: oauth\n", 2, 9,
+	     "auth.mode: expected one of \"none\", \"jwt\", \"http\", got \"oauth\""},
+	    {"auth:\n  jwt:\n    algorithms: [none]\n", 3, 17,
+	     "auth.jwt.algorithms: \"none\" is not one of HS256"},
+	    {"auth:\n  jwt:\n    algorithms: [HS256, HS256]\n", 3, 25, "\"HS256\" is listed twice"},
+	    {"auth:\n  jwt:\n    algorithms: HS256\n", 3, 17, "expected a list of names"},
+	    {"auth:\n  mode: jwt\n", 2, 9,
+	     "auth.mode: \"jwt\" with an HS* algorithm needs auth.jwt.secret_file"},
+	    {"auth:\n  mode: jwt\n  jwt:\n    algorithms: [RS256]\n    secret_file: s\n", 2, 9,
+	     "needs auth.jwt.public_keys_file"},
+	    {"auth:\n  mode: jwt\n  jwt:\n    algorithms: []\n", 2, 9,
+	     "auth.mode: \"jwt\" needs auth.jwt.algorithms"},
+	    {"auth:\n  mode: http\n", 2, 9,
+	     "auth.mode: \"http\" needs auth.http.url, an http:// or https:// URL (got \"\")"},
+	    {"auth:\n  mode: http\n  http:\n    url: \"ftp://x\"\n", 2, 9, "(got \"ftp://x\")"},
+	    {"auth:\n  http:\n    timeout_ms: 0\n", 3, 17,
+	     "auth.http.timeout_ms: 0 is out of range (1..60000)"},
+	    {"auth:\n  http:\n    forward_headers: [\"Bad Header\"]\n", 3, 23,
+	     "\"Bad Header\" must be 1 to 64 letters, digits, - or _"},
+	    {"auth:\n  jwt:\n    leeway_seconds: 3601\n", 3, 21, "out of range (0..3600)"},
+	    {"auth:\n  jwt:\n    cookie: \"a b\"\n", 3, 13, "may only contain"},
+	    {"auth:\n  anonymous_publish: no\n", 2, 22, "expected true or false"},
+	};
+	(void)state;
+	check_errors(cases, ARRAY_LEN(cases));
+}
+
 static void test_messages_quote_safely(void **state)
 {
 	char yaml[512], err[512];
@@ -1526,6 +1644,8 @@ int main(void)
 	    TEST(test_metrics_path_errors),
 	    TEST(test_limits_and_networks),
 	    TEST(test_cluster_errors),
+	    TEST(test_auth_keys),
+	    TEST(test_auth_errors),
 	    TEST(test_keepalive_errors),
 	    TEST(test_messages_quote_safely),
 	    TEST(test_removed_cwd),

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -148,6 +149,65 @@ static void test_large_message_fits_an_empty_queue(void **state)
 	static char got[sizeof(big)];
 	read_exactly(&e, got, sizeof(big) - 1, 5000);
 	assert_memory_equal(got, big, sizeof(big) - 1);
+	outbox_close(ob);
+	outbox_destroy(ob);
+	endpoint_close(&e);
+	sender_pool_stop(pool);
+}
+
+/* Waits until the socket's send buffer stays full: the sender has written
+ * part of the head frame and parked it. */
+static void wait_until_parked(struct endpoint *e)
+{
+	int queued = -1;
+	for (int stable = 0; stable < 5;) {
+		int now = 0;
+		struct pollfd pfd = {.fd = e->peer, .events = POLLIN};
+		(void)poll(&pfd, 1, 20);
+		assert_int_equal(ioctl(e->peer, FIONREAD, &now), 0);
+		stable = (now > 0 && now == queued) ? stable + 1 : 0;
+		queued = now;
+	}
+}
+
+/* Control frames wait for the end of the frame under way, jump the queue
+ * there, and a newer one of a kind replaces an unsent older one. */
+static void test_controls_go_between_frames(void **state)
+{
+	(void)state;
+	struct sender_pool *pool = sender_pool_start(1, &io);
+	assert_non_null(pool);
+	struct endpoint e;
+	endpoint_open(&e);
+	struct outbox *ob = outbox_create(pool, &e, 1000, 1 << 30);
+	enum { BIG = 1 << 20, PINGS = 50 };
+	static char big[BIG + 1];
+	memset(big, 'x', BIG);
+	push(ob, big);
+	push(ob, "after");
+	wait_until_parked(&e);
+
+	unsigned replaced = 0;
+	for (int i = 0; i < PINGS; i++) {
+		uint8_t pong[3] = {0x8A, 1, (uint8_t)i};
+		replaced += outbox_push_control(ob, OUTBOX_PONG, pong, sizeof(pong));
+	}
+	uint8_t ping[2] = {0x89, 0};
+	assert_false(outbox_push_control(ob, OUTBOX_PING, ping, sizeof(ping)));
+	/* The first waits; every later one replaced the one before. */
+	assert_int_equal(replaced, PINGS - 1);
+
+	static char got[BIG];
+	read_exactly(&e, got, BIG, 5000);
+	assert_memory_equal(got, big, BIG);
+	uint8_t controls[5];
+	read_exactly(&e, controls, sizeof(controls), 5000);
+	const uint8_t want[5] = {0x8A, 1, PINGS - 1, 0x89, 0};
+	assert_memory_equal(controls, want, sizeof(want));
+	char after[5];
+	read_exactly(&e, after, sizeof(after), 5000);
+	assert_memory_equal(after, "after", sizeof(after));
+
 	outbox_close(ob);
 	outbox_destroy(ob);
 	endpoint_close(&e);
@@ -320,6 +380,7 @@ int main(void)
 	    cmocka_unit_test(test_finish_keeping_the_queue),
 	    cmocka_unit_test(test_unanswered_close_fails_at_deadline),
 	    cmocka_unit_test(test_write_error_reported_once),
+	    cmocka_unit_test(test_controls_go_between_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
