@@ -18,7 +18,7 @@ enum rejection_reason {
 	REJECT_SHUTDOWN,
 	REJECT_ADDRESS_LIMIT,  /* limits.max_connections_per_address */
 	REJECT_HANDSHAKE_RATE, /* limits.handshakes_per_address_per_second */
-	REJECT_UNAUTHORIZED, /* access control (auth) refused it: 401, 403 or 503 */
+	REJECT_UNAUTHORIZED,   /* access control (auth) refused it: 401, 403 or 503 */
 	REJECT_REASON_COUNT
 };
 
