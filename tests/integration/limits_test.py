@@ -21,6 +21,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "hostile"))
+from hostile_test import http_status  # noqa: E402
 from relay_proc import DEADLINE, start_relay, stop  # noqa: E402
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -39,14 +41,8 @@ def handshake(port, source, xff=None):
     extra = f"X-Forwarded-For: {xff}\r\n" if xff is not None else ""
     s.sendall((f"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    head = data.split(b"\r\n\r\n")[0].decode(errors="replace")
-    return int(head.split(" ")[1]) if head.startswith("HTTP/1.1 ") else 0, head, s
+    status, head = http_status(s)
+    return status, head, s
 
 
 def expect(port, source, xff, status, what, keep):
