@@ -86,6 +86,9 @@ void config_free(struct config *cfg)
 	free(cfg->server.websocket_path);
 	free(cfg->server.document_root);
 	config_free_strings(cfg->server.allowed_origins, cfg->server.allowed_origins_count);
+	config_free_strings(cfg->server.trusted_proxies, cfg->server.trusted_proxies_count);
+	config_free_strings(cfg->metrics.allowed_networks, cfg->metrics.allowed_networks_count);
+	free(cfg->metrics.bearer_token_file);
 	tls_config_free(&cfg->server.tls);
 	tls_config_free(&cfg->metrics.tls);
 	free(cfg->metrics.path);
@@ -125,12 +128,18 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->server.max_message_bytes = 1048576;
 	cfg->server.ping_interval_seconds = 30;
 	cfg->server.idle_timeout_seconds = 75;
+	cfg->server.handshake_timeout_seconds = 5;
+	cfg->limits.max_connections_per_address = 64;
+	cfg->limits.handshakes_per_address_per_second = 20;
+	cfg->limits.ipv6_prefix_length = 64;
+	cfg->limits.on_rate_exceeded = RATE_ACTION_CLOSE;
 	cfg->relay.echo_to_sender = true;
 	cfg->relay.client_queue_messages = 1024;
 	cfg->relay.client_queue_bytes = UINT64_C(8) << 20;
 	cfg->metrics.enabled = true;
 	cfg->metrics.listen = (struct listen_addr){.host = "0.0.0.0", .port = 9090};
 	cfg->metrics.path = strdup("/metrics");
+	cfg->metrics.bearer_token_file = strdup("");
 	cfg->cluster.enabled = false;
 	cfg->cluster.broker = CLUSTER_BROKER_REDIS;
 	cfg->cluster.urls = calloc(1, sizeof(*cfg->cluster.urls));
@@ -157,7 +166,7 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->logging.format = LOG_FORMAT_TEXT;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
-	    tls_ok != 0 || auth_ok != 0 || !cfg->metrics.path || cfg->cluster.url_count != 1 ||
+	    tls_ok != 0 || auth_ok != 0 || !cfg->metrics.path || !cfg->metrics.bearer_token_file || cfg->cluster.url_count != 1 ||
 	    !cfg->cluster.channel || !cfg->cluster.node_id || !cfg->cluster.secret_file ||
 	    !cfg->cluster.nats.token_file || !cfg->cluster.nats.nkey_seed_file ||
 	    !cfg->cluster.nats.credentials_file || !cfg->cluster.nats.tls.ca ||

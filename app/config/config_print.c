@@ -78,6 +78,7 @@ static void print_section(const void *self, const struct config_section *sec, in
 			break;
 		}
 		case KIND_BROKER_URLS:
+		case KIND_NETWORKS:
 		case KIND_WORDS:
 		case KIND_ORIGINS: {
 			char *const *origins = *(char **const *)slot;

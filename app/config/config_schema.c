@@ -261,6 +261,7 @@ _Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level is an int"
 _Static_assert(sizeof(enum log_format) == sizeof(int), "enum log_format is an int");
 _Static_assert(sizeof(enum tls_min_version) == sizeof(int), "enum tls_min_version is an int");
 _Static_assert(sizeof(enum cluster_broker) == sizeof(int), "enum cluster_broker is an int");
+_Static_assert(sizeof(enum rate_action) == sizeof(int), "enum rate_action is an int");
 
 #define ENUM_OF(w, table) { .what = (w), .names = (table), .count = ARRAY_LEN(table) }
 
@@ -285,6 +286,10 @@ static const struct config_enum_name broker_names[] = {
 };
 const struct config_enum config_brokers = ENUM_OF("a broker name", broker_names);
 
+static const struct config_enum_name rate_action_names[] = {
+	{"close", RATE_ACTION_CLOSE}, {"drop", RATE_ACTION_DROP},
+};
+const struct config_enum config_rate_actions = ENUM_OF("a rate action", rate_action_names);
 _Static_assert(sizeof(enum auth_mode) == sizeof(int), "enum auth_mode is an int");
 static const struct config_enum_name auth_mode_names[] = {
 	{"none", AUTH_MODE_NONE}, {"jwt", AUTH_MODE_JWT}, {"http", AUTH_MODE_HTTP},
@@ -331,6 +336,8 @@ static const struct config_field server_fields[] = {
 	F_LIST(S, "allowed_origins", KIND_ORIGINS, allowed_origins, allowed_origins_count),
 	F_UINT(S, "ping_interval_seconds", ping_interval_seconds, 0, 3600),
 	F_UINT(S, "idle_timeout_seconds", idle_timeout_seconds, 1, 86400),
+	F_UINT(S, "handshake_timeout_seconds", handshake_timeout_seconds, 1, 300),
+	F_LIST(S, "trusted_proxies", KIND_NETWORKS, trusted_proxies, trusted_proxies_count),
 	F_SECTION(S, "tls", tls, tls_section),
 };
 #undef S
@@ -345,11 +352,26 @@ static const struct config_field relay_fields[] = {
 #undef S
 static const struct config_section relay_section = SECTION_OF(relay_fields, NULL);
 
+#define S SECTION_TYPE(limits)
+static const struct config_field limits_fields[] = {
+	F_UINT(S, "max_connections_per_address", max_connections_per_address, 0, 30000),
+	F_UINT(S, "handshakes_per_address_per_second", handshakes_per_address_per_second, 0, 1000000),
+	/* An IPv6 subscriber gets a /64 or more; /128 counts every address. */
+	F_UINT(S, "ipv6_prefix_length", ipv6_prefix_length, 16, 128),
+	F_UINT(S, "messages_per_second", messages_per_second, 0, 10000000),
+	F_UINT(S, "bytes_per_second", bytes_per_second, 0, UINT64_C(1) << 40),
+	F_ENUM(S, "on_rate_exceeded", on_rate_exceeded, config_rate_actions),
+};
+#undef S
+static const struct config_section limits_section = SECTION_OF(limits_fields, NULL);
+
 #define S SECTION_TYPE(metrics)
 static const struct config_field metrics_fields[] = {
 	F_BOOL(S, "enabled", enabled),
 	F_SIMPLE(S, "listen", KIND_LISTEN, listen),
 	F_SIMPLE(S, "path", KIND_URL_PATH, path),
+	F_LIST(S, "allowed_networks", KIND_NETWORKS, allowed_networks, allowed_networks_count),
+	F_SIMPLE(S, "bearer_token_file", KIND_FILE, bearer_token_file),
 	F_SECTION(S, "tls", tls, tls_section),
 };
 #undef S
@@ -444,6 +466,7 @@ static const struct config_section logging_section = SECTION_OF(logging_fields, 
 static const struct config_field root_fields[] = {
 	F_SECTION(S, "server", server, server_section),
 	F_SECTION(S, "relay", relay, relay_section),
+	F_SECTION(S, "limits", limits, limits_section),
 	F_SECTION(S, "metrics", metrics, metrics_section),
 	F_SECTION(S, "cluster", cluster, cluster_section),
 	F_SECTION(S, "auth", auth, auth_section),

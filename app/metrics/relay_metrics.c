@@ -137,6 +137,12 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 		                stats_read(&s->rejected[r]));
 	}
 
+	exposition_family(e, "wsrelay_messages_dropped_total", "counter",
+	                  "Messages from clients discarded instead of relayed, by reason.");
+	const char *rate_limited[] = {"reason", "rate_limited", NULL};
+	exposition_uint(e, "wsrelay_messages_dropped_total", rate_limited,
+	                stats_read(&s->rate_dropped));
+
 	exposition_histogram(e, "wsrelay_message_size_bytes",
 	                     "Sizes of the messages received from clients.", &s->message_size, 1.0);
 	exposition_histogram(e, "wsrelay_broadcast_duration_seconds",

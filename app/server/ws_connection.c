@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include "address_limits.h"
 #include "clock.h"
 #include "delivery.h"
 #include "log.h"
@@ -25,6 +26,7 @@
 #include "socket_send.h"
 #include "stack_release.h"
 #include "tls_send_queue.h"
+#include "token_bucket.h"
 #include "utf8.h"
 #include "ws_frame.h"
 
@@ -52,7 +54,10 @@ struct connection {
 	struct auth_grant *grant;
 	bool may_publish;
 	struct auth_expiry_entry *expiry;
-	char peer[64];
+	struct net_address address_key; /* its slot in srv->address_limits */
+	/* limits.messages_per_second and bytes_per_second; the reader's own. */
+	struct token_bucket message_budget, byte_budget;
+	char peer[128]; /* "client via proxy:port" behind a trusted proxy */
 	/* For the disconnection's log line. The reader (the client's own
 	 * thread) counts what came in; the sender threads count what went out,
 	 * atomically, and are done with it before on_close reads it. */
@@ -245,6 +250,32 @@ static bool attach_tls_queue(struct connection *c)
 	return c->tls_queue != NULL;
 }
 
+static void init_budgets(struct connection *c, const struct config *cfg)
+{
+	clock_mono_t now = clock_now();
+	double messages = cfg->limits.messages_per_second;
+	double bytes = (double)cfg->limits.bytes_per_second;
+	token_bucket_init(&c->message_budget, messages, 2.0 * messages, now);
+	token_bucket_init(&c->byte_budget, bytes, 2.0 * bytes, now);
+}
+
+/* Whether msg fits the client's budgets (limits.*_per_second, burst 2x). A
+ * message over the byte budget still spends its message token: a flood of
+ * big messages is not let through by its small ones. */
+static bool within_budget(struct connection *c, size_t len)
+{
+	const struct config *cfg = c->srv->cfg;
+	if (!cfg->limits.messages_per_second && !cfg->limits.bytes_per_second)
+		return true;
+	clock_mono_t now = clock_now();
+	bool ok = true;
+	if (cfg->limits.messages_per_second)
+		ok = token_bucket_take(&c->message_budget, 1.0, now);
+	if (ok && cfg->limits.bytes_per_second)
+		ok = token_bucket_take(&c->byte_budget, (double)len, now);
+	return ok;
+}
+
 static int on_connect(const struct mg_connection *conn, void *cbdata)
 {
 	struct server *srv = cbdata;
@@ -268,13 +299,32 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	/* CivetWeb passes const here, but the connection is ours to write to
 	 * once the handshake completes. */
 	c->conn = (struct mg_connection *)(uintptr_t)conn;
+	char who[NET_ADDRESS_TEXT_SIZE];
+	if (!server_client_key(srv, conn, &c->address_key, who, sizeof(who))) {
+		auth_grant_free(c->grant); /* handshake_filter refused it already */
+		free(c);
+		return 1;
+	}
 	bool v6 = strchr(ri->remote_addr, ':') != NULL;
-	snprintf(c->peer, sizeof(c->peer), "%s%s%s:%d", v6 ? "[" : "", ri->remote_addr,
-	         v6 ? "]" : "", ri->remote_port);
+	bool forwarded = strcmp(who, ri->remote_addr) != 0;
+	snprintf(c->peer, sizeof(c->peer), "%s%s%s%s%s:%d", forwarded ? who : "",
+	         forwarded ? " via " : "", v6 ? "[" : "", ri->remote_addr, v6 ? "]" : "",
+	         ri->remote_port);
+	/* The hard per-address check: two handshakes may pass handshake_filter's
+	 * at once. */
+	if (!address_limits_acquire(srv->address_limits, &c->address_key)) {
+		stats_add(&srv->stats.rejected[REJECT_ADDRESS_LIMIT], 1);
+		log_info("refused handshake from %s: too many clients from its address", c->peer);
+		auth_grant_free(c->grant);
+		free(c);
+		return 1;
+	}
+	init_budgets(c, srv->cfg);
 	assembler_init(&c->assembler, srv->cfg->server.max_message_bytes);
 	c->ssl = mg_get_connection_ssl(conn);
 	if (c->ssl && !attach_tls_queue(c)) {
 		log_warn("refused handshake from %s: out of memory", c->peer);
+		address_limits_release(srv->address_limits, &c->address_key);
 		auth_grant_free(c->grant);
 		free(c);
 		return 1;
@@ -291,6 +341,7 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	if (!c->client) {
 		stats_add(&srv->stats.rejected[REJECT_CAPACITY], 1);
 		log_warn("refused handshake from %s: no free client slot", c->peer);
+		address_limits_release(srv->address_limits, &c->address_key);
 		outbox_destroy(c->outbox);
 		auth_grant_free(c->grant);
 		free(c);
@@ -358,6 +409,18 @@ static int fail_connection(struct connection *c, enum disconnect_reason reason, 
 	return 0;
 }
 
+/* limits.on_rate_exceeded: count and discard the message, or end the
+ * client with 1008. */
+static int over_budget(struct connection *c)
+{
+	if (c->srv->cfg->limits.on_rate_exceeded == RATE_ACTION_DROP) {
+		stats_add(&c->srv->stats.rate_dropped, 1);
+		return 1;
+	}
+	log_info("closing %s: over its message or byte rate (limits)", c->peer);
+	return fail_connection(c, DISCONNECT_RATE_LIMITED, WS_CLOSE_POLICY, "rate limit");
+}
+
 static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
 {
 	if (len == 1)
@@ -405,6 +468,8 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 	case ASSEMBLE_MESSAGE:
 		c->in_messages++;
 		c->in_bytes += msg.len;
+		if (!within_budget(c, msg.len))
+			return over_budget(c);
 		relay_message(srv, c, &msg);
 		assembler_message_done(&c->assembler);
 		return 1;
@@ -537,6 +602,7 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		stats_add(&srv->stats.disconnections[reason], 1);
 		log_disconnection(c, reason);
 	}
+	address_limits_release(srv->address_limits, &c->address_key);
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);
 	auth_grant_free(c->grant);

@@ -423,6 +423,28 @@ static int pick_ports(struct relay_process *rp)
 	return rp->port && rp->metrics_port && rp->port != rp->metrics_port ? 0 : -1;
 }
 
+/* Every client of a test comes from 127.0.0.1, standing for many clients:
+ * the per-address limits are off unless the test's config has a limits
+ * section of its own. Returns yaml, grown, or NULL (yaml freed). */
+static char *limits_off_unless_set(char *yaml)
+{
+	static const char off[] = "limits:\n"
+	                          "  max_connections_per_address: 0\n"
+	                          "  handshakes_per_address_per_second: 0\n";
+	if (!yaml || strncmp(yaml, "limits:", 7) == 0 || strstr(yaml, "\nlimits:"))
+		return yaml;
+	size_t len = strlen(yaml);
+	char *grown = realloc(yaml, len + sizeof(off) + 1);
+	if (!grown) {
+		free(yaml);
+		return NULL;
+	}
+	/* A template without a final line break still gets its own line. */
+	snprintf(grown + len, sizeof(off) + 1, "%s%s", len && grown[len - 1] != '\n' ? "\n" : "",
+	         off);
+	return grown;
+}
+
 /* One launch. Returns 0 when ready, 1 when it died of a port race worth
  * retrying, -1 on any other failure; rp->pid is -1 unless 0 is returned. */
 /* Our environment plus NOTIFY_SOCKET=path, for the child; free() it. */
@@ -489,7 +511,7 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 		fprintf(stderr, "relay_process: no free loopback port\n");
 		return -1;
 	}
-	yaml = expand_template(yaml_extra ? yaml_extra : default_yaml, rp);
+	yaml = limits_off_unless_set(expand_template(yaml_extra ? yaml_extra : default_yaml, rp));
 	if (!yaml || test_file_write(rp->config_path, yaml) < 0) {
 		fprintf(stderr, "relay_process: cannot write %s: %s\n", rp->config_path,
 		        ERRNO_TEXT());
