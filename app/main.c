@@ -1,6 +1,7 @@
 /* wsrelay: command line, start-up checks and the signal-driven lifecycle. */
 #include <civetweb.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <openssl/opensslv.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,13 +11,16 @@
 #include <time.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "config.h"
+#include "cluster.h"
 #include "log.h"
 #include "metrics_server.h"
 #include "tls_context.h"
 #include "resource_limits.h"
 #include "sd_notify.h"
 #include "server.h"
+#include "server_state.h"
 
 #ifndef WSRELAY_VERSION
 #define WSRELAY_VERSION "unknown"
@@ -103,28 +107,20 @@ static int parse_args(int argc, char **argv, struct options *opts)
 	return -1;
 }
 
-static long elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
-}
-
 /* The drain after SIGINT/SIGTERM: close 1001 to everyone, then wait for
  * their close replies until the timeout or another signal. The close frames
  * are only queued here (the sender threads write them), so nothing blocks
  * the timeout or the second signal. */
 static void drain(struct server *srv, const struct config *cfg, const sigset_t *signals)
 {
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	clock_mono_t start = clock_now();
 	size_t sent = server_begin_drain(srv);
 	log_info("shutting down: sent close 1001 to %zu clients, waiting up to %u s", sent,
 	         cfg->shutdown.timeout_seconds);
 
-	long limit_ms = (long)cfg->shutdown.timeout_seconds * 1000L;
+	uint64_t limit_ms = (uint64_t)cfg->shutdown.timeout_seconds * 1000;
 	size_t left = server_client_count(srv);
-	while (left > 0 && elapsed_ms(&start) < limit_ms) {
+	while (left > 0 && clock_elapsed_ms(start) < limit_ms) {
 		struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
 		if (sigtimedwait(signals, NULL, &tick) > 0) {
 			log_warn("second signal: not waiting for the remaining clients");
@@ -134,8 +130,8 @@ static void drain(struct server *srv, const struct config *cfg, const sigset_t *
 	}
 	if (left > 0)
 		server_abort_clients(srv);
-	log_info("shutdown: %zu clients closed cleanly, %zu cut off, after %ld ms",
-	         sent > left ? sent - left : 0, left, elapsed_ms(&start));
+	log_info("shutdown: %zu clients closed cleanly, %zu cut off, after %" PRIu64 " ms",
+	         sent > left ? sent - left : 0, left, clock_elapsed_ms(start));
 }
 
 /* SIGHUP: the certificates are read again from the same paths; open
@@ -276,6 +272,7 @@ int main(int argc, char **argv)
 			break;
 		reload_certificates(srv, metrics);
 		reload_auth_keys(srv);
+		cluster_reload_keys(server_cluster(srv));
 	}
 	log_info("received %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	notify_state(notify, "STOPPING=1");

@@ -105,8 +105,10 @@ static size_t format_json(char *line, const char *time, enum log_level level, co
 	return pos;
 }
 
-static void log_vevent(enum log_level level, const struct log_field *fields, size_t count,
-                       const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void log_vevent(enum log_level level,
+                                                             const struct log_field *fields,
+                                                             size_t count, const char *fmt,
+                                                             va_list ap)
 {
 	char message[LOG_MESSAGE_MAX];
 	vsnprintf(message, sizeof(message), fmt, ap);

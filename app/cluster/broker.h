@@ -44,7 +44,8 @@ struct broker_backend {
 	 * background and returns at once: an unreachable broker is not an
 	 * error, the backend keeps trying (capped exponential backoff with
 	 * jitter). NULL with a reason in err only when its threads or memory
-	 * cannot be had. */
+	 * cannot be had, or when the broker answered and refused our
+	 * credentials (a wrong password is not worth retrying at start). */
 	struct broker *(*start)(const struct config *cfg, const char *node_id,
 	                        const struct broker_events *events, char *err, size_t errlen);
 	/* Publishes msgs[0..count) in order, in as few round trips as the
@@ -59,6 +60,9 @@ struct broker_backend {
 	/* Ends its threads and connections; no event is reported after it
 	 * returns. */
 	void (*stop)(struct broker *b);
+	/* The largest message the broker takes, as its server said when the
+	 * link came up; 0 while unknown or unlimited. Any thread. */
+	size_t (*max_payload)(struct broker *b);
 };
 
 extern const struct broker_backend broker_redis;

@@ -17,6 +17,8 @@
 
 #include "backoff.h"
 #include "broker.h"
+#include "broker_nats_options.h"
+#include "broker_url.h"
 #include "clock.h"
 #include "log.h"
 
@@ -212,16 +214,39 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		destroy(b);
 		return NULL;
 	}
+	if (broker_nats_options_set_security(b->opts, cfg, err, errlen) != 0) {
+		destroy(b);
+		return NULL;
+	}
 	if (pthread_create(&b->confirmer, NULL, confirmer_main, b) != 0) {
 		snprintf(err, errlen, "cluster: cannot start the nats thread");
 		destroy(b);
 		return NULL;
 	}
-	s = natsConnection_Connect(&b->conn, b->opts);
-	if (s == NATS_NOT_YET_CONNECTED)
-		log_warn("cluster: broker not reachable at %s%s: no server answers (retrying)",
-		         cfg->cluster.urls[0],
-		         cfg->cluster.url_count > 1 ? " or its other seeds" : "");
+	/* One attempt first without the library's retry: a server that answers
+	 * and refuses our credentials or our TLS is a start-up error, which the
+	 * background retry would only ever report as "no server available". */
+	char first_error[256] = "";
+	s = natsOptions_SetRetryOnFailedConnect(b->opts, false, NULL, NULL);
+	if (s == NATS_OK)
+		s = natsConnection_Connect(&b->conn, b->opts);
+	if (s != NATS_OK) {
+		const char *text = nats_GetLastError(NULL);
+		snprintf(first_error, sizeof(first_error), "%s",
+		         text && text[0] ? text : natsStatus_GetText(s));
+	}
+	bool refused = s == NATS_CONNECTION_AUTH_FAILED || s == NATS_SSL_ERROR ||
+	               strstr(first_error, "uthorization") || strstr(first_error, "SSL") ||
+	               strstr(first_error, "certificate");
+	if (s != NATS_OK && !refused) {
+		char shown[512];
+		broker_url_redact(cfg->cluster.urls[0], shown, sizeof(shown));
+		log_warn("cluster: broker not reachable at %s%s: %s (retrying)", shown,
+		         cfg->cluster.url_count > 1 ? " or its other seeds" : "", first_error);
+		s = natsOptions_SetRetryOnFailedConnect(b->opts, true, on_connected, b);
+		if (s == NATS_OK)
+			s = natsConnection_Connect(&b->conn, b->opts);
+	}
 	if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED)
 		s = natsConnection_Subscribe(&b->sub, b->conn, cfg->cluster.channel, on_msg, b);
 	if (s == NATS_OK)
@@ -235,7 +260,12 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		pthread_cond_broadcast(&b->changed);
 		pthread_mutex_unlock(&b->lock);
 	} else {
-		snprintf(err, errlen, "cluster: nats: %s", natsStatus_GetText(s));
+		bool auth = s == NATS_CONNECTION_AUTH_FAILED || strstr(first_error, "uthorization");
+		snprintf(err, errlen, "cluster: nats: %s%s",
+		         first_error[0] ? first_error : natsStatus_GetText(s),
+		         auth ? " (check the user and password in cluster.url, or cluster.nats)"
+		         : refused ? " (check cluster.nats.tls and the server's certificate)"
+		                   : "");
 		atomic_store(&b->quiet, true);
 		set_flag(b, &b->stopping);
 		pthread_join(b->confirmer, NULL);
@@ -276,6 +306,14 @@ static size_t nats_publish(struct broker *b, const struct broker_message *msgs, 
 	return count;
 }
 
+static size_t nats_max_payload(struct broker *b)
+{
+	if (natsConnection_Status(b->conn) != NATS_CONN_STATUS_CONNECTED)
+		return 0;
+	int64_t max = natsConnection_GetMaxPayload(b->conn);
+	return max > 0 ? (size_t)max : 0;
+}
+
 static void nats_stop(struct broker *b)
 {
 	if (!b)
@@ -303,4 +341,5 @@ const struct broker_backend broker_nats = {
     .start = nats_start,
     .publish = nats_publish,
     .stop = nats_stop,
+    .max_payload = nats_max_payload,
 };

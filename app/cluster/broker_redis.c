@@ -8,11 +8,15 @@
  * lazily by publish(), with its own backoff; a timeout on it bounds how long
  * a stuck Redis can hold that thread. Redis keeps no messages for a
  * subscriber that is away: what is published meanwhile is missed, and the
- * receivers count it as a gap. */
+ * receivers count it as a gap.
+ *
+ * With a password in the URL, every connection sends AUTH (with the user
+ * too, for an ACL user) before anything else. hiredis 0.14 has no TLS. */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,9 +53,53 @@ static struct timeval ms_to_timeval(long ms)
 	return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 }
 
-/* A connected context, or NULL with the reason in why. */
-static redisContext *connect_to(struct broker *b, char *why, size_t whylen)
+/* Sends one command and checks for an OK reply; false with why. */
+static bool command_ok(redisContext *ctx, const char *what, char *why, size_t whylen,
+                       const char *format, ...)
 {
+	va_list ap;
+	va_start(ap, format);
+	redisReply *r = redisvCommand(ctx, format, ap);
+	va_end(ap);
+	if (!r) {
+		snprintf(why, whylen, "%s: %s", what, ctx->errstr);
+		return false;
+	}
+	bool ok = r->type == REDIS_REPLY_STATUS;
+	if (!ok)
+		snprintf(why, whylen, "redis refused %s: %s", what,
+		         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	freeReplyObject(r);
+	return ok;
+}
+
+/* AUTH and SELECT as the URL asks; false with why (and *refused when the
+ * server answered no, rather than the link failing). */
+static bool log_in(struct broker *b, redisContext *ctx, bool *refused, char *why, size_t whylen)
+{
+	const struct broker_url *u = &b->url;
+	*refused = false;
+	if (u->has_password) {
+		bool ok = u->user[0] ? command_ok(ctx, "AUTH", why, whylen, "AUTH %s %s", u->user,
+		                                  u->password)
+		                     : command_ok(ctx, "AUTH", why, whylen, "AUTH %s", u->password);
+		if (!ok) {
+			*refused = ctx->err == 0;
+			return false;
+		}
+	}
+	if (u->db >= 0 && !command_ok(ctx, "SELECT", why, whylen, "SELECT %d", u->db)) {
+		*refused = ctx->err == 0;
+		return false;
+	}
+	return true;
+}
+
+/* A connected context, or NULL with the reason in why; *refused tells a
+ * server that turned down our credentials. */
+static redisContext *connect_to(struct broker *b, bool *refused, char *why, size_t whylen)
+{
+	*refused = false;
 	redisContext *ctx =
 	    redisConnectWithTimeout(b->url.host, b->url.port, ms_to_timeval(CONNECT_TIMEOUT_MS));
 	if (!ctx) {
@@ -66,6 +114,13 @@ static redisContext *connect_to(struct broker *b, char *why, size_t whylen)
 	/* A broker that vanished without a FIN (a dead host, a dropped
 	 * route) is found by TCP keepalive rather than never. */
 	redisEnableKeepAlive(ctx);
+	/* Bounds AUTH's reply; the subscriber polls before it reads, so the
+	 * timeout never cuts a quiet subscription. */
+	redisSetTimeout(ctx, ms_to_timeval(COMMAND_TIMEOUT_MS));
+	if (!log_in(b, ctx, refused, why, whylen)) {
+		redisFree(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
@@ -105,8 +160,15 @@ static bool pump_messages(struct broker *b, redisContext *ctx, bool *subscribed,
 			else if (reply_is(r, "subscribe")) {
 				*subscribed = true;
 				b->events.link(b->events.ctx, true, NULL);
-			} else if (r->type == REDIS_REPLY_ERROR)
+			} else if (r->type == REDIS_REPLY_ERROR && !*subscribed) {
+				/* NOAUTH, NOPERM: the subscription never happened;
+				 * waiting on would be waiting forever. */
+				snprintf(why, whylen, "redis refused SUBSCRIBE: %s", r->str);
+				freeReplyObject(reply);
+				return false;
+			} else if (r->type == REDIS_REPLY_ERROR) {
 				log_warn("cluster: redis: %s", r->str);
+			}
 			freeReplyObject(reply);
 			continue;
 		}
@@ -152,7 +214,8 @@ static void *subscriber_main(void *arg)
 	char why[256];
 
 	for (;;) {
-		redisContext *ctx = connect_to(b, why, sizeof(why));
+		bool refused;
+		redisContext *ctx = connect_to(b, &refused, why, sizeof(why));
 		if (ctx && send_subscribe(b, ctx, why, sizeof(why))) {
 			bool subscribed = false;
 			bool stopped = pump_messages(b, ctx, &subscribed, why, sizeof(why));
@@ -205,10 +268,32 @@ static struct broker *redis_start(const struct config *cfg, const char *node_id,
 		free(b);
 		return NULL;
 	}
+	/* One attempt now: a server that answers and refuses our password is a
+	 * start-up error; one that does not answer is retried in the
+	 * background. The connection becomes the publishing one. */
+	bool refused;
+	b->pub = connect_to(b, &refused, why, sizeof(why));
+	/* A server that wants a password we did not give says so to a PING. */
+	if (b->pub && !command_ok(b->pub, "PING", why, sizeof(why), "PING")) {
+		refused = b->pub->err == 0;
+		redisFree(b->pub);
+		b->pub = NULL;
+	}
+	if (!b->pub && refused) {
+		snprintf(err, errlen,
+		         "cluster: redis://%s:%u: %s (check the user and password in cluster.url)",
+		         b->url.host, b->url.port, why);
+		close(b->stop_pipe[0]);
+		close(b->stop_pipe[1]);
+		free(b);
+		return NULL;
+	}
 	int rc = pthread_create(&b->subscriber, NULL, subscriber_main, b);
 	if (rc != 0) {
 		snprintf(err, errlen, "cluster: cannot start the redis thread: %s",
 		         strerror_r(rc, why, sizeof(why)));
+		if (b->pub)
+			redisFree(b->pub);
 		close(b->stop_pipe[0]);
 		close(b->stop_pipe[1]);
 		free(b);
@@ -249,12 +334,12 @@ static size_t redis_publish(struct broker *b, const struct broker_message *msgs,
 	if (!b->pub) {
 		if (clock_now() < b->pub_next_try)
 			return 0;
-		b->pub = connect_to(b, why, sizeof(why));
+		bool refused;
+		b->pub = connect_to(b, &refused, why, sizeof(why));
 		if (!b->pub) {
 			back_off_publishing(b, why);
 			return 0;
 		}
-		redisSetTimeout(b->pub, ms_to_timeval(COMMAND_TIMEOUT_MS));
 	}
 	for (size_t i = 0; i < count; i++) {
 		if (redisAppendCommand(b->pub, "PUBLISH %s %b", b->cfg->cluster.channel,
@@ -290,6 +375,13 @@ static size_t redis_publish(struct broker *b, const struct broker_message *msgs,
 	return count;
 }
 
+/* Redis takes up to 512 MB a message: never the limit here. */
+static size_t redis_max_payload(struct broker *b)
+{
+	(void)b;
+	return 0;
+}
+
 static void redis_stop(struct broker *b)
 {
 	if (!b)
@@ -312,4 +404,5 @@ const struct broker_backend broker_redis = {
     .start = redis_start,
     .publish = redis_publish,
     .stop = redis_stop,
+    .max_payload = redis_max_payload,
 };

@@ -20,7 +20,10 @@
 
 #include "backoff.h"
 #include "broker.h"
+#include "broker_url.h"
 #include "clock.h"
+#include "cluster_auth.h"
+#include "delivery.h"
 #include "envelope.h"
 #include "peer_table.h"
 #include "log.h"
@@ -41,6 +44,8 @@
 /* ...and at most this many bytes (but at least one message), as the
  * backend may copy a whole batch into its output buffer. */
 #define PUBLISH_BATCH_BYTES (1u << 20)
+/* Messages too large for the broker are logged at most this often. */
+#define OVERSIZE_LOG_INTERVAL_S 60
 
 struct outgoing {
 	struct outgoing *next;
@@ -55,6 +60,17 @@ struct cluster {
 	struct broker *broker;
 	char node_id[ENVELOPE_NODE_ID_MAX + 1];
 	size_t node_id_len;
+	char url_shown[512]; /* cluster.url[0] with its password as "***" */
+	/* NULL without cluster.secret_file; else every envelope is signed and
+	 * prefix (CLUSTER_AUTH_PREFIX_SIZE) bytes go in front of it. */
+	struct cluster_auth *auth;
+	size_t prefix;
+	/* The broker's largest message (0: unknown): larger ones stay local. */
+	atomic_size_t max_payload;
+	atomic_int_fast64_t oversize_logged_at; /* CLOCK_MONOTONIC seconds */
+	atomic_bool started;                    /* past the start-up check of max_payload */
+	/* c->broker may be read: the link can come up before start() returned it. */
+	atomic_bool broker_set;
 
 	/* The publish queue: guarded by lock; wake is signalled when the queue
 	 * stops being empty, and at stop. */
@@ -77,6 +93,8 @@ struct cluster {
 	atomic_bool connected;
 	atomic_bool ever_connected;
 	atomic_uint_fast64_t published, received, reconnects, dropped, gaps, malformed, queued_now;
+	atomic_uint_fast64_t too_large;
+	atomic_uint_fast64_t rejected[CLUSTER_REJECT_COUNT];
 	uint64_t impostors; /* receiving thread only: for rate-limited logging */
 };
 
@@ -87,7 +105,36 @@ static bool worth_logging(uint64_t nth)
 	return (nth & (nth - 1)) == 0;
 }
 
+static const char *const reject_names[CLUSTER_REJECT_COUNT] = {
+    [CLUSTER_REJECT_SIGNATURE] = "signature",
+    [CLUSTER_REJECT_MALFORMED] = "malformed",
+    [CLUSTER_REJECT_VERSION] = "version",
+    [CLUSTER_REJECT_IMPOSTOR] = "impostor",
+};
+
+const char *cluster_reject_name(enum cluster_reject reason)
+{
+	return (unsigned)reason < CLUSTER_REJECT_COUNT ? reject_names[reason] : "unknown";
+}
+
 /* ---- publishing ---- */
+
+/* A message larger than the broker takes is relayed to this node's clients
+ * only: counted, and logged once a minute at most whatever the rate. Any
+ * thread. */
+static void drop_too_large(struct cluster *c, size_t len)
+{
+	stats_add(&c->too_large, 1);
+	int_fast64_t now = (int_fast64_t)(clock_now() / CLOCK_NS_PER_SEC);
+	int_fast64_t last = atomic_load_explicit(&c->oversize_logged_at, memory_order_relaxed);
+	if (now - last < OVERSIZE_LOG_INTERVAL_S ||
+	    !atomic_compare_exchange_strong(&c->oversize_logged_at, &last, now))
+		return;
+	log_warn("cluster: a message of %zu bytes with its envelope is larger than the broker "
+	         "takes (%zu bytes): relayed to this node's clients only (%" PRIu64
+	         " so far; logged once a minute)",
+	         len, atomic_load(&c->max_payload), stats_read(&c->too_large));
+}
 
 /* Caller holds the lock. */
 static void enqueue_locked(struct cluster *c, struct outgoing *o)
@@ -108,7 +155,14 @@ void cluster_publish(struct cluster *c, const char *room, uint8_t opcode, const 
                      size_t len)
 {
 	(void)room;
-	size_t header = envelope_header_size(c->node_id_len);
+	size_t header = c->prefix + envelope_header_size(c->node_id_len);
+	size_t limit = atomic_load_explicit(&c->max_payload, memory_order_relaxed);
+	if (limit && header + len > limit) {
+		/* Takes no number: the other nodes are not missing anything they
+		 * could have had. */
+		drop_too_large(c, header + len);
+		return;
+	}
 	struct outgoing *o = malloc(sizeof(*o) + header + len);
 	if (o) {
 		o->next = NULL;
@@ -128,7 +182,7 @@ void cluster_publish(struct cluster *c, const char *room, uint8_t opcode, const 
 	            (c->queued == 0 || c->queued_bytes + o->len <= c->cfg->cluster.queue_bytes);
 	bool first_drop = false;
 	if (fits) {
-		envelope_write_header(o->data, opcode, c->node_id, c->node_id_len, seq);
+		envelope_write_header(o->data + c->prefix, opcode, c->node_id, c->node_id_len, seq);
 		enqueue_locked(c, o);
 	} else {
 		first_drop = !c->dropping;
@@ -179,8 +233,22 @@ static void *publisher_main(void *arg)
 		}
 		pthread_mutex_unlock(&c->lock);
 
+		/* Signed here rather than by the readers: the hashing stays off
+		 * their path and outside the queue mutex, and a message that goes
+		 * again after a rotation carries the newest key. */
+		for (size_t i = 0; c->auth && i < n; i++) {
+			uint8_t *msg = (uint8_t *)(uintptr_t)batch[i].data;
+			if (cluster_auth_sign(c->auth, msg, batch[i].len) != 0) {
+				log_error(
+				    "cluster: cannot sign a message (OpenSSL failed): held back");
+				n = i;
+			}
+		}
+
 		enum broker_publish_result stopped = BROKER_PUBLISHED;
-		size_t taken = c->backend->publish(c->broker, batch, n, &stopped);
+		size_t taken = n ? c->backend->publish(c->broker, batch, n, &stopped) : 0;
+		if (n == 0)
+			stopped = BROKER_RETRY;
 		if (taken > n)
 			taken = n;
 		size_t done = taken < n && stopped == BROKER_REFUSED ? taken + 1 : taken;
@@ -194,13 +262,8 @@ static void *publisher_main(void *arg)
 				c->tail = NULL;
 			c->queued--;
 			c->queued_bytes -= o->len;
-			if (i == taken) {
-				stats_add(&c->dropped, 1);
-				log_warn(
-				    "cluster: the broker refused a message of %zu bytes (larger "
-				    "than it allows?): dropped",
-				    o->len);
-			}
+			if (i == taken)
+				drop_too_large(c, o->len);
 			free(o);
 		}
 		atomic_store_explicit(&c->queued_now, c->queued, memory_order_relaxed);
@@ -219,24 +282,77 @@ static void *publisher_main(void *arg)
 
 /* ---- receiving ---- */
 
-static void drop_malformed(struct cluster *c, const char *why, size_t len)
+/* Every rejection counts in malformed as well, which is their sum. */
+static void reject(struct cluster *c, enum cluster_reject reason, const char *why, size_t len)
 {
 	stats_add(&c->malformed, 1);
-	uint64_t n = stats_read(&c->malformed);
+	stats_add(&c->rejected[reason], 1);
+	uint64_t n = stats_read(&c->rejected[reason]);
 	if (worth_logging(n))
 		log_warn("cluster: dropped a message from the broker (%zu bytes): %s (%" PRIu64
-		         " so far)",
-		         len, why, n);
+		         " rejected as %s so far)",
+		         len, why, n, reject_names[reason]);
+}
+
+static void drop_malformed(struct cluster *c, const char *why, size_t len)
+{
+	reject(c, CLUSTER_REJECT_MALFORMED, why, len);
+}
+
+/* Checks the signature (with a secret) and finds the envelope in data;
+ * false when the message was rejected. */
+static bool authenticate(struct cluster *c, const uint8_t *data, size_t len, const uint8_t **env,
+                         size_t *env_len)
+{
+	*env = data;
+	*env_len = len;
+	if (!c->auth) {
+		if (len > 0 && data[0] == CLUSTER_AUTH_MAGIC) {
+			reject(c, CLUSTER_REJECT_SIGNATURE,
+			       "signed, but this node has no cluster.secret_file", len);
+			return false;
+		}
+		return true;
+	}
+	switch (cluster_auth_verify(c->auth, data, len, env, env_len)) {
+	case CLUSTER_AUTH_VALID:
+		return true;
+	case CLUSTER_AUTH_UNSIGNED:
+		reject(c, CLUSTER_REJECT_SIGNATURE, "not signed (cluster.secret_file is set here)",
+		       len);
+		return false;
+	case CLUSTER_AUTH_BAD_SCHEME:
+		reject(c, CLUSTER_REJECT_VERSION, "an unknown signature scheme", len);
+		return false;
+	case CLUSTER_AUTH_TRUNCATED:
+		drop_malformed(c, "a signed message cut short", len);
+		return false;
+	case CLUSTER_AUTH_BAD_TAG:
+		reject(c, CLUSTER_REJECT_SIGNATURE,
+		       "its signature matches no key of cluster.secret_file", len);
+		return false;
+	}
+	return false;
 }
 
 static void on_message(void *ctx, const void *data, size_t len)
 {
 	struct cluster *c = ctx;
 	struct envelope env;
-	enum envelope_status status = envelope_decode(data, len, &env);
+	const uint8_t *inner;
+	size_t inner_len;
 
+	/* This thread reads the broker for every client of the node: a client
+	 * whose queue is full is dropped, never waited for. */
+	delivery_never_wait_on_this_thread();
+	if (!authenticate(c, data, len, &inner, &inner_len))
+		return;
+	enum envelope_status status = envelope_decode(inner, inner_len, &env);
 	if (status != ENVELOPE_OK) {
-		drop_malformed(c, envelope_status_text(status), len);
+		reject(c,
+		       status == ENVELOPE_BAD_VERSION ? CLUSTER_REJECT_VERSION
+		                                      : CLUSTER_REJECT_MALFORMED,
+		       envelope_status_text(status), len);
 		return;
 	}
 	if (env.node_id_len == c->node_id_len &&
@@ -246,6 +362,7 @@ static void on_message(void *ctx, const void *data, size_t len)
 		if (c->backend == &broker_nats || env.seq < c->first_seq ||
 		    env.seq >= atomic_load_explicit(&c->seq_issued, memory_order_relaxed)) {
 			stats_add(&c->malformed, 1);
+			stats_add(&c->rejected[CLUSTER_REJECT_IMPOSTOR], 1);
 			if (worth_logging(++c->impostors))
 				log_error(
 				    "cluster: another node publishes as node id %s: give each "
@@ -298,17 +415,41 @@ static void on_message(void *ctx, const void *data, size_t len)
 		return;
 	}
 	size_t slow;
+	/* Counted first: whoever sees the message may look at the counter. */
+	stats_add(&c->received, 1);
 	rooms_broadcast_to(c->rooms, "", frame, &slow);
 	shared_frame_unref(frame);
-	stats_add(&c->received, 1);
+}
+
+/* The broker says how large a message it takes when the link comes up. */
+static size_t needed_payload(const struct cluster *c)
+{
+	return c->prefix + envelope_header_size(c->node_id_len) +
+	       (size_t)c->cfg->server.max_message_bytes;
+}
+
+static void update_max_payload(struct cluster *c)
+{
+	if (!atomic_load(&c->broker_set))
+		return; /* cluster_start looks itself once it has the broker */
+	size_t max = c->backend->max_payload(c->broker);
+	size_t was = atomic_exchange(&c->max_payload, max);
+	if (max && max != was && needed_payload(c) > max &&
+	    !c->cfg->cluster.allow_local_only_oversize && atomic_load(&c->started))
+		log_error("cluster: the broker takes messages up to %zu bytes, but "
+		          "server.max_message_bytes (%" PRIu64
+		          ") with the envelope needs %zu: larger messages reach this node's "
+		          "clients only",
+		          max, c->cfg->server.max_message_bytes, needed_payload(c));
 }
 
 static void on_link(void *ctx, bool up, const char *why)
 {
 	struct cluster *c = ctx;
-	const char *url = c->cfg->cluster.urls[0];
+	const char *url = c->url_shown;
 
 	if (up) {
+		update_max_payload(c);
 		if (atomic_exchange(&c->connected, true))
 			return;
 		if (atomic_exchange(&c->ever_connected, true)) {
@@ -369,6 +510,9 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
 	else
 		make_node_id(c->node_id, 64);
 	c->node_id_len = strlen(c->node_id);
+	broker_url_redact(cfg->cluster.urls[0], c->url_shown, sizeof(c->url_shown));
+	atomic_init(&c->max_payload, 0);
+	atomic_init(&c->oversize_logged_at, -OVERSIZE_LOG_INTERVAL_S);
 	c->next_seq = c->first_seq = first_sequence();
 	atomic_init(&c->seq_issued, c->next_seq);
 	c->peers = peer_table_create(PEER_CAPACITY);
@@ -379,12 +523,49 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
 		goto fail;
 	}
 
+	if (cfg->cluster.secret_file[0]) {
+		c->auth = cluster_auth_create(cfg->cluster.secret_file, err, errlen);
+		if (!c->auth)
+			goto fail;
+		c->prefix = CLUSTER_AUTH_PREFIX_SIZE;
+		log_info("cluster: envelopes signed with HMAC-SHA256, %zu key%s in %s",
+		         cluster_auth_key_count(c->auth),
+		         cluster_auth_key_count(c->auth) == 1 ? "" : "s", cfg->cluster.secret_file);
+	} else {
+		log_warn("cluster: no cluster.secret_file: envelopes are not signed, so anyone "
+		         "who can publish on the channel reaches every client of every node");
+	}
+
 	log_info("cluster: node id %s, broker %s at %s, channel \"%s\"", c->node_id,
-	         c->backend->name, cfg->cluster.urls[0], cfg->cluster.channel);
+	         c->backend->name, c->url_shown, cfg->cluster.channel);
 	const struct broker_events events = {.ctx = c, .message = on_message, .link = on_link};
 	c->broker = c->backend->start(cfg, c->node_id, &events, err, errlen);
 	if (!c->broker)
 		goto fail;
+	atomic_store(&c->broker_set, true);
+	/* Known now when the broker answered at start. */
+	size_t max = c->backend->max_payload(c->broker);
+	if (max && needed_payload(c) > max) {
+		if (!cfg->cluster.allow_local_only_oversize) {
+			snprintf(
+			    err, errlen,
+			    "cluster: the broker takes messages up to %zu bytes (its "
+			    "max_payload), but server.max_message_bytes (%" PRIu64
+			    ") with the envelope needs %zu: raise max_payload in the "
+			    "nats-server config, lower server.max_message_bytes to %zu, or set "
+			    "cluster.allow_local_only_oversize: true",
+			    max, cfg->server.max_message_bytes, needed_payload(c),
+			    max - (needed_payload(c) - (size_t)cfg->server.max_message_bytes));
+			c->backend->stop(c->broker);
+			goto fail;
+		}
+		log_warn("cluster: the broker takes messages up to %zu bytes: larger ones (with "
+		         "the envelope) reach this node's clients only "
+		         "(cluster.allow_local_only_oversize)",
+		         max);
+	}
+	atomic_store(&c->max_payload, max);
+	atomic_store(&c->started, true);
 	int rc = pthread_create(&c->publisher, NULL, publisher_main, c);
 	if (rc != 0) {
 		char why[128];
@@ -395,6 +576,7 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
 	}
 	return c;
 fail:
+	cluster_auth_destroy(c->auth);
 	peer_table_destroy(c->peers);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
@@ -411,6 +593,9 @@ void cluster_read_stats(struct cluster *c, struct cluster_stats *out)
 	out->dropped = stats_read(&c->dropped);
 	out->gaps = stats_read(&c->gaps);
 	out->malformed = stats_read(&c->malformed);
+	out->dropped_too_large = stats_read(&c->too_large);
+	for (int i = 0; i < CLUSTER_REJECT_COUNT; i++)
+		out->rejected[i] = stats_read(&c->rejected[i]);
 	out->queued = stats_read(&c->queued_now);
 }
 
@@ -436,7 +621,21 @@ void cluster_stop(struct cluster *c)
 		log_warn("cluster: %zu messages for the other nodes were still queued at shutdown",
 		         lost);
 	peer_table_destroy(c->peers);
+	cluster_auth_destroy(c->auth);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+void cluster_reload_keys(struct cluster *c)
+{
+	if (!c || !c->auth)
+		return;
+	char err[1024];
+	if (cluster_auth_reload(c->auth, err, sizeof(err)) == 0)
+		log_info("cluster.secret_file: reloaded, %zu key%s; signing with the first",
+		         cluster_auth_key_count(c->auth),
+		         cluster_auth_key_count(c->auth) == 1 ? "" : "s");
+	else
+		log_error("%s; the keys in use stay", err);
 }

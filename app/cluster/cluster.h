@@ -22,15 +22,30 @@
 
 struct cluster;
 
+/* Why a message from the broker was dropped before its sequence number was
+ * looked at. */
+enum cluster_reject {
+	CLUSTER_REJECT_SIGNATURE, /* unsigned, or signed with none of our keys, or altered */
+	CLUSTER_REJECT_MALFORMED, /* not an envelope, cut short, too large, bad UTF-8 */
+	CLUSTER_REJECT_VERSION,   /* a format or signature scheme this node does not know */
+	CLUSTER_REJECT_IMPOSTOR,  /* a valid envelope under this node's own id */
+	CLUSTER_REJECT_COUNT
+};
+
+/* "signature", "malformed"...: the reason label on /metrics. */
+const char *cluster_reject_name(enum cluster_reject reason);
+
 /* For /metrics. */
 struct cluster_stats {
 	bool connected;
 	uint64_t published;
 	uint64_t received;
 	uint64_t reconnects;
-	uint64_t dropped;
+	uint64_t dropped;           /* queue full (or out of memory) */
+	uint64_t dropped_too_large; /* larger than the broker takes: local clients only */
 	uint64_t gaps;
-	uint64_t malformed;
+	uint64_t malformed; /* every message from the broker dropped unread: the sum of rejected */
+	uint64_t rejected[CLUSTER_REJECT_COUNT];
 	uint64_t queued; /* messages waiting for the broker now */
 };
 
@@ -46,6 +61,10 @@ void cluster_publish(struct cluster *c, const char *room, uint8_t opcode, const 
                      size_t len);
 
 void cluster_read_stats(struct cluster *c, struct cluster_stats *out);
+
+/* SIGHUP: reads cluster.secret_file again (keys in use stay on failure,
+ * which is logged). Nothing to do without one. Main thread. */
+void cluster_reload_keys(struct cluster *c);
 
 /* Stops the threads and frees the cluster; what is still queued is lost
  * (and logged). After the last cluster_publish. */

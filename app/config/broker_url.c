@@ -63,19 +63,75 @@ static int parse_host_port(const char *rest, struct broker_url *out, const char 
 	out->host[len] = '\0';
 	if (*end == '\0')
 		return 0;
-	if (*end != ':') {
-		*problem =
-		    *end == '/' ? "must not have a path" : "has an invalid character in the host";
+	if (*end == ':') {
+		uint64_t port;
+		size_t digits = decimal_scan(end + 1, &port);
+		if (digits == 0 || (end[1 + digits] != '\0' && end[1 + digits] != '/') ||
+		    port < 1 || port > 65535) {
+			*problem = "needs a port from 1 to 65535 after \":\"";
+			return -1;
+		}
+		out->port = (uint16_t)port;
+		end += 1 + digits;
+	}
+	if (*end == '\0')
+		return 0;
+	if (*end != '/') {
+		*problem = "has an invalid character in the host";
 		return -1;
 	}
-	uint64_t port;
-	size_t digits = decimal_scan(end + 1, &port);
-	if (digits == 0 || end[1 + digits] != '\0' || port < 1 || port > 65535) {
-		*problem = "needs a port from 1 to 65535 after \":\"";
+	/* Only Redis has a database number (which pub/sub ignores, but a
+	 * shared URL may carry one). */
+	uint64_t db;
+	size_t digits = decimal_scan(end + 1, &db);
+	if (out->scheme != CLUSTER_BROKER_REDIS || digits == 0 || end[1 + digits] != '\0' ||
+	    db > 1000000) {
+		*problem = out->scheme == CLUSTER_BROKER_REDIS
+		               ? "may only have a database number as its path (\"/0\")"
+		               : "must not have a path";
 		return -1;
 	}
-	out->port = (uint16_t)port;
+	out->db = (int)db;
 	return 0;
+}
+
+/* "user", "user:password" or ":password" before the '@' of a Redis URL. */
+static int parse_user_info(const char *info, size_t len, struct broker_url *out,
+                           const char **problem)
+{
+	const char *colon = memchr(info, ':', len);
+	size_t user_len = colon ? (size_t)(colon - info) : len;
+	size_t pass_len = colon ? len - user_len - 1 : 0;
+	if (user_len > BROKER_HOST_MAX || pass_len > BROKER_HOST_MAX) {
+		*problem = "has a user or password longer than 255 bytes";
+		return -1;
+	}
+	if (!colon || pass_len == 0) {
+		*problem = "has user info without a password (redis://[user]:password@host)";
+		return -1;
+	}
+	memcpy(out->user, info, user_len);
+	out->user[user_len] = '\0';
+	memcpy(out->password, colon + 1, pass_len);
+	out->password[pass_len] = '\0';
+	out->has_password = true;
+	return 0;
+}
+
+void broker_url_redact(const char *s, char *out, size_t cap)
+{
+	const char *scheme_end = strstr(s, "://");
+	const char *info = scheme_end ? scheme_end + 3 : s;
+	const char *at = strrchr(info, '@');
+	if (!at || cap == 0) {
+		snprintf(out, cap, "%s", s);
+		return;
+	}
+	const char *colon = memchr(info, ':', (size_t)(at - info));
+	if (colon)
+		snprintf(out, cap, "%.*s:***%s", (int)(colon - s), s, at);
+	else
+		snprintf(out, cap, "%.*s***%s", (int)(info - s), s, at);
 }
 
 int broker_url_parse(const char *s, struct broker_url *out, char *why, size_t whylen)
@@ -85,31 +141,33 @@ int broker_url_parse(const char *s, struct broker_url *out, char *why, size_t wh
 	const char *rest;
 
 	memset(out, 0, sizeof(*out));
+	out->db = -1;
 	if (strncmp(s, "redis://", 8) == 0) {
 		out->scheme = CLUSTER_BROKER_REDIS;
 		out->port = REDIS_DEFAULT_PORT;
 		rest = s + 8;
-	} else if (strncmp(s, "nats://", 7) == 0) {
+	} else if (strncmp(s, "nats://", 7) == 0 || strncmp(s, "tls://", 6) == 0) {
 		out->scheme = CLUSTER_BROKER_NATS;
 		out->port = NATS_DEFAULT_PORT;
-		rest = s + 7;
+		rest = strchr(s, '/') + 2;
 	} else {
-		snprintf(why, whylen, "%s must start with \"redis://\" or \"nats://\"",
-		         quote_shortened(s, quoted));
+		char redacted[512];
+		broker_url_redact(s, redacted, sizeof(redacted));
+		snprintf(why, whylen,
+		         "%s must start with \"redis://\" or \"nats://\" (or \"tls://\" for NATS "
+		         "over TLS)",
+		         quote_shortened(redacted, quoted));
 		return -1;
 	}
 	const char *at = strrchr(rest, '@');
-	if (at && out->scheme == CLUSTER_BROKER_REDIS) {
-		/* hiredis 0.14 has no AUTH of its own; a password here would be
-		 * silently ignored, which is worse than refusing it. */
-		problem = "has user info, which redis:// URLs do not support here";
-	} else {
-		if (at)
-			rest = at + 1;
-		parse_host_port(rest, out, &problem);
-	}
+	/* NATS URLs go to the client library whole: it reads their user info. */
+	if (!at || out->scheme != CLUSTER_BROKER_REDIS ||
+	    parse_user_info(rest, (size_t)(at - rest), out, &problem) == 0)
+		parse_host_port(at ? at + 1 : rest, out, &problem);
 	if (problem) {
-		snprintf(why, whylen, "%s %s", quote_shortened(s, quoted), problem);
+		char redacted[512];
+		broker_url_redact(s, redacted, sizeof(redacted));
+		snprintf(why, whylen, "%s %s", quote_shortened(redacted, quoted), problem);
 		return -1;
 	}
 	return 0;

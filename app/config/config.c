@@ -86,6 +86,9 @@ void config_free(struct config *cfg)
 	free(cfg->server.websocket_path);
 	free(cfg->server.document_root);
 	config_free_strings(cfg->server.allowed_origins, cfg->server.allowed_origins_count);
+	config_free_strings(cfg->server.trusted_proxies, cfg->server.trusted_proxies_count);
+	config_free_strings(cfg->metrics.allowed_networks, cfg->metrics.allowed_networks_count);
+	free(cfg->metrics.bearer_token_file);
 	tls_config_free(&cfg->server.tls);
 	tls_config_free(&cfg->metrics.tls);
 	free(cfg->metrics.path);
@@ -101,6 +104,13 @@ void config_free(struct config *cfg)
 	config_free_strings(cfg->auth.http.forward_headers, cfg->auth.http.forward_header_count);
 	free(cfg->cluster.channel);
 	free(cfg->cluster.node_id);
+	free(cfg->cluster.secret_file);
+	free(cfg->cluster.nats.token_file);
+	free(cfg->cluster.nats.nkey_seed_file);
+	free(cfg->cluster.nats.credentials_file);
+	free(cfg->cluster.nats.tls.ca);
+	free(cfg->cluster.nats.tls.certificate);
+	free(cfg->cluster.nats.tls.private_key);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -119,6 +129,11 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->server.max_message_bytes = 1048576;
 	cfg->server.ping_interval_seconds = 30;
 	cfg->server.idle_timeout_seconds = 75;
+	cfg->server.handshake_timeout_seconds = 5;
+	cfg->limits.max_connections_per_address = 64;
+	cfg->limits.handshakes_per_address_per_second = 20;
+	cfg->limits.ipv6_prefix_length = 64;
+	cfg->limits.on_rate_exceeded = RATE_ACTION_CLOSE;
 	cfg->relay.echo_to_sender = true;
 	cfg->relay.client_queue_messages = 1024;
 	cfg->relay.client_queue_bytes = UINT64_C(8) << 20;
@@ -129,6 +144,7 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->rooms.default_room = strdup("lobby");
 	cfg->rooms.max_rooms = 10000;
 	cfg->rooms.max_members = 0;
+	cfg->metrics.bearer_token_file = strdup("");
 	cfg->cluster.enabled = false;
 	cfg->cluster.broker = CLUSTER_BROKER_REDIS;
 	cfg->cluster.urls = calloc(1, sizeof(*cfg->cluster.urls));
@@ -140,6 +156,14 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->cluster.node_id = strdup("");
 	cfg->cluster.queue_messages = 10000;
 	cfg->cluster.queue_bytes = UINT64_C(64) << 20;
+	cfg->cluster.secret_file = strdup("");
+	cfg->cluster.allow_local_only_oversize = false;
+	cfg->cluster.nats.token_file = strdup("");
+	cfg->cluster.nats.nkey_seed_file = strdup("");
+	cfg->cluster.nats.credentials_file = strdup("");
+	cfg->cluster.nats.tls.ca = strdup("");
+	cfg->cluster.nats.tls.certificate = strdup("");
+	cfg->cluster.nats.tls.private_key = strdup("");
 	int tls_ok = tls_config_defaults(&cfg->server.tls) + tls_config_defaults(&cfg->metrics.tls);
 	int auth_ok = auth_config_defaults(cfg);
 	cfg->shutdown.timeout_seconds = 10;
@@ -147,8 +171,11 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->logging.format = LOG_FORMAT_TEXT;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
-	    tls_ok != 0 || auth_ok != 0 || !cfg->metrics.path || !cfg->rooms.default_room ||
-	    cfg->cluster.url_count != 1 || !cfg->cluster.channel || !cfg->cluster.node_id) {
+	    tls_ok != 0 || auth_ok != 0 || !cfg->metrics.path || !cfg->rooms.default_room || !cfg->metrics.bearer_token_file || cfg->cluster.url_count != 1 ||
+	    !cfg->cluster.channel || !cfg->cluster.node_id || !cfg->cluster.secret_file ||
+	    !cfg->cluster.nats.token_file || !cfg->cluster.nats.nkey_seed_file ||
+	    !cfg->cluster.nats.credentials_file || !cfg->cluster.nats.tls.ca ||
+	    !cfg->cluster.nats.tls.certificate || !cfg->cluster.nats.tls.private_key) {
 		config_free(cfg);
 		return -1;
 	}

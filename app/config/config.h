@@ -15,6 +15,9 @@ enum cluster_broker { CLUSTER_BROKER_REDIS, CLUSTER_BROKER_NATS };
 
 enum tls_min_version { TLS_MIN_VERSION_1_2, TLS_MIN_VERSION_1_3 };
 
+/* limits.on_rate_exceeded: what happens to a client over its message or
+ * byte rate. */
+enum rate_action { RATE_ACTION_CLOSE, RATE_ACTION_DROP };
 /* Who may connect (app/auth/): nobody is asked, a JWT, or the application's
  * own HTTP endpoint. */
 enum auth_mode { AUTH_MODE_NONE, AUTH_MODE_JWT, AUTH_MODE_HTTP };
@@ -42,8 +45,20 @@ struct config {
 		size_t allowed_origins_count;
 		uint32_t ping_interval_seconds; /* 0: no pings, no idle limit */
 		uint32_t idle_timeout_seconds;
+		uint32_t handshake_timeout_seconds; /* the whole request head */
+		char **trusted_proxies;             /* CIDRs, checked by net_cidr_parse */
+		size_t trusted_proxies_count;
 		struct tls_config tls;
 	} server;
+
+	struct {
+		uint32_t max_connections_per_address; /* 0: no limit */
+		uint32_t handshakes_per_address_per_second;
+		uint32_t ipv6_prefix_length;
+		uint32_t messages_per_second; /* per client; 0: no limit */
+		uint64_t bytes_per_second;
+		enum rate_action on_rate_exceeded;
+	} limits;
 
 	struct {
 		bool echo_to_sender;
@@ -55,6 +70,9 @@ struct config {
 		bool enabled;
 		struct listen_addr listen;
 		char *path;
+		char **allowed_networks; /* CIDRs; none: any */
+		size_t allowed_networks_count;
+		char *bearer_token_file; /* absolute path, or "" */
 		struct tls_config tls;
 	} metrics;
 
@@ -74,6 +92,19 @@ struct config {
 		char *node_id; /* "" until the cluster picks one at start */
 		uint32_t queue_messages;
 		uint64_t queue_bytes;
+		char *secret_file; /* absolute path or "": the shared keys that sign envelopes */
+		/* A message too large for the broker is relayed to local clients only. */
+		bool allow_local_only_oversize;
+		struct {
+			char *token_file;     /* absolute paths or "" */
+			char *nkey_seed_file; /* an NKey user's seed ("SU..."), for nonce signing */
+			char *credentials_file; /* a .creds file: user JWT and NKey seed */
+			struct {
+				char *ca; /* trusted CAs for the server's certificate */
+				char *certificate;
+				char *private_key;
+			} tls;
+		} nats;
 	} cluster;
 
 	struct {

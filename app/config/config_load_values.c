@@ -11,6 +11,7 @@
 #include "path.h"
 #include "decimal.h"
 #include "listen_addr.h"
+#include "net_address.h"
 #include "origin.h"
 #include "yaml_node.h"
 
@@ -275,10 +276,15 @@ static int append_unique(struct config_loader *ld, const yaml_node_t *item, cons
 		return -1;
 	if (check(s, why, sizeof(why)))
 		return config_loader_fail_value(ld, item, "%s", why);
-	for (size_t j = 0; j < *count; j++)
-		if (strcmp(list[j], s) == 0)
+	for (size_t j = 0; j < *count; j++) {
+		if (strcmp(list[j], s) == 0) {
+			/* A broker URL may hold a password: never quoted as written. */
+			char shown[512];
+			broker_url_redact(s, shown, sizeof(shown));
 			return config_loader_fail_value(ld, item, "%s is listed twice",
-			                                quote_shortened(s, quoted));
+			                                quote_shortened(shown, quoted));
+		}
+	}
 	list[*count] = strdup(s);
 	if (!list[*count])
 		return config_loader_out_of_memory(ld, item);
@@ -322,6 +328,18 @@ static int load_origins(struct config_loader *ld, yaml_node_t *node, char ***out
 {
 	return load_string_list(ld, node, "a list of origins, e.g. [\"https://example.com\"]",
 	                        "an origin string", origin_validate, out, count);
+}
+
+static int check_network(const char *s, char *why, size_t whylen)
+{
+	struct net_cidr net;
+	return net_cidr_parse(s, &net, why, whylen);
+}
+
+static int load_networks(struct config_loader *ld, yaml_node_t *node, char ***out, size_t *count)
+{
+	return load_string_list(ld, node, "a list of networks, e.g. [\"10.0.0.0/8\"]",
+	                        "a network like \"10.0.0.0/8\"", check_network, out, count);
 }
 
 /* A word: what an algorithm or an HTTP header is called. */
@@ -451,6 +469,8 @@ int config_load_value(struct config_loader *ld, const struct config_field *f, vo
 		return load_broker_urls(ld, node, slot, count);
 	case KIND_NAME:
 		return load_name(ld, f, node, slot);
+	case KIND_NETWORKS:
+		return load_networks(ld, node, slot, count);
 	case KIND_WORDS:
 		return load_words(ld, node, slot, count);
 	}

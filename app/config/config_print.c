@@ -3,6 +3,7 @@
  * appears, in the schema's order. */
 #include <inttypes.h>
 
+#include "broker_url.h"
 #include "config.h"
 #include "config_schema.h"
 #include "listen_addr.h"
@@ -14,6 +15,15 @@ static void print_listen(const struct listen_addr *addr, FILE *out)
 
 	listen_addr_format(addr, buf);
 	quote_print(buf, out);
+}
+
+/* A broker URL's password is "***": --check-config output gets pasted into
+ * tickets. */
+static void print_url(const char *url, FILE *out)
+{
+	char redacted[1024];
+	broker_url_redact(url, redacted, sizeof(redacted));
+	quote_print(redacted, out);
 }
 
 static void print_section(const void *self, const struct config_section *sec, int indent, FILE *out)
@@ -68,6 +78,7 @@ static void print_section(const void *self, const struct config_section *sec, in
 			break;
 		}
 		case KIND_BROKER_URLS:
+		case KIND_NETWORKS:
 		case KIND_WORDS:
 		case KIND_ORIGINS: {
 			char *const *origins = *(char **const *)slot;
@@ -75,14 +86,17 @@ static void print_section(const void *self, const struct config_section *sec, in
 			/* A single URL stays on one line, as in conf/wsrelay.yaml. */
 			if (f->kind == KIND_BROKER_URLS && *count == 1) {
 				fputc(' ', out);
-				quote_print(origins[0], out);
+				print_url(origins[0], out);
 				break;
 			}
 			if (*count == 0)
 				fputs(" []", out);
 			for (size_t k = 0; k < *count; k++) {
 				fprintf(out, "\n%*s- ", indent + 2, "");
-				quote_print(origins[k], out);
+				if (f->kind == KIND_BROKER_URLS)
+					print_url(origins[k], out);
+				else
+					quote_print(origins[k], out);
 			}
 			break;
 		}

@@ -161,10 +161,36 @@ static const char *check_cluster(const void *self, const char *path, char *why, 
 		if (broker_url_parse(cfg->cluster.urls[i], &url, unused, sizeof(unused)) == 0 &&
 		    url.scheme == cfg->cluster.broker)
 			continue;
+		char redacted[512];
+		broker_url_redact(cfg->cluster.urls[i], redacted, sizeof(redacted));
 		snprintf(why, whylen,
 		         "cluster.url: %s is not a %s:// URL, but cluster.broker is \"%s\"",
-		         quote_shortened(cfg->cluster.urls[i], quoted), broker, broker);
+		         quote_shortened(redacted, quoted), broker, broker);
 		return "url";
+	}
+	return NULL;
+}
+
+/* One way to authenticate to NATS at a time, as the client library takes
+ * only one. */
+static const char *check_cluster_nats(const void *self, const char *path, char *why, size_t whylen)
+{
+	const struct config *cfg = CONFIG_OF(self, cluster.nats);
+	const char *keys[] = {"token_file", "nkey_seed_file", "credentials_file"};
+	const char *values[] = {cfg->cluster.nats.token_file, cfg->cluster.nats.nkey_seed_file,
+	                        cfg->cluster.nats.credentials_file};
+	const char *first = NULL;
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		if (!values[i][0])
+			continue;
+		if (first) {
+			snprintf(why, whylen,
+			         "%s.%s: only one of token_file, nkey_seed_file and "
+			         "credentials_file may be set (%s is set too)",
+			         path, keys[i], first);
+			return keys[i];
+		}
+		first = keys[i];
 	}
 	return NULL;
 }
@@ -199,6 +225,20 @@ static const char *check_auth_jwt(const void *self, const char *path, char *why,
 		return "algorithms";
 	}
 	return NULL;
+}
+
+/* A client certificate needs its key, and the other way round. */
+static const char *check_cluster_nats_tls(const void *self, const char *path, char *why,
+                                          size_t whylen)
+{
+	const struct config *cfg = CONFIG_OF(self, cluster.nats.tls);
+	bool cert = cfg->cluster.nats.tls.certificate[0],
+	     key = cfg->cluster.nats.tls.private_key[0];
+	if (cert == key)
+		return NULL;
+	snprintf(why, whylen, "%s.%s needs %s.%s to be set", path,
+	         cert ? "certificate" : "private_key", path, cert ? "private_key" : "certificate");
+	return cert ? "certificate" : "private_key";
 }
 
 /* jwt: a key file for each family listed (the files are read when the
@@ -253,6 +293,7 @@ _Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level is an int"
 _Static_assert(sizeof(enum log_format) == sizeof(int), "enum log_format is an int");
 _Static_assert(sizeof(enum tls_min_version) == sizeof(int), "enum tls_min_version is an int");
 _Static_assert(sizeof(enum cluster_broker) == sizeof(int), "enum cluster_broker is an int");
+_Static_assert(sizeof(enum rate_action) == sizeof(int), "enum rate_action is an int");
 
 #define ENUM_OF(w, table) { .what = (w), .names = (table), .count = ARRAY_LEN(table) }
 
@@ -277,6 +318,10 @@ static const struct config_enum_name broker_names[] = {
 };
 const struct config_enum config_brokers = ENUM_OF("a broker name", broker_names);
 
+static const struct config_enum_name rate_action_names[] = {
+	{"close", RATE_ACTION_CLOSE}, {"drop", RATE_ACTION_DROP},
+};
+const struct config_enum config_rate_actions = ENUM_OF("a rate action", rate_action_names);
 _Static_assert(sizeof(enum auth_mode) == sizeof(int), "enum auth_mode is an int");
 static const struct config_enum_name auth_mode_names[] = {
 	{"none", AUTH_MODE_NONE}, {"jwt", AUTH_MODE_JWT}, {"http", AUTH_MODE_HTTP},
@@ -323,6 +368,8 @@ static const struct config_field server_fields[] = {
 	F_LIST(S, "allowed_origins", KIND_ORIGINS, allowed_origins, allowed_origins_count),
 	F_UINT(S, "ping_interval_seconds", ping_interval_seconds, 0, 3600),
 	F_UINT(S, "idle_timeout_seconds", idle_timeout_seconds, 1, 86400),
+	F_UINT(S, "handshake_timeout_seconds", handshake_timeout_seconds, 1, 300),
+	F_LIST(S, "trusted_proxies", KIND_NETWORKS, trusted_proxies, trusted_proxies_count),
 	F_SECTION(S, "tls", tls, tls_section),
 };
 #undef S
@@ -337,11 +384,26 @@ static const struct config_field relay_fields[] = {
 #undef S
 static const struct config_section relay_section = SECTION_OF(relay_fields, NULL);
 
+#define S SECTION_TYPE(limits)
+static const struct config_field limits_fields[] = {
+	F_UINT(S, "max_connections_per_address", max_connections_per_address, 0, 30000),
+	F_UINT(S, "handshakes_per_address_per_second", handshakes_per_address_per_second, 0, 1000000),
+	/* An IPv6 subscriber gets a /64 or more; /128 counts every address. */
+	F_UINT(S, "ipv6_prefix_length", ipv6_prefix_length, 16, 128),
+	F_UINT(S, "messages_per_second", messages_per_second, 0, 10000000),
+	F_UINT(S, "bytes_per_second", bytes_per_second, 0, UINT64_C(1) << 40),
+	F_ENUM(S, "on_rate_exceeded", on_rate_exceeded, config_rate_actions),
+};
+#undef S
+static const struct config_section limits_section = SECTION_OF(limits_fields, NULL);
+
 #define S SECTION_TYPE(metrics)
 static const struct config_field metrics_fields[] = {
 	F_BOOL(S, "enabled", enabled),
 	F_SIMPLE(S, "listen", KIND_LISTEN, listen),
 	F_SIMPLE(S, "path", KIND_URL_PATH, path),
+	F_LIST(S, "allowed_networks", KIND_NETWORKS, allowed_networks, allowed_networks_count),
+	F_SIMPLE(S, "bearer_token_file", KIND_FILE, bearer_token_file),
 	F_SECTION(S, "tls", tls, tls_section),
 };
 #undef S
@@ -357,6 +419,27 @@ static const struct config_field rooms_fields[] = {
 #undef S
 static const struct config_section rooms_section = SECTION_OF(rooms_fields, check_rooms);
 
+#define S SECTION_TYPE(cluster.nats.tls)
+static const struct config_field cluster_nats_tls_fields[] = {
+	F_SIMPLE(S, "ca", KIND_FILE, ca),
+	F_SIMPLE(S, "certificate", KIND_FILE, certificate),
+	F_SIMPLE(S, "private_key", KIND_FILE, private_key),
+};
+#undef S
+static const struct config_section cluster_nats_tls_section =
+	SECTION_OF(cluster_nats_tls_fields, check_cluster_nats_tls);
+
+#define S SECTION_TYPE(cluster.nats)
+static const struct config_field cluster_nats_fields[] = {
+	F_SIMPLE(S, "token_file", KIND_FILE, token_file),
+	F_SIMPLE(S, "nkey_seed_file", KIND_FILE, nkey_seed_file),
+	F_SIMPLE(S, "credentials_file", KIND_FILE, credentials_file),
+	F_SECTION(S, "tls", tls, cluster_nats_tls_section),
+};
+#undef S
+static const struct config_section cluster_nats_section =
+	SECTION_OF(cluster_nats_fields, check_cluster_nats);
+
 #define S SECTION_TYPE(cluster)
 static const struct config_field cluster_fields[] = {
 	F_BOOL(S, "enabled", enabled),
@@ -367,6 +450,9 @@ static const struct config_field cluster_fields[] = {
 	F_NAME(S, "node_id", node_id, 0, 64),
 	F_UINT(S, "queue_messages", queue_messages, 1, 10000000),
 	F_UINT(S, "queue_bytes", queue_bytes, 1024, UINT64_C(1) << 34),
+	F_SIMPLE(S, "secret_file", KIND_FILE, secret_file),
+	F_BOOL(S, "allow_local_only_oversize", allow_local_only_oversize),
+	F_SECTION(S, "nats", nats, cluster_nats_section),
 };
 #undef S
 static const struct config_section cluster_section = SECTION_OF(cluster_fields, check_cluster);
@@ -422,6 +508,7 @@ static const struct config_section logging_section = SECTION_OF(logging_fields, 
 static const struct config_field root_fields[] = {
 	F_SECTION(S, "server", server, server_section),
 	F_SECTION(S, "relay", relay, relay_section),
+	F_SECTION(S, "limits", limits, limits_section),
 	F_SECTION(S, "metrics", metrics, metrics_section),
 	F_SECTION(S, "rooms", rooms, rooms_section),
 	F_SECTION(S, "cluster", cluster, cluster_section),

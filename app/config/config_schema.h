@@ -22,6 +22,7 @@ enum config_kind {
 	KIND_ENUM,        /* an enum member by the names in the field's config_enum */
 	KIND_BROKER_URLS, /* one broker URL or a list of them */
 	KIND_NAME,        /* [A-Za-z0-9_:.-], dot-separated words; min..max bytes */
+	KIND_NETWORKS,    /* list of "address[/prefix]" (net_cidr_parse) */
 	KIND_WORDS,       /* list of distinct words of [A-Za-z0-9_-] (algorithm or header names) */
 };
 
@@ -82,6 +83,7 @@ extern const struct config_enum config_log_levels;   /* enum log_level */
 extern const struct config_enum config_log_formats;  /* enum log_format */
 extern const struct config_enum config_tls_versions; /* enum tls_min_version */
 extern const struct config_enum config_brokers;      /* enum cluster_broker */
+extern const struct config_enum config_rate_actions; /* enum rate_action */
 extern const struct config_enum config_auth_modes;   /* enum auth_mode */
 
 /* value's name in e, or "unknown". */

@@ -1,29 +1,64 @@
 #include "metrics_server.h"
 
 #include <civetweb.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "exposition.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "metrics_access.h"
 #include "process_metrics.h"
 #include "relay_metrics.h"
 #include "server.h"
 #include "tls_context.h"
 
-/* Scrapes and health checks are short; a few workers are plenty, and they
- * are not taken from the WebSocket pool. */
-#define METRICS_THREADS "4"
+/* Scrapes and health checks are short, and these workers are not taken
+ * from the WebSocket pool. A connection that drips its request holds a
+ * worker until its head is late: that timeout is short (a scraper sends its
+ * request at once), and there are workers enough that /healthz finds one
+ * while a hundred such connections wait; with 32, /healthz waited up to
+ * 1.2 s behind them (docs/security.md has the measurements). */
+#if defined(__SANITIZE_THREAD__)
+#define METRICS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define METRICS_TSAN 1
+#endif
+#endif
+#ifdef METRICS_TSAN
+/* TSan's bookkeeping of every synchronised operation grows with the number
+ * of threads: 128 idle workers made the relay's peak memory under TSan grow
+ * by 100 MiB in test_protocol's allocation check. The TSan build only
+ * checks that /healthz answers, not how fast. */
+#define METRICS_THREADS "32"
+#else
+#define METRICS_THREADS "128"
+#endif
+/* From the first byte to the end of the head: with TCP_DEFER_ACCEPT below,
+ * a scrape is accepted only once its request arrived, so this only cuts
+ * heads that drip. TLS adds its handshake's round trips. */
+#define METRICS_REQUEST_TIMEOUT_MS     "250"
+#define METRICS_TLS_REQUEST_TIMEOUT_MS "2000"
+/* A connection that has sent nothing is not handed to CivetWeb at all for
+ * this long (TCP_DEFER_ACCEPT): idle sockets cost no worker. */
+#define METRICS_DEFER_ACCEPT_S 30
+#define METRICS_LISTEN_BACKLOG "4096"
 
 struct metrics_server {
 	const struct config *cfg;
 	struct server *srv;
 	struct mg_context *ctx;
 	struct tls_context *tls; /* metrics.tls, or NULL */
+	char *token;             /* metrics.bearer_token_file's token, or NULL */
 };
 
 static void send_text(struct mg_connection *conn, int status, const char *content_type,
@@ -110,6 +145,15 @@ static int on_metrics(struct mg_connection *conn, void *cbdata)
 	bool head;
 	if (!readable_method(conn, &head))
 		return 405;
+	if (ms->token &&
+	    !metrics_access_bearer_ok(mg_get_header(conn, "Authorization"), ms->token)) {
+		mg_response_header_start(conn, 401);
+		mg_response_header_add(conn, "WWW-Authenticate", "Bearer realm=\"wsrelay metrics\"",
+		                       -1);
+		mg_response_header_add(conn, "Content-Length", "0", -1);
+		mg_response_header_send(conn);
+		return 401;
+	}
 
 	struct exposition e;
 	exposition_init(&e);
@@ -168,6 +212,36 @@ static int provide_ssl_ctx(void **ssl_ctx, void *user_data)
 	return 1;
 }
 
+/* CivetWeb does not hand out its listening sockets: the one bound to port
+ * is found among the process's descriptors (at start, before any other
+ * thread of ours opens one) and told to defer accepting until data came.
+ * Returns whether it was found. */
+static bool defer_accept(unsigned port)
+{
+	struct rlimit files;
+	int max = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 65536
+	              ? (int)files.rlim_cur
+	              : 65536;
+	for (int fd = 0; fd < max; fd++) {
+		int listening = 0;
+		socklen_t len = sizeof(listening);
+		struct sockaddr_storage addr = {0};
+		socklen_t alen = sizeof(addr);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+		    !listening || getsockname(fd, (struct sockaddr *)&addr, &alen) != 0)
+			continue;
+		unsigned bound =
+		    addr.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&addr)->sin_port)
+		    : addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
+		                                 : 0;
+		int seconds = METRICS_DEFER_ACCEPT_S;
+		if (bound == port &&
+		    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof(seconds)) == 0)
+			return true;
+	}
+	return false;
+}
+
 struct metrics_server *metrics_server_start(const struct config *cfg, struct server *srv, char *err,
                                             size_t errlen)
 {
@@ -178,11 +252,27 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	}
 	ms->cfg = cfg;
 	ms->srv = srv;
+	if (cfg->metrics.bearer_token_file[0]) {
+		ms->token = metrics_access_read_token(cfg->metrics.bearer_token_file, err, errlen);
+		if (!ms->token) {
+			free(ms);
+			return NULL;
+		}
+	}
+	char *acl = metrics_access_acl(cfg);
+	if (!acl) {
+		snprintf(err, errlen, "out of memory");
+		free(ms->token);
+		free(ms);
+		return NULL;
+	}
 
 	bool tls = cfg->metrics.tls.enabled;
 	if (tls) {
 		ms->tls = tls_context_create(&cfg->metrics.tls, "metrics.tls", err, errlen);
 		if (!ms->tls) {
+			free(acl);
+			free(ms->token);
 			free(ms);
 			return NULL;
 		}
@@ -191,9 +281,25 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	listen_addr_format(&cfg->metrics.listen, addr);
 	snprintf(port, sizeof(port), "%s%s", addr, tls ? "s" : "");
 	const char *options[] = {
-	    "listening_ports",    port,   "num_threads", METRICS_THREADS,
-	    "request_timeout_ms", "5000", NULL,
+	    "listening_ports",
+	    port,
+	    "num_threads",
+	    METRICS_THREADS,
+	    "request_timeout_ms",
+	    tls ? METRICS_TLS_REQUEST_TIMEOUT_MS : METRICS_REQUEST_TIMEOUT_MS,
+	    /* Deferred connections wait in the listener's queue: room for
+	     * thousands, so a probe's SYN is never the one dropped. */
+	    "listen_backlog",
+	    METRICS_LISTEN_BACKLOG,
+	    /* Filled below when metrics.allowed_networks lists any. */
+	    NULL,
+	    NULL,
+	    NULL,
 	};
+	if (acl[0]) {
+		options[8] = "access_control_list";
+		options[9] = acl;
+	}
 	struct mg_callbacks callbacks;
 	memset(&callbacks, 0, sizeof(callbacks));
 	callbacks.log_message = on_log_message;
@@ -205,13 +311,18 @@ struct metrics_server *metrics_server_start(const struct config *cfg, struct ser
 	struct mg_init_data init = {
 	    .callbacks = &callbacks, .user_data = ms, .configuration_options = options};
 	ms->ctx = mg_start2(&init, &error);
+	free(acl);
 	if (!ms->ctx) {
 		snprintf(err, errlen, "cannot start the metrics listener on %s://%s: %s",
 		         tls ? "https" : "http", addr, mg_err[0] ? mg_err : "unknown error");
 		tls_context_free(ms->tls);
+		free(ms->token);
 		free(ms);
 		return NULL;
 	}
+	if (!defer_accept(cfg->metrics.listen.port))
+		log_warn(
+		    "metrics listener: TCP_DEFER_ACCEPT not set; idle connections take workers");
 	log_info("metrics on %s://%s%s, health on /healthz", tls ? "https" : "http", addr,
 	         cfg->metrics.path);
 	return ms;
@@ -223,6 +334,9 @@ void metrics_server_stop(struct metrics_server *ms)
 		return;
 	mg_stop(ms->ctx);
 	tls_context_free(ms->tls);
+	if (ms->token)
+		OPENSSL_cleanse(ms->token, strlen(ms->token));
+	free(ms->token);
 	free(ms);
 }
 

@@ -41,18 +41,32 @@ static void cluster_metrics_write(struct cluster *cluster, struct exposition *e)
 	              "Messages from other nodes delivered to local clients.", cs.received);
 	plain_counter(e, "wsrelay_cluster_reconnects_total",
 	              "Times the broker link came back after being lost.", cs.reconnects);
-	plain_counter(e, "wsrelay_cluster_dropped_total",
-	              "Local messages never published: the publish queue was full (broker "
-	              "down or slow) or the broker refused them.",
-	              cs.dropped);
+	exposition_family(e, "wsrelay_cluster_dropped_total", "counter",
+	                  "Local messages never published, by reason: queue_full (the publish "
+	                  "queue was full: broker down or slow) or too_large (larger than the "
+	                  "broker takes: relayed to this node's clients only).");
+	const char *queue_full[] = {"reason", "queue_full", NULL};
+	const char *too_large[] = {"reason", "too_large", NULL};
+	exposition_uint(e, "wsrelay_cluster_dropped_total", queue_full, cs.dropped);
+	exposition_uint(e, "wsrelay_cluster_dropped_total", too_large, cs.dropped_too_large);
 	plain_counter(e, "wsrelay_cluster_gaps_total",
 	              "Messages of other nodes that never arrived, from gaps in their sequence "
 	              "numbers.",
 	              cs.gaps);
 	plain_counter(e, "wsrelay_cluster_malformed_total",
 	              "Messages from the broker dropped as not well-formed, too large, not "
-	              "UTF-8 text, or sent by another node under this node's id.",
+	              "UTF-8 text, badly signed, or sent by another node under this node's id "
+	              "(the sum of wsrelay_cluster_rejected_total).",
 	              cs.malformed);
+	exposition_family(e, "wsrelay_cluster_rejected_total", "counter",
+	                  "Messages from the broker dropped before their sequence number was "
+	                  "looked at, by reason: signature (unsigned, unknown key or altered), "
+	                  "malformed, version (unknown format), impostor (a valid envelope "
+	                  "under this node's id).");
+	for (int r = 0; r < CLUSTER_REJECT_COUNT; r++) {
+		const char *labels[] = {"reason", cluster_reject_name(r), NULL};
+		exposition_uint(e, "wsrelay_cluster_rejected_total", labels, cs.rejected[r]);
+	}
 	exposition_family(e, "wsrelay_cluster_queue_messages", "gauge",
 	                  "Local messages waiting for the broker.");
 	exposition_uint(e, "wsrelay_cluster_queue_messages", NULL, cs.queued);
@@ -153,6 +167,12 @@ void relay_metrics_write(struct server *srv, struct exposition *e)
 		exposition_uint(e, "wsrelay_rejected_handshakes_total", labels,
 		                stats_read(&s->rejected[r]));
 	}
+
+	exposition_family(e, "wsrelay_messages_dropped_total", "counter",
+	                  "Messages from clients discarded instead of relayed, by reason.");
+	const char *rate_limited[] = {"reason", "rate_limited", NULL};
+	exposition_uint(e, "wsrelay_messages_dropped_total", rate_limited,
+	                stats_read(&s->rate_dropped));
 
 	exposition_histogram(e, "wsrelay_message_size_bytes",
 	                     "Sizes of the messages received from clients.", &s->message_size, 1.0);

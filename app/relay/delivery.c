@@ -7,20 +7,21 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "frame_ring.h"
 #include "log.h"
-#include "ws_frame.h"
 
 /* Frames are gathered into one write up to this size; a frame at least half
  * as large is written straight from its own buffer instead of copied. */
 #define BATCH_BYTES     ((size_t)256 * 1024)
 #define TICK_MS         100
+#define TICK_NS         ((clock_mono_t)TICK_MS * CLOCK_NS_PER_MS)
 #define ROUNDS_PER_TURN 4
 /* The longest a publisher waits for a receiver's queue while the sender is
  * behind, before treating the receiver as a slow consumer anyway. */
-#define PUBLISHER_WAIT_S 2
+#define PUBLISHER_WAIT_MS 2000
 
 struct sender;
 
@@ -43,11 +44,7 @@ struct outbox {
 	void *endpoint;
 	size_t max_messages, max_bytes;
 
-	/* The queue: a ring of frames, the first one possibly partly written. */
-	struct shared_frame **ring;
-	size_t cap, head, count;
-	size_t bytes; /* queued and not yet written */
-	size_t head_offset;
+	struct frame_ring queue;
 
 	bool scheduled; /* its sender may touch it: run list, epoll or a write */
 	bool closed;
@@ -57,7 +54,7 @@ struct outbox {
 	bool lingering;  /* the close frame went out: waiting for the peer's */
 	bool blocked;    /* its socket is full: the sender waits for room */
 	struct shared_frame *close_frame;
-	int64_t deadline_ms;
+	clock_mono_t deadline;
 
 	/* Control frames (a pong, a ping), kept apart and made on the first
 	 * one: most clients never ping, and the queue's fields stay compact. */
@@ -93,13 +90,7 @@ struct sender_pool {
 	struct sender *senders;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* Any thread, any lock held: an eventfd write. */
 static void wake(struct sender *s)
 {
 	uint64_t one = 1;
@@ -107,14 +98,16 @@ static void wake(struct sender *s)
 		;
 }
 
-static void wake_publishers(struct outbox *ob)
+/* ob->lock held. */
+static void wake_publishers_locked(struct outbox *ob)
 {
 	if (ob->space_waiters)
 		pthread_cond_broadcast(&ob->space);
 }
 
-/* Appends ob to the sender's run list; true when the list was empty (the
- * sender may be asleep in epoll_wait). */
+/* Appends ob to the sender's run list under the sender's lock (the caller
+ * may hold ob->lock: that is the written order); true when the list was
+ * empty (the sender may be asleep in epoll_wait). */
 static bool run_list_append(struct sender *s, struct outbox *ob)
 {
 	pthread_mutex_lock(&s->lock);
@@ -129,7 +122,7 @@ static bool run_list_append(struct sender *s, struct outbox *ob)
 	return was_empty;
 }
 
-/* Caller holds ob->lock. */
+/* ob->lock held. */
 static void schedule_locked(struct outbox *ob)
 {
 	if (ob->scheduled)
@@ -140,38 +133,6 @@ static void schedule_locked(struct outbox *ob)
 }
 
 /* ---- the queue ---- */
-
-static int grow(struct outbox *ob)
-{
-	size_t cap = ob->cap ? ob->cap * 2 : 16;
-	/* An array of pointers: the element size is a pointer's on purpose. */
-	// NOLINTNEXTLINE(bugprone-sizeof-expression)
-	struct shared_frame **ring = malloc(cap * sizeof(*ring));
-	if (!ring)
-		return -1;
-	for (size_t i = 0; i < ob->count; i++)
-		ring[i] = ob->ring[(ob->head + i) % ob->cap];
-	free(ob->ring);
-	ob->ring = ring;
-	ob->cap = cap;
-	ob->head = 0;
-	return 0;
-}
-
-/* ob->lock held: drops queued frames from the tail, all of them or all but
- * a partly written head. */
-static void drop_frames(struct outbox *ob, bool keep_partial_head)
-{
-	size_t keep = (keep_partial_head && ob->head_offset > 0) ? 1 : 0;
-	while (ob->count > keep) {
-		struct shared_frame *f = ob->ring[(ob->head + ob->count - 1) % ob->cap];
-		ob->bytes -= ob->count == 1 ? f->len - ob->head_offset : f->len;
-		shared_frame_unref(f);
-		ob->count--;
-	}
-	if (ob->count == 0)
-		ob->head_offset = 0;
-}
 
 struct outbox *outbox_create(struct sender_pool *pool, void *endpoint, size_t max_messages,
                              size_t max_bytes)
@@ -190,49 +151,71 @@ struct outbox *outbox_create(struct sender_pool *pool, void *endpoint, size_t ma
 	return ob;
 }
 
-/* A message larger than the byte bound still goes into an empty queue:
- * otherwise max_message_bytes above client_queue_bytes would close every
- * receiver of such a message as a slow consumer. */
-static bool over_bounds(const struct outbox *ob, const struct shared_frame *frame)
+/* ob->lock held. A message larger than the byte bound still goes into an
+ * empty queue: otherwise max_message_bytes above client_queue_bytes would
+ * close every receiver of such a message as a slow consumer. */
+static bool over_bounds_locked(const struct outbox *ob, const struct shared_frame *frame)
 {
-	return ob->count >= ob->max_messages ||
-	       (ob->count > 0 && ob->bytes + frame->len > ob->max_bytes);
+	const struct frame_ring *q = &ob->queue;
+	return q->count >= ob->max_messages ||
+	       (q->count > 0 && q->bytes + frame->len > ob->max_bytes);
 }
 
-/* ob->lock held. A full queue whose socket still takes data only means the
- * sender is behind (a burst, a busy machine): the publisher waits for it,
- * which slows publishers down to what the relay can write. Only a queue
- * that is full while its socket is full too is a slow consumer. */
-static bool wait_for_space(struct outbox *ob, const struct shared_frame *frame)
+/* ob->lock held; drops and retakes it while waiting (the outbox may be
+ * closed or finished meanwhile: the caller looks again). A full queue whose
+ * socket still takes data only means the sender is behind (a burst, a busy
+ * machine): the publisher waits for it, which slows publishers down to what
+ * the relay can write. Only a queue that is full while its socket is full
+ * too is a slow consumer. */
+static bool wait_for_space_locked(struct outbox *ob, const struct shared_frame *frame)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += PUBLISHER_WAIT_S;
+	struct timespec until = clock_wait_deadline_ms(PUBLISHER_WAIT_MS);
 	ob->space_waiters++;
-	while (over_bounds(ob, frame) && !ob->blocked && !ob->closed && !ob->finishing &&
+	while (over_bounds_locked(ob, frame) && !ob->blocked && !ob->closed && !ob->finishing &&
 	       !ob->done) {
 		if (pthread_cond_timedwait(&ob->space, &ob->lock, &until) == ETIMEDOUT)
 			break;
 	}
 	ob->space_waiters--;
-	return !over_bounds(ob, frame);
+	return !over_bounds_locked(ob, frame);
+}
+
+/* Set on a thread whose pushes must never wait for a receiver's queue:
+ * the cluster's receiving thread, which would otherwise stop reading the
+ * broker for every client of the node (and Redis cuts a subscriber that
+ * falls behind). Where a reader thread would wait for a sender that is
+ * behind, such a push goes over the queue's bounds instead, up to
+ * NEVER_WAIT_OVERRUN times them; a full queue whose socket is full too is
+ * a slow consumer at once, as for everyone. */
+static _Thread_local bool push_never_waits;
+#define NEVER_WAIT_OVERRUN 4
+
+static bool over_overrun_bounds_locked(const struct outbox *ob, const struct shared_frame *frame)
+{
+	const struct frame_ring *q = &ob->queue;
+	return q->count >= NEVER_WAIT_OVERRUN * ob->max_messages ||
+	       q->bytes + frame->len > NEVER_WAIT_OVERRUN * ob->max_bytes;
+}
+
+void delivery_never_wait_on_this_thread(void)
+{
+	push_never_waits = true;
 }
 
 enum outbox_result outbox_push(struct outbox *ob, struct shared_frame *frame)
 {
 	pthread_mutex_lock(&ob->lock);
 	enum outbox_result result = OUTBOX_QUEUED;
-	if (over_bounds(ob, frame) && (ob->blocked || !wait_for_space(ob, frame)))
+	if (over_bounds_locked(ob, frame) &&
+	    (ob->blocked || (push_never_waits ? over_overrun_bounds_locked(ob, frame)
+	                                      : !wait_for_space_locked(ob, frame))))
 		result = OUTBOX_FULL;
 	if (ob->closed || ob->finishing || ob->done)
 		result = OUTBOX_CLOSED;
-	else if (result == OUTBOX_QUEUED && ob->count == ob->cap && grow(ob) != 0)
+	else if (result == OUTBOX_QUEUED && frame_ring_push(&ob->queue, frame) != 0)
 		result = OUTBOX_FULL;
 	if (result == OUTBOX_QUEUED) {
-		shared_frame_ref(frame);
-		ob->ring[(ob->head + ob->count) % ob->cap] = frame;
-		ob->count++;
-		ob->bytes += frame->len;
+		shared_frame_ref(frame); /* the queue's */
 		schedule_locked(ob);
 	}
 	pthread_mutex_unlock(&ob->lock);
@@ -280,8 +263,9 @@ void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool 
 		ob->drop_queue = !keep_queue;
 		ob->close_frame = frame;
 		frame = NULL;
-		ob->deadline_ms = now_ms() + deadline_ms;
-		wake_publishers(ob);
+		ob->deadline =
+		    clock_now() + (uint64_t)(deadline_ms > 0 ? deadline_ms : 0) * CLOCK_NS_PER_MS;
+		wake_publishers_locked(ob);
 		if (ob->scheduled)
 			atomic_store(&ob->sender->rescan, true);
 		schedule_locked(ob);
@@ -294,14 +278,7 @@ void outbox_finish(struct outbox *ob, const void *close_frame, size_t len, bool 
 
 bool outbox_wait_finished(struct outbox *ob, int timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = clock_wait_deadline_ms(timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
 	pthread_mutex_lock(&ob->lock);
 	while (!ob->done && !ob->closed) {
 		if (pthread_cond_timedwait(&ob->released, &ob->lock, &until) == ETIMEDOUT)
@@ -324,7 +301,7 @@ void outbox_close(struct outbox *ob)
 {
 	pthread_mutex_lock(&ob->lock);
 	ob->closed = true;
-	wake_publishers(ob);
+	wake_publishers_locked(ob);
 	if (ob->scheduled) {
 		atomic_store(&ob->sender->rescan, true);
 		wake(ob->sender);
@@ -332,7 +309,7 @@ void outbox_close(struct outbox *ob)
 			pthread_cond_wait(&ob->released, &ob->lock);
 	}
 	/* The sender has let go: nobody else touches the queue now. */
-	drop_frames(ob, false);
+	frame_ring_drop(&ob->queue, false);
 	if (ob->close_frame) {
 		shared_frame_unref(ob->close_frame);
 		ob->close_frame = NULL;
@@ -346,7 +323,7 @@ void outbox_destroy(struct outbox *ob)
 		return;
 	if (ob->close_frame)
 		shared_frame_unref(ob->close_frame);
-	free(ob->ring);
+	frame_ring_clear(&ob->queue);
 	free(ob->controls);
 	pthread_cond_destroy(&ob->released);
 	pthread_cond_destroy(&ob->space);
@@ -357,7 +334,7 @@ void outbox_destroy(struct outbox *ob)
 size_t outbox_length(struct outbox *ob)
 {
 	pthread_mutex_lock(&ob->lock);
-	size_t n = ob->count;
+	size_t n = ob->queue.count;
 	pthread_mutex_unlock(&ob->lock);
 	return n;
 }
@@ -374,9 +351,10 @@ static void release_locked(struct sender *s, struct outbox *ob)
 	ob->scheduled = false;
 	ob->blocked = false;
 	pthread_cond_broadcast(&ob->released);
-	wake_publishers(ob);
+	wake_publishers_locked(ob);
 }
 
+/* Sender-thread only: the waiting list is the sender's own. */
 static void wait_list_remove(struct sender *s, struct outbox *ob)
 {
 	if (!ob->waiting)
@@ -391,6 +369,7 @@ static void wait_list_remove(struct sender *s, struct outbox *ob)
 	ob->waiting = false;
 }
 
+/* Sender-thread only. */
 static void wait_list_add(struct sender *s, struct outbox *ob)
 {
 	ob->waiting = true;
@@ -404,7 +383,7 @@ static void wait_list_add(struct sender *s, struct outbox *ob)
 /* ob->lock held: the close frame is out; keep the outbox (and so the
  * endpoint) until the peer closes or the deadline passes. No room is
  * needed any more, so it leaves epoll. */
-static void linger(struct sender *s, struct outbox *ob)
+static void linger_locked(struct sender *s, struct outbox *ob)
 {
 	ob->lingering = true;
 	if (ob->in_epoll) {
@@ -415,10 +394,10 @@ static void linger(struct sender *s, struct outbox *ob)
 }
 
 /* ob->lock held: park the outbox until its socket has room. */
-static void wait_for_room(struct sender *s, struct outbox *ob)
+static void wait_for_room_locked(struct sender *s, struct outbox *ob)
 {
 	ob->blocked = true;
-	wake_publishers(ob);
+	wake_publishers_locked(ob);
 	struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT, .data.ptr = ob};
 	int fd = s->pool->io->fd(ob->endpoint);
 	int op = ob->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
@@ -427,12 +406,13 @@ static void wait_for_room(struct sender *s, struct outbox *ob)
 	wait_list_add(s, ob);
 }
 
-/* ob->lock held. The endpoint hears of the failure while the outbox is
- * still scheduled, so outbox_close (and the endpoint's end) waits for it. */
-static void fail(struct sender *s, struct outbox *ob, bool deadline)
+/* ob->lock held; drops and retakes it around io->failed. The endpoint hears
+ * of the failure while the outbox is still scheduled, so outbox_close (and
+ * the endpoint's end) waits for it. */
+static void fail_locked(struct sender *s, struct outbox *ob, bool deadline)
 {
 	ob->done = true;
-	drop_frames(ob, false);
+	frame_ring_drop(&ob->queue, false);
 	pthread_mutex_unlock(&ob->lock);
 	s->pool->io->failed(ob->endpoint, deadline);
 	pthread_mutex_lock(&ob->lock);
@@ -442,81 +422,33 @@ static void fail(struct sender *s, struct outbox *ob, bool deadline)
 /* ob->lock held. After a finish, the close frame goes behind the queue, or
  * behind what is left of a partly written frame (the peer must get whole
  * frames) when the queue is to be dropped. */
-static void queue_close(struct outbox *ob)
+static void queue_close_locked(struct outbox *ob)
 {
 	if (ob->drop_queue)
-		drop_frames(ob, true);
-	if (ob->count == ob->cap && grow(ob) != 0) {
+		frame_ring_drop(&ob->queue, true);
+	if (frame_ring_push(&ob->queue, ob->close_frame) != 0) {
 		/* No room for the close frame: drop the rest too, but not a frame
 		 * partly written (the peer must get whole frames). */
-		drop_frames(ob, true);
-	}
-	if (ob->count < ob->cap) {
-		ob->ring[(ob->head + ob->count) % ob->cap] = ob->close_frame;
-		ob->count++;
-		ob->bytes += ob->close_frame->len;
-		ob->close_frame = NULL;
-	}
-}
-
-/* ob->lock held: copies frames from the head into the sender's batch, or
- * points at the head frame itself when it is large. Frames leave the queue
- * only on this thread, so the data stays valid while the lock is dropped. */
-static size_t gather(struct sender *s, struct outbox *ob, const uint8_t **out)
-{
-	const struct shared_frame *first = ob->ring[ob->head];
-	size_t first_rest = first->len - ob->head_offset;
-	/* Control frames waiting for a boundary get the next one. */
-	if (first_rest >= BATCH_BYTES / 2 || ob->count == 1 || ob->any_pending) {
-		*out = first->data + ob->head_offset;
-		return first_rest;
-	}
-	size_t len = 0;
-	size_t offset = ob->head_offset;
-	for (size_t i = 0; i < ob->count && len < BATCH_BYTES; i++) {
-		const struct shared_frame *f = ob->ring[(ob->head + i) % ob->cap];
-		size_t part = f->len - offset;
-		if (part > BATCH_BYTES - len)
-			part = BATCH_BYTES - len;
-		memcpy(s->batch + len, f->data + offset, part);
-		len += part;
-		offset = 0;
-	}
-	*out = s->batch;
-	return len;
-}
-
-/* ob->lock held: takes written bytes off the head; counts whole frames, and
- * among them the messages (our close frame is not one) and their payload. */
-static void consume(struct outbox *ob, size_t written, size_t *frames, size_t *messages,
-                    uint64_t *payload)
-{
-	while (written > 0) {
-		struct shared_frame *f = ob->ring[ob->head];
-		size_t rest = f->len - ob->head_offset;
-		if (written < rest) {
-			ob->head_offset += written;
-			ob->bytes -= written;
+		frame_ring_drop(&ob->queue, true);
+		if (ob->queue.count == ob->queue.cap)
 			return;
-		}
-		written -= rest;
-		ob->bytes -= rest;
-		(*frames)++;
-		/* Deliveries are messages: our close frame is not one. */
-		if ((f->data[0] & WS_OPCODE_MASK) != WS_OPCODE_CLOSE) {
-			(*messages)++;
-			*payload += f->payload_len;
-		}
-		ob->head_offset = 0;
-		ob->head = (ob->head + 1) % ob->cap;
-		ob->count--;
-		shared_frame_unref(f);
+		(void)frame_ring_push(&ob->queue, ob->close_frame); /* has room now */
 	}
+	ob->close_frame = NULL;
+}
+
+/* ob->lock held: the next bytes of the queue, copied into the sender's
+ * batch or pointing at the head frame itself when it is large. Frames leave
+ * the queue only on this thread, so the data stays valid while the lock is
+ * dropped. Control frames waiting for a boundary get the next one. */
+static size_t gather_locked(struct sender *s, struct outbox *ob, const uint8_t **out)
+{
+	return frame_ring_gather(&ob->queue, s->batch, BATCH_BYTES, ob->any_pending, out);
 }
 
 /* ob->lock held, no frame partly written: the waiting control frames
  * become the next bytes to write. */
-static void take_controls(struct outbox *ob)
+static void take_controls_locked(struct outbox *ob)
 {
 	struct controls *ctl = ob->controls;
 	ob->ctrl_len = ob->ctrl_off = 0;
@@ -528,7 +460,8 @@ static void take_controls(struct outbox *ob)
 	ob->any_pending = false;
 }
 
-/* Writes as much of ob's queue as its socket takes now, a few batches at
+/* Sender thread, no lock held (takes ob->lock). Writes as much of ob's
+ * queue as its socket takes now, a few batches at
  * most so that one busy client cannot starve the sender's others. Returns
  * true when ob is still scheduled and wants another round; otherwise it was
  * released or parked in epoll to wait for room. */
@@ -540,7 +473,7 @@ static bool service(struct sender *s, struct outbox *ob)
 	ob->blocked = false;
 	for (int round = 0;; round++) {
 		if (ob->lingering && !ob->closed) {
-			linger(s, ob);
+			linger_locked(s, ob);
 			break;
 		}
 		if (ob->closed || ob->done) {
@@ -548,27 +481,28 @@ static bool service(struct sender *s, struct outbox *ob)
 			break;
 		}
 		if (ob->close_frame)
-			queue_close(ob);
-		if (ob->any_pending && ob->ctrl_off == ob->ctrl_len && ob->head_offset == 0)
-			take_controls(ob);
+			queue_close_locked(ob);
+		if (ob->any_pending && ob->ctrl_off == ob->ctrl_len && ob->queue.head_offset == 0)
+			take_controls_locked(ob);
 		bool control = ob->ctrl_off < ob->ctrl_len;
-		if (ob->count == 0 && !control && io->pending && io->pending(ob->endpoint)) {
+		if (ob->queue.count == 0 && !control && io->pending && io->pending(ob->endpoint)) {
 			pthread_mutex_unlock(&ob->lock);
 			int flushed = io->flush(ob->endpoint);
 			pthread_mutex_lock(&ob->lock);
 			if (flushed < 0) {
-				fail(s, ob, false);
+				fail_locked(s, ob, false);
 				break;
 			}
 			if (flushed == 0) {
-				wait_for_room(s, ob);
+				wait_for_room_locked(s, ob);
 				break;
 			}
 			/* Frames or a close may have come while unlocked. */
-			if (ob->count != 0 || ob->closed || ob->close_frame || ob->any_pending)
+			if (ob->queue.count != 0 || ob->closed || ob->close_frame ||
+			    ob->any_pending)
 				continue;
 		}
-		if (ob->count == 0 && !control) {
+		if (ob->queue.count == 0 && !control) {
 			if (!ob->finishing) {
 				release_locked(s, ob);
 				break;
@@ -577,7 +511,7 @@ static bool service(struct sender *s, struct outbox *ob)
 			 * peer has until the deadline to answer before it is cut. */
 			ob->done = true;
 			pthread_cond_broadcast(&ob->released);
-			linger(s, ob);
+			linger_locked(s, ob);
 			break;
 		}
 		if (round == ROUNDS_PER_TURN) {
@@ -590,13 +524,13 @@ static bool service(struct sender *s, struct outbox *ob)
 			out = ob->controls->out + ob->ctrl_off;
 			len = ob->ctrl_len - ob->ctrl_off;
 		} else {
-			len = gather(s, ob, &out);
+			len = gather_locked(s, ob, &out);
 		}
 		pthread_mutex_unlock(&ob->lock);
 		long n = io->write_some(ob->endpoint, out, len);
 		pthread_mutex_lock(&ob->lock);
 		if (n < 0) {
-			fail(s, ob, false);
+			fail_locked(s, ob, false);
 			break;
 		}
 		if (control) {
@@ -604,23 +538,23 @@ static bool service(struct sender *s, struct outbox *ob)
 			if (ob->ctrl_off == ob->ctrl_len)
 				ob->ctrl_off = ob->ctrl_len = 0;
 			if ((size_t)n < len) {
-				wait_for_room(s, ob);
+				wait_for_room_locked(s, ob);
 				break;
 			}
 			continue;
 		}
 		size_t frames = 0, messages = 0;
 		uint64_t payload = 0;
-		consume(ob, (size_t)n, &frames, &messages, &payload);
+		frame_ring_consume(&ob->queue, (size_t)n, &frames, &messages, &payload);
 		if (frames) {
-			wake_publishers(ob);
+			wake_publishers_locked(ob);
 			pthread_mutex_unlock(&ob->lock);
 			if (messages)
 				io->delivered(ob->endpoint, messages, payload);
 			pthread_mutex_lock(&ob->lock);
 		}
 		if ((size_t)n < len) {
-			wait_for_room(s, ob);
+			wait_for_room_locked(s, ob);
 			break;
 		}
 	}
@@ -628,24 +562,24 @@ static bool service(struct sender *s, struct outbox *ob)
 	return again;
 }
 
-/* Outboxes parked for room that were closed, finished or are past their
- * deadline need the sender's attention without any room event. */
+/* Sender thread, no lock held. Outboxes parked for room that were closed, finished or are past
+ * their deadline need the sender's attention without any room event. */
 static void rescan_waiting(struct sender *s, struct outbox **run)
 {
-	int64_t now = now_ms();
+	clock_mono_t now = clock_now();
 	struct outbox *ob = s->waiting;
 	while (ob) {
 		struct outbox *next = ob->wait_next;
 		pthread_mutex_lock(&ob->lock);
-		bool late = ob->finishing && !ob->closed && now >= ob->deadline_ms;
+		bool late = ob->finishing && !ob->closed && now >= ob->deadline;
 		bool attend =
 		    ob->closed || late || (!ob->lingering && (ob->close_frame || !ob->in_epoll));
-		/* Off the waiting list before fail() releases the outbox: once
+		/* Off the waiting list before fail_locked releases the outbox: once
 		 * released, its owner may free it at any moment. */
 		if (attend)
 			wait_list_remove(s, ob);
 		if (late)
-			fail(s, ob, true);
+			fail_locked(s, ob, true);
 		pthread_mutex_unlock(&ob->lock);
 		if (attend && !late) {
 			ob->next = *run;
@@ -658,7 +592,7 @@ static void rescan_waiting(struct sender *s, struct outbox **run)
 static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
-	int64_t next_tick = now_ms() + TICK_MS;
+	clock_mono_t next_tick = clock_now() + TICK_NS;
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
 		struct outbox *run = s->run_head;
@@ -688,10 +622,10 @@ static void *sender_main(void *arg)
 			ob->next = run;
 			run = ob;
 		}
-		int64_t now = now_ms();
+		clock_mono_t now = clock_now();
 		if (atomic_exchange(&s->rescan, false) || now >= next_tick) {
 			rescan_waiting(s, &run);
-			next_tick = now + TICK_MS;
+			next_tick = now + TICK_NS;
 		}
 		struct outbox *again = NULL;
 		while (run) {

@@ -46,6 +46,7 @@ static const char *const reason_names[DISCONNECT_REASON_COUNT] = {
     [DISCONNECT_MESSAGE_TOO_BIG] = "message_too_big",
     [DISCONNECT_TIMEOUT] = "timeout",
     [DISCONNECT_SHUTDOWN] = "shutdown",
+    [DISCONNECT_RATE_LIMITED] = "rate_limited",
     [DISCONNECT_PUBLISH_DENIED] = "publish_denied",
     [DISCONNECT_TOKEN_EXPIRED] = "token_expired",
 };

@@ -28,6 +28,7 @@ enum disconnect_reason {
 	DISCONNECT_MESSAGE_TOO_BIG,
 	DISCONNECT_TIMEOUT,
 	DISCONNECT_SHUTDOWN,
+	DISCONNECT_RATE_LIMITED,   /* over limits.messages_per_second or bytes_per_second */
 	DISCONNECT_PUBLISH_DENIED, /* a subscribe-only client sent a message (auth) */
 	DISCONNECT_TOKEN_EXPIRED,  /* its token ran out while connected (auth) */
 	DISCONNECT_REASON_COUNT

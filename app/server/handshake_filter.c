@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address_limits.h"
+#include "client_address.h"
 #include "log.h"
 #include "server_internal.h"
 
@@ -26,6 +28,8 @@ static const char *status_text(int status)
 		return "Not Found";
 	case 426:
 		return "Upgrade Required";
+	case 429:
+		return "Too Many Requests";
 	case 503:
 		return "Service Unavailable";
 	default:
@@ -120,6 +124,42 @@ static int refuse_room(struct server *srv, struct mg_connection *conn, const cha
 	              too_many ? "Too many rooms.\n" : "Room is full.\n");
 }
 
+bool server_client_key(const struct server *srv, const struct mg_connection *conn,
+                       struct net_address *key, char *text, size_t textlen)
+{
+	struct client_address who;
+	if (!client_address_resolve(conn, srv->trusted_proxies, srv->trusted_proxies_count, &who))
+		return false;
+	*key = net_address_key(&who.addr, srv->cfg->limits.ipv6_prefix_length);
+	if (text)
+		snprintf(text, textlen, "%s", who.text);
+	return true;
+}
+
+/* The per-address limits: 429 before the upgrade, or 0. */
+static int address_gate(struct server *srv, struct mg_connection *conn)
+{
+	struct net_address key;
+	char who[NET_ADDRESS_TEXT_SIZE];
+	if (!server_client_key(srv, conn, &key, who, sizeof(who)))
+		return refuse(srv, REJECT_BAD_REQUEST, conn, 400, NULL, NULL,
+		              "Malformed X-Forwarded-For.\n");
+	unsigned retry_s = 1;
+	enum address_verdict verdict = address_limits_check(srv->address_limits, &key, &retry_s);
+	if (verdict == ADDRESS_OK)
+		return 0;
+	bool rate = verdict == ADDRESS_TOO_MANY_HANDSHAKES;
+	const struct log_field fields[] = {
+	    {"client", who, false}, {"reason", rate ? "handshake_rate" : "address_limit", false}};
+	log_event(LOG_LEVEL_INFO, fields, 2, "refused handshake from %s: %s", who,
+	          rate ? "too many handshakes (limits.handshakes_per_address_per_second)"
+	               : "too many clients (limits.max_connections_per_address)");
+	char retry[16];
+	snprintf(retry, sizeof(retry), "%u", retry_s);
+	return refuse(srv, rate ? REJECT_HANDSHAKE_RATE : REJECT_ADDRESS_LIMIT, conn, 429,
+	              "Retry-After", retry, "Too many connections from your address.\n");
+}
+
 int handshake_filter(struct mg_connection *conn)
 {
 	struct server *srv = mg_get_user_data(mg_get_context(conn));
@@ -162,6 +202,9 @@ int handshake_filter(struct mg_connection *conn)
 	if (atomic_load(&srv->draining))
 		return refuse(srv, REJECT_SHUTDOWN, conn, 503, "Retry-After", "5",
 		              "Server is shutting down.\n");
+	int limited = address_gate(srv, conn);
+	if (limited)
+		return limited;
 	if (rooms_client_count(srv->rooms) >= srv->cfg->server.max_connections) {
 		const struct log_field fields[] = {{"client", ri->remote_addr, false},
 		                                   {"reason", "capacity", false}};

@@ -17,6 +17,8 @@ static const char *const rejection_names[REJECT_REASON_COUNT] = {
     [REJECT_CAPACITY] = "capacity",
     [REJECT_BAD_REQUEST] = "bad_request",
     [REJECT_SHUTDOWN] = "shutdown",
+    [REJECT_ADDRESS_LIMIT] = "address_limit",
+    [REJECT_HANDSHAKE_RATE] = "handshake_rate",
     [REJECT_UNAUTHORIZED] = "unauthorized",
 };
 

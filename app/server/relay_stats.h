@@ -16,7 +16,9 @@ enum rejection_reason {
 	REJECT_CAPACITY,
 	REJECT_BAD_REQUEST,
 	REJECT_SHUTDOWN,
-	REJECT_UNAUTHORIZED, /* access control (auth) refused it: 401, 403 or 503 */
+	REJECT_ADDRESS_LIMIT,  /* limits.max_connections_per_address */
+	REJECT_HANDSHAKE_RATE, /* limits.handshakes_per_address_per_second */
+	REJECT_UNAUTHORIZED,   /* access control (auth) refused it: 401, 403 or 503 */
 	REJECT_REASON_COUNT
 };
 
@@ -43,6 +45,7 @@ struct relay_stats {
 	atomic_uint_fast64_t pongs_coalesced; /* pongs replaced by a newer one unsent */
 	atomic_uint_fast64_t rejected[REJECT_REASON_COUNT];
 	atomic_uint_fast64_t rooms_refused[ROOM_REFUSAL_COUNT];
+	atomic_uint_fast64_t rate_dropped;   /* messages discarded over limits.*_per_second */
 	struct histogram message_size;       /* bytes */
 	struct histogram broadcast_duration; /* nanoseconds */
 };

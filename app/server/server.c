@@ -7,9 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "address_limits.h"
+#include "clock.h"
 #include "listen_addr.h"
 #include "log.h"
 #include "resource_limits.h"
@@ -22,12 +23,16 @@
  * handshakes that are about to be refused with 503. */
 #define HTTP_THREAD_RESERVE 16u
 
-/* Write timeout for a receiver (CivetWeb rounds it up to 2 s slices), and
- * CivetWeb's WebSocket read timeout. Pings and the idle limit do not follow
- * the latter: patch 0006's mg_set_websocket_keepalive (on_init_context)
+/* CivetWeb's WebSocket read timeout. Pings and the idle limit do not
+ * follow it: patch 0006's mg_set_websocket_keepalive (on_init_context)
  * pings after server.ping_interval_seconds of silence and ends a client
- * silent for server.idle_timeout_seconds. */
-#define REQUEST_TIMEOUT_MS   "5000"
+ * silent for server.idle_timeout_seconds. CivetWeb's request timeout is
+ * server.handshake_timeout_seconds: it counts from the request's first
+ * byte to its last header line (read_message compares against the
+ * request's start time after every read), so a client that sends its head
+ * a byte at a time is cut when the whole head is late, at the first read
+ * after the deadline. It is also a receiver's write timeout (CivetWeb
+ * rounds that up to 2 s slices). */
 #define WEBSOCKET_TIMEOUT_MS "30000"
 
 /* One sender per core: writing is cheap per byte, and more threads than
@@ -108,6 +113,8 @@ static int provide_ssl_ctx(void **ssl_ctx, void *user_data)
 static void free_server(struct server *srv)
 {
 	cluster_stop(srv->cluster);
+	address_limits_destroy(srv->address_limits);
+	free(srv->trusted_proxies);
 	/* After mg_stop: every close handler has cancelled its entry. */
 	auth_expiry_stop(srv->expiry);
 	auth_free(srv->auth);
@@ -126,16 +133,25 @@ struct server *server_start(const struct config *cfg, char *err, size_t errlen)
 	}
 	srv->cfg = cfg;
 	stats_init(&srv->stats);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	srv->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	srv->start_time = (double)clock_wall_ms() / 1000.0;
 	const struct rooms_limits limits = {.named = cfg->rooms.enabled,
 	                                    .max_clients = cfg->server.max_connections,
 	                                    .max_rooms = cfg->rooms.max_rooms,
 	                                    .max_members = cfg->rooms.max_members};
 	srv->rooms = rooms_create(&limits, &ws_endpoint_ops);
+	srv->address_limits = address_limits_create(cfg->limits.max_connections_per_address,
+	                                            cfg->limits.handshakes_per_address_per_second);
+	srv->trusted_proxies =
+	    calloc(cfg->server.trusted_proxies_count + 1, sizeof(*srv->trusted_proxies));
+	for (size_t i = 0; srv->trusted_proxies && i < cfg->server.trusted_proxies_count; i++) {
+		char why[160];
+		/* The loader checked every entry, so none fails here. */
+		if (net_cidr_parse(cfg->server.trusted_proxies[i], &srv->trusted_proxies[i], why,
+		                   sizeof(why)) == 0)
+			srv->trusted_proxies_count++;
+	}
 	srv->senders = sender_pool_start(sender_threads(), &ws_delivery_io);
-	if (!srv->rooms || !srv->senders) {
+	if (!srv->rooms || !srv->senders || !srv->address_limits || !srv->trusted_proxies) {
 		free_server(srv);
 		snprintf(err, errlen, "out of memory or threads for the relay");
 		return NULL;
@@ -180,9 +196,11 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = srv->cfg;
 	char ports[1024];
-	char threads[16];
+	char threads[16], request_timeout[16];
 	list_listeners(cfg, true, ports, sizeof(ports));
 	snprintf(threads, sizeof(threads), "%u", cfg->server.max_connections + HTTP_THREAD_RESERVE);
+	snprintf(request_timeout, sizeof(request_timeout), "%u",
+	         cfg->server.handshake_timeout_seconds * 1000u);
 	const char *options[32];
 	size_t n = 0;
 	options[n++] = "listening_ports";
@@ -190,7 +208,7 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 	options[n++] = "num_threads";
 	options[n++] = threads;
 	options[n++] = "request_timeout_ms";
-	options[n++] = REQUEST_TIMEOUT_MS;
+	options[n++] = request_timeout;
 	options[n++] = "websocket_timeout_ms";
 	options[n++] = WEBSOCKET_TIMEOUT_MS;
 	options[n++] = "enable_websocket_ping_pong";
@@ -262,7 +280,7 @@ size_t server_begin_drain(struct server *srv)
 {
 	atomic_store(&srv->draining, true);
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(frame, WS_CLOSE_GOING_AWAY, "server shutting down");
+	size_t len = ws_frame_close(frame, WS_CLOSE_GOING_AWAY, "server shutting down");
 	return rooms_close_all(srv->rooms, frame, len, DISCONNECT_SHUTDOWN);
 }
 

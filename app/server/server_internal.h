@@ -12,6 +12,7 @@
 #include "config.h"
 #include "delivery.h"
 #include "hub.h"
+#include "net_address.h"
 #include "relay_stats.h"
 #include "rooms.h"
 
@@ -22,6 +23,9 @@ struct server {
 	struct sender_pool *senders;
 	struct tls_context *tls; /* NULL when no listener serves TLS */
 	struct cluster *cluster; /* NULL unless cluster.enabled */
+	struct address_limits *address_limits;
+	struct net_cidr *trusted_proxies; /* server.trusted_proxies, parsed */
+	size_t trusted_proxies_count;
 	struct auth *auth;
 	struct auth_expiry *expiry; /* NULL in auth mode none */
 	atomic_bool draining;       /* new handshakes are refused */
@@ -52,6 +56,12 @@ void handshake_auth_forget(const struct mg_connection *conn);
  * the path names no room this server serves. */
 bool handshake_filter_room(const struct server *srv, const struct mg_request_info *ri, char *room,
                            enum room_path *kind);
+
+/* The key under which conn's client is counted per address; false when a
+ * trusted proxy sent a malformed X-Forwarded-For. text (may be NULL) gets
+ * the client's address for logs. */
+bool server_client_key(const struct server *srv, const struct mg_connection *conn,
+                       struct net_address *key, char *text, size_t textlen);
 
 /* ws_connection.c: the life of one WebSocket client. */
 extern const struct hub_endpoint_ops ws_endpoint_ops;

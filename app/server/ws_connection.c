@@ -16,8 +16,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "address_limits.h"
+#include "clock.h"
 #include "delivery.h"
 #include "log.h"
 #include "assembler.h"
@@ -25,6 +26,7 @@
 #include "socket_send.h"
 #include "stack_release.h"
 #include "tls_send_queue.h"
+#include "token_bucket.h"
 #include "utf8.h"
 #include "ws_frame.h"
 
@@ -55,11 +57,14 @@ struct connection {
 	struct auth_grant *grant;
 	bool may_publish;
 	struct auth_expiry_entry *expiry;
-	char peer[64];
+	struct net_address address_key; /* its slot in srv->address_limits */
+	/* limits.messages_per_second and bytes_per_second; the reader's own. */
+	struct token_bucket message_budget, byte_budget;
+	char peer[128]; /* "client via proxy:port" behind a trusted proxy */
 	/* For the disconnection's log line. The reader (the client's own
 	 * thread) counts what came in; the sender threads count what went out,
 	 * atomically, and are done with it before on_close reads it. */
-	uint64_t connected_ns;
+	clock_mono_t connected_ns;
 	uint64_t in_messages, in_bytes;
 	_Atomic uint64_t out_messages, out_bytes;
 };
@@ -100,7 +105,7 @@ static int endpoint_deliver(void *endpoint, struct shared_frame *frame)
 		return 0;
 	/* The hub removes it as a slow consumer; the close is ours to send. */
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "slow consumer");
+	size_t len = ws_frame_close(close, WS_CLOSE_POLICY, "slow consumer");
 	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
 	log_info("closing %s: slow consumer (queue full)", c->peer);
 	return -1;
@@ -227,7 +232,7 @@ void ws_connection_token_expired(void *connection)
 	 * first, so no relayed frame follows the close. */
 	hub_drop(rooms_hub(c->room), c->client, DISCONNECT_TOKEN_EXPIRED);
 	uint8_t close[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t len = ws_close_frame(close, WS_CLOSE_POLICY, "token expired");
+	size_t len = ws_frame_close(close, WS_CLOSE_POLICY, "token expired");
 	outbox_finish(c->outbox, close, len, false, SLOW_CLOSE_DEADLINE_MS);
 	log_info("closing %s: token expired", c->peer);
 }
@@ -246,6 +251,32 @@ static bool attach_tls_queue(struct connection *c)
 {
 	c->tls_queue = tls_send_queue_install(c->ssl, mg_get_connection_socket(c->conn));
 	return c->tls_queue != NULL;
+}
+
+static void init_budgets(struct connection *c, const struct config *cfg)
+{
+	clock_mono_t now = clock_now();
+	double messages = cfg->limits.messages_per_second;
+	double bytes = (double)cfg->limits.bytes_per_second;
+	token_bucket_init(&c->message_budget, messages, 2.0 * messages, now);
+	token_bucket_init(&c->byte_budget, bytes, 2.0 * bytes, now);
+}
+
+/* Whether msg fits the client's budgets (limits.*_per_second, burst 2x). A
+ * message over the byte budget still spends its message token: a flood of
+ * big messages is not let through by its small ones. */
+static bool within_budget(struct connection *c, size_t len)
+{
+	const struct config *cfg = c->srv->cfg;
+	if (!cfg->limits.messages_per_second && !cfg->limits.bytes_per_second)
+		return true;
+	clock_mono_t now = clock_now();
+	bool ok = true;
+	if (cfg->limits.messages_per_second)
+		ok = token_bucket_take(&c->message_budget, 1.0, now);
+	if (ok && cfg->limits.bytes_per_second)
+		ok = token_bucket_take(&c->byte_budget, (double)len, now);
+	return ok;
 }
 
 static int on_connect(const struct mg_connection *conn, void *cbdata)
@@ -274,13 +305,32 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	/* CivetWeb passes const here, but the connection is ours to write to
 	 * once the handshake completes. */
 	c->conn = (struct mg_connection *)(uintptr_t)conn;
+	char who[NET_ADDRESS_TEXT_SIZE];
+	if (!server_client_key(srv, conn, &c->address_key, who, sizeof(who))) {
+		auth_grant_free(c->grant); /* handshake_filter refused it already */
+		free(c);
+		return 1;
+	}
 	bool v6 = strchr(ri->remote_addr, ':') != NULL;
-	snprintf(c->peer, sizeof(c->peer), "%s%s%s:%d", v6 ? "[" : "", ri->remote_addr,
-	         v6 ? "]" : "", ri->remote_port);
+	bool forwarded = strcmp(who, ri->remote_addr) != 0;
+	snprintf(c->peer, sizeof(c->peer), "%s%s%s%s%s:%d", forwarded ? who : "",
+	         forwarded ? " via " : "", v6 ? "[" : "", ri->remote_addr, v6 ? "]" : "",
+	         ri->remote_port);
+	/* The hard per-address check: two handshakes may pass handshake_filter's
+	 * at once. */
+	if (!address_limits_acquire(srv->address_limits, &c->address_key)) {
+		stats_add(&srv->stats.rejected[REJECT_ADDRESS_LIMIT], 1);
+		log_info("refused handshake from %s: too many clients from its address", c->peer);
+		auth_grant_free(c->grant);
+		free(c);
+		return 1;
+	}
+	init_budgets(c, srv->cfg);
 	assembler_init(&c->assembler, srv->cfg->server.max_message_bytes);
 	c->ssl = mg_get_connection_ssl(conn);
 	if (c->ssl && !attach_tls_queue(c)) {
 		log_warn("refused handshake from %s: out of memory", c->peer);
+		address_limits_release(srv->address_limits, &c->address_key);
 		auth_grant_free(c->grant);
 		free(c);
 		return 1;
@@ -304,6 +354,7 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 			          1);
 		log_warn("refused handshake from %s: no free client slot%s%s", c->peer,
 		         room[0] ? " in room " : "", room);
+		address_limits_release(srv->address_limits, &c->address_key);
 		outbox_destroy(c->outbox);
 		auth_grant_free(c->grant);
 		free(c);
@@ -316,19 +367,12 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	return 0;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void on_ready(struct mg_connection *conn, void *cbdata)
 {
 	struct server *srv = cbdata;
 	struct connection *c = mg_get_user_connection_data(conn);
 	c->ready = true;
-	c->connected_ns = monotonic_ns();
+	c->connected_ns = clock_now();
 	stats_add(&srv->stats.connections, 1);
 	if (c->grant && c->grant->expires)
 		c->expiry = auth_expiry_add(srv->expiry, c->grant->expires, c);
@@ -358,7 +402,7 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 	stats_add(&stats->received_bytes, msg->len);
 	histogram_observe(&stats->message_size, msg->len);
 
-	uint64_t start = monotonic_ns();
+	clock_mono_t start = clock_now();
 	struct shared_frame *frame = shared_frame_new(msg->frame, msg->frame_len, msg->len);
 	if (!frame) {
 		log_error("out of memory: message from %s not relayed", c->peer);
@@ -367,7 +411,7 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 	size_t slow;
 	hub_broadcast(rooms_hub(c->room), c->client, srv->cfg->relay.echo_to_sender, frame, &slow);
 	shared_frame_unref(frame);
-	histogram_observe(&stats->broadcast_duration, monotonic_ns() - start);
+	histogram_observe(&stats->broadcast_duration, clock_elapsed_ns(start));
 	/* After the local fan-out, so local clients never wait for the
 	 * cluster; this only queues. */
 	if (srv->cluster)
@@ -383,8 +427,20 @@ static int fail_connection(struct connection *c, enum disconnect_reason reason, 
 	hub_remove(rooms_hub(c->room), c->client, reason);
 	log_debug("closing %s: %s", c->peer, why);
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	close_via_outbox(c, frame, ws_close_frame(frame, code, why), false);
+	close_via_outbox(c, frame, ws_frame_close(frame, code, why), false);
 	return 0;
+}
+
+/* limits.on_rate_exceeded: count and discard the message, or end the
+ * client with 1008. */
+static int over_budget(struct connection *c)
+{
+	if (c->srv->cfg->limits.on_rate_exceeded == RATE_ACTION_DROP) {
+		stats_add(&c->srv->stats.rate_dropped, 1);
+		return 1;
+	}
+	log_info("closing %s: over its message or byte rate (limits)", c->peer);
+	return fail_connection(c, DISCONNECT_RATE_LIMITED, WS_CLOSE_POLICY, "rate limit");
 }
 
 static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
@@ -394,7 +450,7 @@ static int on_close_frame(struct connection *c, const uint8_t *data, size_t len)
 		                       "invalid close frame");
 	if (len >= 2) {
 		uint16_t code = (uint16_t)(data[0] << 8 | data[1]);
-		if (!ws_close_code_valid(code) || !utf8_valid(data + 2, len - 2))
+		if (!ws_frame_close_code_valid(code) || !utf8_valid(data + 2, len - 2))
 			return fail_connection(c, DISCONNECT_PROTOCOL_ERROR,
 			                       WS_CLOSE_PROTOCOL_ERROR, "invalid close frame");
 	}
@@ -434,6 +490,8 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 	case ASSEMBLE_MESSAGE:
 		c->in_messages++;
 		c->in_bytes += msg.len;
+		if (!within_budget(c, msg.len))
+			return over_budget(c);
 		relay_message(srv, c, &msg);
 		assembler_message_done(&c->assembler);
 		return 1;
@@ -495,7 +553,7 @@ static void log_disconnection(const struct connection *c, enum disconnect_reason
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
 	char duration[32], in_messages[24], in_bytes[24], out_messages[24], out_bytes[24];
-	uint64_t ns = monotonic_ns() - c->connected_ns;
+	uint64_t ns = clock_elapsed_ns(c->connected_ns);
 	snprintf(duration, sizeof(duration), "%llu.%03llu", (unsigned long long)(ns / 1000000000u),
 	         (unsigned long long)(ns / 1000000u % 1000u));
 	snprintf(in_messages, sizeof(in_messages), "%llu", (unsigned long long)c->in_messages);
@@ -575,6 +633,7 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
 		stats_add(&srv->stats.disconnections[reason], 1);
 		log_disconnection(c, reason);
 	}
+	address_limits_release(srv->address_limits, &c->address_key);
 	mg_set_user_connection_data(conn, NULL);
 	assembler_free(&c->assembler);
 	auth_grant_free(c->grant);

@@ -25,7 +25,7 @@ uint8_t *ws_frame_prepend_header(uint8_t *payload_start, uint8_t opcode, uint64_
 	return h;
 }
 
-size_t ws_close_frame(uint8_t *out, uint16_t code, const char *reason)
+size_t ws_frame_close(uint8_t *out, uint16_t code, const char *reason)
 {
 	size_t reason_len = reason ? strlen(reason) : 0;
 	if (reason_len > WS_CONTROL_PAYLOAD_MAX - 2)
@@ -40,7 +40,7 @@ size_t ws_close_frame(uint8_t *out, uint16_t code, const char *reason)
 	return 4 + reason_len;
 }
 
-bool ws_close_code_valid(uint16_t code)
+bool ws_frame_close_code_valid(uint16_t code)
 {
 	if (code >= 3000 && code <= 4999)
 		return true;

@@ -43,9 +43,9 @@ uint8_t *ws_frame_prepend_header(uint8_t *payload_start, uint8_t opcode, uint64_
 /* Builds a whole close frame with code and reason (truncated to fit a control
  * frame) into out, which holds 2 + WS_CONTROL_PAYLOAD_MAX bytes. Returns its
  * length. */
-size_t ws_close_frame(uint8_t *out, uint16_t code, const char *reason);
+size_t ws_frame_close(uint8_t *out, uint16_t code, const char *reason);
 
 /* True for a close code a peer may send (RFC 6455 section 7.4). */
-bool ws_close_code_valid(uint16_t code);
+bool ws_frame_close_code_valid(uint16_t code);
 
 #endif

@@ -86,6 +86,10 @@ server:
   max_connections: 12000
   max_message_bytes: 1048576
 $rooms_yaml
+# Every benchmark client comes from 127.0.0.1.
+limits:
+  max_connections_per_address: 0
+  handshakes_per_address_per_second: 0
 metrics:
   enabled: false
 logging:

@@ -61,8 +61,8 @@ def flatten(node, prefix=""):
     return keys
 
 
-SECTIONS = ("server", "relay", "metrics", "cluster", "shutdown", "logging")
-KEY_RE = re.compile(r"\b(?:%s)\.[a-z_]+(?:\.[a-z_]+)?\b" % "|".join(SECTIONS))
+SECTIONS = ("server", "relay", "limits", "metrics", "cluster", "shutdown", "logging")
+KEY_RE = re.compile(r"\b(?:%s)\.[a-z0-9_]+(?:\.[a-z0-9_]+)?\b" % "|".join(SECTIONS))
 
 
 def check_config(relay):
@@ -73,7 +73,7 @@ def check_config(relay):
     sections = {k.rsplit(".", 1)[0] for k in schema}
 
     doc = read("docs/configuration.md")
-    table_keys = set(re.findall(r"^\| `([a-z_.]+)` \|", doc, re.M))
+    table_keys = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", doc, re.M))
     man = unroff(read("conf/wsrelay.8.in"))
     shipped = flatten(yaml.safe_load(read("conf/wsrelay.yaml")))
     for key in sorted(schema):

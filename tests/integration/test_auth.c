@@ -127,15 +127,8 @@ static double metric(const char *series)
 /* Polls a counter until it reaches want (it is updated on other threads). */
 static void expect_metric(const char *series, double want)
 {
-	double got = -1;
-	for (int i = 0; i < 200; i++) {
-		got = metric(series);
-		if (got == want)
-			return;
-		usleep(50 * 1000);
-	}
-	print_error("%s: %g, want %g\n", series, got, want);
-	fail();
+	if (!relay_fixture_wait_metric(relay.metrics_port, series, want, WAIT_MS))
+		fail();
 }
 
 /* The handshake with extra header lines; returns the status. */

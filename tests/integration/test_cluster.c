@@ -36,6 +36,8 @@ static const char node_config[] = "server:\n"
                                   "  listen: \"127.0.0.1:@PORT@\"\n"
                                   "  max_connections: 32\n"
                                   "  document_root: \"\"\n"
+                                  /* fits a default nats-server's max_payload */
+                                  "  max_message_bytes: 1047552\n"
                                   "metrics:\n"
                                   "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
                                   "cluster:\n"
@@ -343,8 +345,10 @@ static void test_three_nodes_exactly_once_in_order(void **state)
 		            STORM_CLIENTS * STORM_MESSAGES - local);
 		assert_true(relay_fixture_metric(nodes[n].metrics_port,
 		                                 "wsrelay_cluster_gaps_total", WAIT_MS) == 0);
-		assert_true(relay_fixture_metric(nodes[n].metrics_port,
-		                                 "wsrelay_cluster_dropped_total", WAIT_MS) == 0);
+		assert_true(
+		    relay_fixture_metric(nodes[n].metrics_port,
+		                         "wsrelay_cluster_dropped_total{reason=\"queue_full\"}",
+		                         WAIT_MS) == 0);
 		assert_true(relay_fixture_metric(nodes[n].metrics_port,
 		                                 "wsrelay_cluster_malformed_total", WAIT_MS) == 0);
 	}
@@ -426,7 +430,8 @@ static void test_broker_restart_mid_stream(void **state)
 	send_phase(&a1, 4, 20);
 	expect_phase(&remote, 4, 20);
 	expect_phase(&local, 4, 20);
-	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_dropped_total",
+	assert_true(relay_fixture_metric(nodes[0].metrics_port,
+	                                 "wsrelay_cluster_dropped_total{reason=\"queue_full\"}",
 	                                 WAIT_MS) == 0);
 	expect_metric_at_least(&nodes[0], "wsrelay_cluster_published_total",
 	                       20 + stream.sent + 1 + 20, WAIT_MS);
@@ -486,8 +491,10 @@ static void test_bounded_queue_while_broker_down(void **state)
 	expect_connected(&nodes[0], false);
 	send_phase(&a, 1, 30);
 	expect_phase(&local, 1, 30);
-	expect_metric_at_least(&nodes[0], "wsrelay_cluster_dropped_total", 20, WAIT_MS);
-	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_dropped_total",
+	expect_metric_at_least(&nodes[0], "wsrelay_cluster_dropped_total{reason=\"queue_full\"}",
+	                       20, WAIT_MS);
+	assert_true(relay_fixture_metric(nodes[0].metrics_port,
+	                                 "wsrelay_cluster_dropped_total{reason=\"queue_full\"}",
 	                                 WAIT_MS) == 20);
 	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_queue_messages",
 	                                 WAIT_MS) == 10);
@@ -500,7 +507,8 @@ static void test_bounded_queue_while_broker_down(void **state)
 	expect_metric_at_least(&nodes[0], "wsrelay_cluster_published_total", 10, LINK_WAIT_MS);
 	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_queue_messages",
 	                                 WAIT_MS) == 0);
-	assert_true(relay_fixture_metric(nodes[0].metrics_port, "wsrelay_cluster_dropped_total",
+	assert_true(relay_fixture_metric(nodes[0].metrics_port,
+	                                 "wsrelay_cluster_dropped_total{reason=\"queue_full\"}",
 	                                 WAIT_MS) == 20);
 	ws_raw_close(&a);
 }

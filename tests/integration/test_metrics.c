@@ -55,24 +55,10 @@ static int fetch(const char *path)
 	return http_request(relay.metrics_port, request, scrape_text, sizeof(scrape_text), WAIT_MS);
 }
 
-/* The value of the sample whose name-and-labels part is exactly series, or
- * -1 when absent. */
-static double sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-	for (const char *line = text; line && *line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (strncmp(line, series, n) == 0 && line[n] == ' ')
-			return strtod(line + n + 1, NULL);
-	}
-	return -1;
-}
-
 static double scrape(const char *series)
 {
 	assert_int_equal(fetch("/metrics"), 200);
-	return sample(scrape_text, series);
+	return relay_fixture_sample(scrape_text, series);
 }
 
 /* Counters are bumped on the server's threads just after the events a
@@ -105,7 +91,7 @@ static double disconnections_sum(void)
 		char series[96];
 		snprintf(series, sizeof(series), "wsrelay_disconnections_total{reason=\"%s\"}",
 		         reasons[i]);
-		sum += sample(scrape_text, series);
+		sum += relay_fixture_sample(scrape_text, series);
 	}
 	return sum;
 }
@@ -113,8 +99,8 @@ static double disconnections_sum(void)
 static void expect_invariant(void)
 {
 	assert_int_equal(fetch("/metrics"), 200);
-	double connections = sample(scrape_text, "wsrelay_connections_total");
-	double connected = sample(scrape_text, "wsrelay_connected_clients");
+	double connections = relay_fixture_sample(scrape_text, "wsrelay_connections_total");
+	double connected = relay_fixture_sample(scrape_text, "wsrelay_connected_clients");
 	assert_true(connected >= 0);
 	if (connections - disconnections_sum() != connected)
 		fail_msg("connections %g - disconnections %g != connected %g", connections,
@@ -171,10 +157,10 @@ static void test_families_present_before_anything_happens(void **state)
 	}
 	/* Every reason reads 0 before it happens. */
 	assert_true(disconnections_sum() == 0);
-	assert_true(sample(scrape_text, "wsrelay_rejected_handshakes_total{reason=\"origin\"}") ==
-	            0);
-	assert_true(sample(scrape_text, "process_resident_memory_bytes") > 0);
-	assert_true(sample(scrape_text, "process_threads") > 8);
+	assert_true(relay_fixture_sample(
+	                scrape_text, "wsrelay_rejected_handshakes_total{reason=\"origin\"}") == 0);
+	assert_true(relay_fixture_sample(scrape_text, "process_resident_memory_bytes") > 0);
+	assert_true(relay_fixture_sample(scrape_text, "process_threads") > 8);
 	assert_non_null(strstr(scrape_text, "wsrelay_build_info{version=\""));
 }
 
@@ -319,11 +305,13 @@ static void test_stalled_receiver_is_a_slow_consumer(void **state)
 	expect_metric_within("wsrelay_disconnections_total{reason=\"slow_consumer\"}",
 	                     base_slow + 1, 15000);
 	/* Cut off for want of reading, not for a failed write. */
-	assert_true(sample(scrape_text, "wsrelay_broadcast_write_errors_total") == base_err);
+	assert_true(relay_fixture_sample(scrape_text, "wsrelay_broadcast_write_errors_total") ==
+	            base_err);
 	ws_raw_close(&stalled);
 	close_client(&sender);
 	expect_metric("wsrelay_connected_clients", 0);
-	assert_true(sample(scrape_text, "wsrelay_disconnections_total{reason=\"slow_consumer\"}") ==
+	assert_true(relay_fixture_sample(
+	                scrape_text, "wsrelay_disconnections_total{reason=\"slow_consumer\"}") ==
 	            base_slow + 1);
 	expect_invariant();
 }
@@ -476,7 +464,7 @@ static void test_healthz_503_during_shutdown(void **state)
 	 * the timeout. */
 	assert_int_equal(relay_stop(&relay, 0, 15000), 0);
 	ws_raw_close(&quiet);
-	assert_true(sample(scrape_text, "wsrelay_connected_clients") <= 1);
+	assert_true(relay_fixture_sample(scrape_text, "wsrelay_connected_clients") <= 1);
 }
 
 static int start_disabled(void **state)

@@ -25,10 +25,25 @@
 
 static struct relay_process relay;
 
+/* relay_start's defaults, with a queue bound above all that the storm sends
+ * one client (32 x 200 messages): a client thread the machine starves of
+ * CPU while the others send can never fill its queue and be (rightly) cut
+ * as a slow consumer, however slow the machine. */
+static const char relay_yaml[] = "server:\n"
+                                 "  listen: \"127.0.0.1:@PORT@\"\n"
+                                 "  max_connections: 64\n"
+                                 "  document_root: \"\"\n"
+                                 "relay:\n"
+                                 "  client_queue_messages: 8192\n"
+                                 "metrics:\n"
+                                 "  listen: \"127.0.0.1:@METRICS_PORT@\"\n"
+                                 "logging:\n"
+                                 "  level: \"debug\"\n";
+
 static int start_default(void **state)
 {
 	*state = &relay; /* for relay_fixture_stop */
-	return relay_start(&relay, WSRELAY_BIN, NULL);
+	return relay_start(&relay, WSRELAY_BIN, relay_yaml);
 }
 
 /* Closes cleanly: our close, the server's echo, then the TCP close. */

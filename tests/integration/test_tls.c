@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "relay_fixture.h"
 #include "relay_process.h"
 #include "test_pki.h"
 #include "ws_raw.h"
@@ -228,30 +229,15 @@ static bool wait_for_log(const struct relay_process *rp, const char *needle)
 	return false;
 }
 
-/* The value of one series in a plain-http scrape of rp's metrics, or NAN. */
+/* The value of one series in a plain-http scrape of rp's metrics, or -1. */
 static double scrape(const struct relay_process *rp, const char *series)
 {
-	static char text[1 << 16];
-	int status = http_request(rp->metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-	                          text, sizeof(text), WAIT_MS);
-	assert_int_equal(status, 200);
-	char needle[256];
-	snprintf(needle, sizeof(needle), "\n%s ", series);
-	const char *at = strstr(text, needle);
-	return at ? strtod(at + strlen(needle), NULL) : 0.0 / 0.0;
+	return relay_fixture_metric(rp->metrics_port, series, WAIT_MS);
 }
 
 static bool wait_for_series(const struct relay_process *rp, const char *series, double value)
 {
-	double last = 0;
-	for (int i = 0; i < WAIT_MS / 20; i++) {
-		last = scrape(rp, series);
-		if (last == value)
-			return true;
-		usleep(20000);
-	}
-	print_error("%s is %g, not %g\n", series, last, value);
-	return false;
+	return relay_fixture_wait_metric(rp->metrics_port, series, value, WAIT_MS);
 }
 
 /* ---- tests ---- */
@@ -260,7 +246,10 @@ static void test_wss_relays_between_tls_clients(void **state)
 {
 	(void)state;
 	struct relay_process rp;
-	start_relay(&rp, NULL, "server.pem", "server.key", NULL, NULL);
+	/* 2000 messages are sent before any is read: a queue bound above that,
+	 * so a starved machine cannot make a reader a slow consumer. */
+	start_relay(&rp, NULL, "server.pem", "server.key", NULL,
+	            "relay:\n  client_queue_messages: 4096\n");
 	SSL_CTX *ctx = client_ctx(true, 0, NULL, NULL);
 	SSL_CTX *tls12 = client_ctx(true, TLS1_2_VERSION, NULL, NULL);
 	struct ws_raw a, b;

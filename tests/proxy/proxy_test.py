@@ -5,6 +5,10 @@ front of a real relay, and checks through each:
 
 - a broadcast: two clients connected through the proxy both get a text and a
   binary message one of them sent, byte for byte;
+- that the relay sees the client's address, not the proxy's: the clients
+  connect from CLIENT_ADDR, the relay trusts the proxy (127.0.0.1, in
+  server.trusted_proxies), and its log names CLIENT_ADDR as the client, via
+  the proxy, from the X-Forwarded-For the example file sets;
 - that the proxy's idle timeout outlives the relay's ping interval: a client
   that sends nothing stays connected for several proxy timeouts, kept alive
   by the relay's pings alone. To keep CI fast, the example file's timeouts
@@ -39,6 +43,7 @@ from relay_proc import DEADLINE, free_port, self_signed, start_relay, stop, wait
 PING = 2
 PROXY_TIMEOUT = 5  # 75 / 30 = 2.5 = PROXY_TIMEOUT / PING
 IDLE = 3 * PROXY_TIMEOUT
+CLIENT_ADDR = "127.0.0.5"  # the clients' source address; the proxy reaches the relay from 127.0.0.1
 
 
 def substitute(text, old, new, what):
@@ -117,7 +122,8 @@ async def connect(url, ctx):
             # ping_interval=None: the client itself never pings, so only the
             # relay's pings (answered automatically) cross the proxy.
             return await websockets.connect(url, ssl=ctx, ping_interval=None, open_timeout=DEADLINE,
-                                            close_timeout=5, max_size=None)
+                                            close_timeout=5, max_size=None,
+                                            local_addr=(CLIENT_ADDR, 0))
         except (OSError, websockets.exceptions.InvalidStatusCode, websockets.exceptions.InvalidMessage):
             if time.monotonic() > end:
                 raise
@@ -171,7 +177,19 @@ async def cut_when_unpinged(ws, label, timeout):
 
 
 def keepalive(ping):
-    return f"  ping_interval_seconds: {ping}\n  idle_timeout_seconds: 300\n"
+    return (f"  ping_interval_seconds: {ping}\n  idle_timeout_seconds: 300\n"
+            '  trusted_proxies: ["127.0.0.1"]\n')
+
+
+def sees_client_address(tmp, label):
+    """The relay's log names the client's own address, forwarded by the proxy."""
+    with open(os.path.join(tmp, "relay-main.log"), encoding="utf-8", errors="replace") as f:
+        log = f.read()
+    want = f"client connected: {CLIENT_ADDR} via 127.0.0.1:"
+    if want not in log:
+        sys.exit(f"FAIL: {label}: the relay did not see the client's address {CLIENT_ADDR} "
+                 f"through the proxy (no {want!r} in its log)")
+    print(f"ok: {label}: the relay counts the client as {CLIENT_ADDR} (X-Forwarded-For), not the proxy")
 
 
 async def run_case(args, proxy, tls, tmp):
@@ -197,6 +215,7 @@ async def run_case(args, proxy, tls, tmp):
             ctx = ssl.create_default_context(cafile=os.path.join(tmp, "cert.pem"))
         url = f"{'wss' if tls else 'ws'}://{'localhost' if tls else '127.0.0.1'}:{port}/ws"
         a, b = await broadcast(url, ctx, label)
+        sees_client_address(tmp, label)
         await b.close()
         await stays_idle(a, label, 70 if args.full else IDLE)
         await a.close()

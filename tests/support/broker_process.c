@@ -1,7 +1,6 @@
 #include "broker_process.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,12 +65,21 @@ int broker_start(struct broker_process *bp)
 	char program[64];
 	char port[8];
 	snprintf(port, sizeof(port), "%u", bp->port);
+	char conf[PATH_MAX];
+	snprintf(conf, sizeof(conf), "%s/broker.conf", bp->dir);
+	if (test_file_write(conf, bp->config_text) != 0)
+		return -1;
 	if (bp->kind == TEST_BROKER_REDIS) {
 		/* No persistence: a restarted broker starts empty, as pub/sub
 		 * does anyway. */
-		char *const argv[] = {"redis-server", "--port",       port, "--bind",
-		                      "127.0.0.1",    "--save",       "",   "--dir",
-		                      bp->dir,        "--appendonly", "no", NULL};
+		char *const argv[] = {"redis-server", conf,     "--port", port,    "--bind",
+		                      "127.0.0.1",    "--save", "",       "--dir", bp->dir,
+		                      "--appendonly", "no",     NULL};
+		bp->pid = process_spawn(find_program(argv[0], program, sizeof(program)), argv,
+		                        bp->log_path);
+	} else if (bp->config_text[0]) {
+		char *const argv[] = {"nats-server", "-c", conf, "-a",
+		                      "127.0.0.1",   "-p", port, NULL};
 		bp->pid = process_spawn(find_program(argv[0], program, sizeof(program)), argv,
 		                        bp->log_path);
 	} else {
@@ -102,19 +110,11 @@ int broker_stop(struct broker_process *bp)
 	return rc == -2 ? -1 : 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 void broker_cleanup(struct broker_process *bp)
 {
 	broker_stop(bp);
 	if (bp->dir[0] && !getenv("WSRELAY_KEEP_TEST_DIRS"))
-		nftw(bp->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+		test_file_remove_tree(bp->dir);
 	bp->dir[0] = '\0';
 }
 

@@ -19,6 +19,11 @@ struct broker_process {
 	uint16_t port;
 	char dir[64]; /* a mkdtemp folder; holds the broker's log */
 	char log_path[PATH_MAX];
+	/* Set before broker_start for a broker configured beyond the defaults:
+	 * written to a file in dir and given to the broker (redis-server's
+	 * config file, nats-server -c); port and address stay on the command
+	 * line. "" for none. */
+	char config_text[4096];
 };
 
 /* "redis" or "nats" into *kind; -1 for anything else. */

@@ -3,6 +3,7 @@
 #ifndef WSRELAY_TESTS_RELAY_FIXTURE_H
 #define WSRELAY_TESTS_RELAY_FIXTURE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "relay_process.h"
@@ -21,5 +22,15 @@ void relay_fixture_connect(struct ws_raw *c, uint16_t port, int wait_ms);
  * http://127.0.0.1:metrics_port/metrics, or -1 when the scrape fails or
  * has no such line. */
 double relay_fixture_metric(uint16_t metrics_port, const char *series, int wait_ms);
+
+/* The value of the sample series in the exposition text, or -1 when it has
+ * no such line. */
+double relay_fixture_sample(const char *text, const char *series);
+
+/* Polls relay_fixture_metric every 20 ms until series is want (counters are
+ * bumped on the server's threads just after what a client can see); true
+ * when it is within timeout_ms, else false after saying what it was. */
+bool relay_fixture_wait_metric(uint16_t metrics_port, const char *series, double want,
+                               int timeout_ms);
 
 #endif

@@ -33,16 +33,17 @@ def wait_port(port, proc, what):
     sys.exit(f"FAIL: {what} did not listen on {port} within {DEADLINE} s")
 
 
-def start_relay(binary, tmp, tag, yaml_extra=""):
+def start_relay(binary, tmp, tag, yaml_extra="", max_connections=64, metrics_extra=""):
     """Starts binary on fresh loopback ports with yaml_extra (top-level
     sections other than server.listen and metrics, whose keys go under
-    "server:" when they start with two spaces) and waits for /healthz 200.
+    "server:" when they start with two spaces; metrics_extra's keys go under
+    "metrics:") and waits for /healthz 200.
     Returns (process, port, metrics_port); stderr goes to tmp/relay-TAG.log."""
     port, mport = free_port(), free_port()
     cfg = os.path.join(tmp, f"relay-{tag}.yaml")
     with open(cfg, "w", encoding="utf-8") as f:
-        f.write(f'server:\n  listen: "127.0.0.1:{port}"\n  document_root: ""\n  max_connections: 64\n'
-                f'{yaml_extra}metrics:\n  listen: "127.0.0.1:{mport}"\n'
+        f.write(f'server:\n  listen: "127.0.0.1:{port}"\n  document_root: ""\n  max_connections: {max_connections}\n'
+                f'{yaml_extra}metrics:\n  listen: "127.0.0.1:{mport}"\n{metrics_extra}'
                 "shutdown:\n  timeout_seconds: 2\n")
     with open(os.path.join(tmp, f"relay-{tag}.log"), "w", encoding="utf-8") as log:
         proc = subprocess.Popen([binary, "--config-file", cfg], stderr=log)

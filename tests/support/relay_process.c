@@ -1,5 +1,5 @@
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* pipe2, close_range, nftw, readlinkat, O_CLOEXEC, getline */
+#define _GNU_SOURCE /* pipe2, close_range, readlinkat, O_CLOEXEC, getline */
 #endif
 
 #include "relay_process.h"
@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -378,16 +377,6 @@ static char *expand_template(const char *tpl, const struct relay_process *rp)
 	return out;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	if (remove(path) < 0)
-		fprintf(stderr, "relay_process: cannot remove %s: %s\n", path, ERRNO_TEXT());
-	return 0;
-}
-
 static void remove_dir(struct relay_process *rp)
 {
 	if (rp->dir[0] == '\0')
@@ -395,7 +384,7 @@ static void remove_dir(struct relay_process *rp)
 	if (getenv("WSRELAY_KEEP_TEST_DIRS"))
 		fprintf(stderr, "relay_process: keeping %s\n", rp->dir);
 	else
-		nftw(rp->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_file_remove_tree(rp->dir);
 	rp->dir[0] = '\0';
 }
 
@@ -432,6 +421,28 @@ static int pick_ports(struct relay_process *rp)
 			break;
 	}
 	return rp->port && rp->metrics_port && rp->port != rp->metrics_port ? 0 : -1;
+}
+
+/* Every client of a test comes from 127.0.0.1, standing for many clients:
+ * the per-address limits are off unless the test's config has a limits
+ * section of its own. Returns yaml, grown, or NULL (yaml freed). */
+static char *limits_off_unless_set(char *yaml)
+{
+	static const char off[] = "limits:\n"
+	                          "  max_connections_per_address: 0\n"
+	                          "  handshakes_per_address_per_second: 0\n";
+	if (!yaml || strncmp(yaml, "limits:", 7) == 0 || strstr(yaml, "\nlimits:"))
+		return yaml;
+	size_t len = strlen(yaml);
+	char *grown = realloc(yaml, len + sizeof(off) + 1);
+	if (!grown) {
+		free(yaml);
+		return NULL;
+	}
+	/* A template without a final line break still gets its own line. */
+	snprintf(grown + len, sizeof(off) + 1, "%s%s", len && grown[len - 1] != '\n' ? "\n" : "",
+	         off);
+	return grown;
 }
 
 /* One launch. Returns 0 when ready, 1 when it died of a port race worth
@@ -500,7 +511,7 @@ static int start_once(struct relay_process *rp, const char *binary, const char *
 		fprintf(stderr, "relay_process: no free loopback port\n");
 		return -1;
 	}
-	yaml = expand_template(yaml_extra ? yaml_extra : default_yaml, rp);
+	yaml = limits_off_unless_set(expand_template(yaml_extra ? yaml_extra : default_yaml, rp));
 	if (!yaml || test_file_write(rp->config_path, yaml) < 0) {
 		fprintf(stderr, "relay_process: cannot write %s: %s\n", rp->config_path,
 		        ERRNO_TEXT());

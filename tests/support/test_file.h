@@ -11,7 +11,8 @@ char *test_file_read(const char *path, size_t *len);
 /* Creates or truncates path with text. Returns 0 or -1. */
 int test_file_write(const char *path, const char *text);
 
-/* Removes path and everything below it. Returns 0 or -1. */
+/* Removes path and everything below it, on past what it cannot remove
+ * (each named on stderr). Returns 0, or -1 when anything is left. */
 int test_file_remove_tree(const char *path);
 
 #endif

@@ -32,9 +32,10 @@ static void test_broker_urls(void **state)
 	    {"redis://h:0", "needs a port from 1 to 65535"},
 	    {"redis://h:65536", "needs a port from 1 to 65535"},
 	    {"redis://h:", "needs a port"},
-	    {"redis://h/0", "must not have a path"},
+	    {"redis://h/x", "may only have a database number as its path"},
+	    {"nats://h/0", "must not have a path"},
 	    {"redis://h x", "invalid character in the host"},
-	    {"redis://:pw@h", "user info"},
+	    {"redis://user@h", "user info without a password"},
 	    {"nats://[::1", "unclosed"},
 	    {"nats://[zz]:1", "invalid IPv6"},
 	};

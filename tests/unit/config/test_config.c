@@ -7,7 +7,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "config.h"
 #include "config_schema.h"
+#include "test_file.h"
 
 #ifndef WSRELAY_SOURCE_DIR
 #error "WSRELAY_SOURCE_DIR must be defined as the repository root"
@@ -35,14 +35,6 @@ struct error_case {
 
 /* ---- Helpers ---- */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int make_tmp_dir(void **state)
 {
 	(void)state;
@@ -54,7 +46,7 @@ static int make_tmp_dir(void **state)
 static int remove_tmp_dir(void **state)
 {
 	(void)state;
-	return nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return test_file_remove_tree(tmp_dir);
 }
 
 /* Tests that chdir() get the starting folder back even when they fail. */
@@ -191,6 +183,22 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_same_tls(&a->metrics.tls, &b->metrics.tls);
 	assert_int_equal(a->server.ping_interval_seconds, b->server.ping_interval_seconds);
 	assert_int_equal(a->server.idle_timeout_seconds, b->server.idle_timeout_seconds);
+	assert_int_equal(a->server.handshake_timeout_seconds, b->server.handshake_timeout_seconds);
+	assert_int_equal(a->server.trusted_proxies_count, b->server.trusted_proxies_count);
+	for (size_t i = 0; i < a->server.trusted_proxies_count; i++)
+		assert_string_equal(a->server.trusted_proxies[i], b->server.trusted_proxies[i]);
+	assert_int_equal(a->limits.max_connections_per_address,
+	                 b->limits.max_connections_per_address);
+	assert_int_equal(a->limits.handshakes_per_address_per_second,
+	                 b->limits.handshakes_per_address_per_second);
+	assert_int_equal(a->limits.ipv6_prefix_length, b->limits.ipv6_prefix_length);
+	assert_int_equal(a->limits.messages_per_second, b->limits.messages_per_second);
+	assert_int_equal(a->limits.bytes_per_second, b->limits.bytes_per_second);
+	assert_int_equal(a->limits.on_rate_exceeded, b->limits.on_rate_exceeded);
+	assert_int_equal(a->metrics.allowed_networks_count, b->metrics.allowed_networks_count);
+	for (size_t i = 0; i < a->metrics.allowed_networks_count; i++)
+		assert_string_equal(a->metrics.allowed_networks[i], b->metrics.allowed_networks[i]);
+	assert_string_equal(a->metrics.bearer_token_file, b->metrics.bearer_token_file);
 	assert_int_equal(a->relay.echo_to_sender, b->relay.echo_to_sender);
 	assert_int_equal(a->relay.client_queue_messages, b->relay.client_queue_messages);
 	assert_int_equal(a->relay.client_queue_bytes, b->relay.client_queue_bytes);
@@ -665,6 +673,8 @@ static void test_print_defaults_exactly(void **state)
 	                               "  allowed_origins: []\n"
 	                               "  ping_interval_seconds: 30\n"
 	                               "  idle_timeout_seconds: 75\n"
+	                               "  handshake_timeout_seconds: 5\n"
+	                               "  trusted_proxies: []\n"
 	                               "  tls:\n"
 	                               "    enabled: false\n"
 	                               "    certificate: \"\"\n"
@@ -676,10 +686,19 @@ static void test_print_defaults_exactly(void **state)
 	                               "  echo_to_sender: true\n"
 	                               "  client_queue_messages: 1024\n"
 	                               "  client_queue_bytes: 8388608\n"
+	                               "limits:\n"
+	                               "  max_connections_per_address: 64\n"
+	                               "  handshakes_per_address_per_second: 20\n"
+	                               "  ipv6_prefix_length: 64\n"
+	                               "  messages_per_second: 0\n"
+	                               "  bytes_per_second: 0\n"
+	                               "  on_rate_exceeded: \"close\"\n"
 	                               "metrics:\n"
 	                               "  enabled: true\n"
 	                               "  listen: \"0.0.0.0:9090\"\n"
 	                               "  path: \"/metrics\"\n"
+	                               "  allowed_networks: []\n"
+	                               "  bearer_token_file: \"\"\n"
 	                               "  tls:\n"
 	                               "    enabled: false\n"
 	                               "    certificate: \"\"\n"
@@ -700,6 +719,16 @@ static void test_print_defaults_exactly(void **state)
 	                               "  node_id: \"\"\n"
 	                               "  queue_messages: 10000\n"
 	                               "  queue_bytes: 67108864\n"
+	                               "  secret_file: \"\"\n"
+	                               "  allow_local_only_oversize: false\n"
+	                               "  nats:\n"
+	                               "    token_file: \"\"\n"
+	                               "    nkey_seed_file: \"\"\n"
+	                               "    credentials_file: \"\"\n"
+	                               "    tls:\n"
+	                               "      ca: \"\"\n"
+	                               "      certificate: \"\"\n"
+	                               "      private_key: \"\"\n"
 	                               "auth:\n"
 	                               "  mode: \"none\"\n"
 	                               "  jwt:\n"
@@ -913,8 +942,9 @@ static void test_exact_messages(void **state)
 	} cases[] = {
 	    {"server:\n  max_connections: 0\n",
 	     ":2:20: server.max_connections: 0 is out of range (1..30000)"},
-	    {"sevrer: {}\n", ":1:1: unknown key \"sevrer\" (expected one of: server, relay, "
-	                     "metrics, rooms, cluster, auth, shutdown, logging)"},
+	    {"sevrer: {}\n",
+	     ":1:1: unknown key \"sevrer\" (expected one of: server, relay, limits, "
+	     "metrics, rooms, cluster, auth, shutdown, logging)"},
 	    {"server:\n  listen: \"0.0.0.0:1\"\n  tls: {}\n  listen: \"0.0.0.0:2\"\n",
 	     ":4:3: duplicate key \"listen\" in server (first at line 2)"},
 	    {"server:\n  listen: \"localhost:80\"\n",
@@ -1002,7 +1032,8 @@ static void test_section_errors(void **state)
 	    {"server:\n  listn: x\n", 2, 3,
 	     "unknown key \"listn\" in server (expected one of: listen, websocket_path, "
 	     "document_root, max_connections, max_message_bytes, allowed_origins, "
-	     "ping_interval_seconds, idle_timeout_seconds, tls)"},
+	     "ping_interval_seconds, idle_timeout_seconds, handshake_timeout_seconds, "
+	     "trusted_proxies, tls)"},
 	    {"server:\n  tls:\n    enable: true\n", 3, 5,
 	     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
 	     "private_key, min_version, ciphers, client_ca)"},
@@ -1010,7 +1041,8 @@ static void test_section_errors(void **state)
 	     "unknown key \"echo\" in relay (expected one of: echo_to_sender, "
 	     "client_queue_messages, client_queue_bytes)"},
 	    {"metrics:\n  port: 1\n", 2, 3,
-	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path, tls)"},
+	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path, "
+	     "allowed_networks, bearer_token_file, tls)"},
 	    {"shutdown:\n  timeout: 1\n", 2, 3,
 	     "unknown key \"timeout\" in shutdown (expected one of: timeout_seconds)"},
 	    {"logging:\n  lvl: info\n", 2, 3,
@@ -1372,7 +1404,8 @@ static void test_cluster_errors(void **state)
 	    {"cluster:\n  url: []\n", 2, 8, "cluster.url: needs at least one URL"},
 	    {"cluster:\n  url: {}\n", 2, 8, "expected a URL or a list of them, got a mapping"},
 	    {"cluster:\n  url: \"redis://h:70000\"\n", 2, 8, "needs a port from 1 to 65535"},
-	    {"cluster:\n  url: \"redis://:secret@h\"\n", 2, 8, "user info"},
+	    {"cluster:\n  url: \"redis://secret@h\"\n", 2, 8,
+	     "\"redis://***@h\" has user info without a password"},
 	    {"cluster:\n  broker: nats\n  url: [\"nats://a\", \"nats://a\"]\n", 3, 21,
 	     "\"nats://a\" is listed twice"},
 	    {"cluster:\n  broker: redis\n  url: [\"redis://a\", \"redis://b\"]\n", 3, 8,
@@ -1390,6 +1423,14 @@ static void test_cluster_errors(void **state)
 	     "must not start or end with \".\" or contain \"..\""},
 	    {"cluster:\n  channel: \".a\"\n", 2, 12, "must not start or end with"},
 	    {"cluster:\n  node_id: \"n\u00e9\"\n", 2, 12, "may only contain"},
+	    {"cluster:\n  nats:\n    token_file: t\n    nkey_seed_file: s\n", 4, 21,
+	     "cluster.nats.nkey_seed_file: only one of token_file, nkey_seed_file and "
+	     "credentials_file may be set (token_file is set too)"},
+	    {"cluster:\n  nats:\n    tls:\n      certificate: c.pem\n", 4, 20,
+	     "cluster.nats.tls.certificate needs cluster.nats.tls.private_key to be set"},
+	    {"cluster:\n  url: \"redis://u:pw@h/x\"\n", 2, 8,
+	     "\"redis://u:***@h/x\" may only have a database number as its path"},
+	    {"cluster:\n  allow_local_only_oversize: 1\n", 2, 30, "expected true or false"},
 	    {"cluster:\n  node_id: "
 	     "12345678901234567890123456789012345678901234567890123456789012345\n",
 	     2, 12, "must be 0 to 64 bytes long"},
@@ -1445,6 +1486,64 @@ static void test_metrics_path_errors(void **state)
 	};
 
 	(void)state;
+	check_errors(cases, ARRAY_LEN(cases));
+}
+
+static void test_limits_and_networks(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok(&cfg, "server:\n"
+	              "  handshake_timeout_seconds: 2\n"
+	              "  trusted_proxies: [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]\n"
+	              "limits:\n"
+	              "  max_connections_per_address: 3\n"
+	              "  handshakes_per_address_per_second: 0\n"
+	              "  ipv6_prefix_length: 56\n"
+	              "  messages_per_second: 100\n"
+	              "  bytes_per_second: 1048576\n"
+	              "  on_rate_exceeded: drop\n"
+	              "metrics:\n"
+	              "  allowed_networks: [\"127.0.0.0/8\", \"::1\"]\n"
+	              "  bearer_token_file: \"/etc/wsrelay/token\"\n");
+	assert_int_equal(cfg.server.handshake_timeout_seconds, 2);
+	assert_int_equal(cfg.server.trusted_proxies_count, 3);
+	assert_string_equal(cfg.server.trusted_proxies[2], "2001:db8::/32");
+	assert_int_equal(cfg.limits.max_connections_per_address, 3);
+	assert_int_equal(cfg.limits.handshakes_per_address_per_second, 0);
+	assert_int_equal(cfg.limits.ipv6_prefix_length, 56);
+	assert_int_equal(cfg.limits.messages_per_second, 100);
+	assert_int_equal(cfg.limits.bytes_per_second, 1048576);
+	assert_int_equal(cfg.limits.on_rate_exceeded, RATE_ACTION_DROP);
+	assert_int_equal(cfg.metrics.allowed_networks_count, 2);
+	assert_string_equal(cfg.metrics.allowed_networks[1], "::1");
+	assert_string_equal(cfg.metrics.bearer_token_file, "/etc/wsrelay/token");
+	char *printed = print_to_string(&cfg);
+	assert_non_null(strstr(printed, "  trusted_proxies:\n    - \"10.0.0.0/8\"\n"));
+	assert_non_null(strstr(printed, "  on_rate_exceeded: \"drop\"\n"));
+	free(printed);
+	config_free(&cfg);
+
+	static const struct error_case cases[] = {
+	    {"server:\n  trusted_proxies: \"10.0.0.0/8\"\n", 2, 20,
+	     "server.trusted_proxies: expected a list of networks, e.g. [\"10.0.0.0/8\"], got the "
+	     "string \"10.0.0.0/8\""},
+	    {"server:\n  trusted_proxies: [\"10.0.0.1/8\"]\n", 2, 21,
+	     "has bits set past its /8 prefix (did you mean 10.0.0.0/8?)"},
+	    {"server:\n  trusted_proxies: [\"10.0.0.0/33\"]\n", 2, 21,
+	     "the prefix length after \"/\" must be 0 to 32"},
+	    {"server:\n  trusted_proxies: [\"2001:db8::/129\"]\n", 2, 21, "must be 0 to 128"},
+	    {"server:\n  trusted_proxies: [\"10.0.0.0/\"]\n", 2, 21, "must be 0 to 32"},
+	    {"server:\n  trusted_proxies: [\"proxy.example.com\"]\n", 2, 21,
+	     "\"proxy.example.com\" is not an IPv4 or IPv6 address"},
+	    {"server:\n  trusted_proxies: [\"::1\", \"::1\"]\n", 2, 28, "is listed twice"},
+	    {"metrics:\n  allowed_networks: [\"256.0.0.0/8\"]\n", 2, 22, "is not an IPv4"},
+	    {"limits:\n  on_rate_exceeded: \"block\"\n", 2, 21,
+	     "limits.on_rate_exceeded: expected \"close\" or \"drop\", got \"block\""},
+	    {"limits:\n  ipv6_prefix_length: 129\n", 2, 23, "out of range (16..128)"},
+	    {"server:\n  handshake_timeout_seconds: 0\n", 2, 30, "out of range (1..300)"},
+	};
 	check_errors(cases, ARRAY_LEN(cases));
 }
 
@@ -1608,6 +1707,7 @@ int main(void)
 	    TEST(test_tls_errors),
 	    TEST(test_listen_schemes),
 	    TEST(test_metrics_path_errors),
+	    TEST(test_limits_and_networks),
 	    TEST(test_cluster_errors),
 	    TEST(test_rooms_errors),
 	    TEST(test_rooms_enabled),

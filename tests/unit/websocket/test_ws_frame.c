@@ -33,7 +33,7 @@ static void test_close_frame(void **state)
 {
 	(void)state;
 	uint8_t frame[2 + WS_CONTROL_PAYLOAD_MAX];
-	size_t n = ws_close_frame(frame, WS_CLOSE_GOING_AWAY, "bye");
+	size_t n = ws_frame_close(frame, WS_CLOSE_GOING_AWAY, "bye");
 	assert_int_equal(n, 7);
 	assert_memory_equal(frame,
 	                    "\x88\x05\x03\xE9"
@@ -44,7 +44,7 @@ static void test_close_frame(void **state)
 	char longer[300];
 	memset(longer, 'r', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
-	n = ws_close_frame(frame, WS_CLOSE_TOO_BIG, longer);
+	n = ws_frame_close(frame, WS_CLOSE_TOO_BIG, longer);
 	assert_int_equal(n, 2 + WS_CONTROL_PAYLOAD_MAX);
 	assert_int_equal(frame[1], WS_CONTROL_PAYLOAD_MAX);
 }
@@ -52,18 +52,18 @@ static void test_close_frame(void **state)
 static void test_close_codes(void **state)
 {
 	(void)state;
-	assert_true(ws_close_code_valid(1000));
-	assert_true(ws_close_code_valid(1001));
-	assert_true(ws_close_code_valid(1011));
-	assert_true(ws_close_code_valid(3000));
-	assert_true(ws_close_code_valid(4999));
-	assert_false(ws_close_code_valid(999));
-	assert_false(ws_close_code_valid(1004));
-	assert_false(ws_close_code_valid(1005));
-	assert_false(ws_close_code_valid(1006));
-	assert_false(ws_close_code_valid(1015));
-	assert_false(ws_close_code_valid(2999));
-	assert_false(ws_close_code_valid(5000));
+	assert_true(ws_frame_close_code_valid(1000));
+	assert_true(ws_frame_close_code_valid(1001));
+	assert_true(ws_frame_close_code_valid(1011));
+	assert_true(ws_frame_close_code_valid(3000));
+	assert_true(ws_frame_close_code_valid(4999));
+	assert_false(ws_frame_close_code_valid(999));
+	assert_false(ws_frame_close_code_valid(1004));
+	assert_false(ws_frame_close_code_valid(1005));
+	assert_false(ws_frame_close_code_valid(1006));
+	assert_false(ws_frame_close_code_valid(1015));
+	assert_false(ws_frame_close_code_valid(2999));
+	assert_false(ws_frame_close_code_valid(5000));
 }
 
 int main(void)
