@@ -171,7 +171,8 @@ int config_fill_defaults(struct config *cfg, const char *base)
 	cfg->logging.format = LOG_FORMAT_TEXT;
 
 	if (!cfg->server.listen || !cfg->server.websocket_path || !cfg->server.document_root ||
-	    tls_ok != 0 || auth_ok != 0 || !cfg->metrics.path || !cfg->rooms.default_room || !cfg->metrics.bearer_token_file || cfg->cluster.url_count != 1 ||
+	    tls_ok != 0 || auth_ok != 0 || !cfg->metrics.path || !cfg->rooms.default_room ||
+	    !cfg->metrics.bearer_token_file || cfg->cluster.url_count != 1 ||
 	    !cfg->cluster.channel || !cfg->cluster.node_id || !cfg->cluster.secret_file ||
 	    !cfg->cluster.nats.token_file || !cfg->cluster.nats.nkey_seed_file ||
 	    !cfg->cluster.nats.credentials_file || !cfg->cluster.nats.tls.ca ||

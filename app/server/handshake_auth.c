@@ -89,8 +89,9 @@ static int refuse_auth(struct server *srv, struct mg_connection *conn,
 		                        d->challenge, body);
 	case 403:
 		return handshake_refuse(srv, REJECT_UNAUTHORIZED, conn, 403, NULL, NULL,
-		                        d->reason == AUTH_FORBIDDEN_ROOM ? "Not allowed in this room.\n"
-		                                                         : "Not allowed.\n");
+		                        d->reason == AUTH_FORBIDDEN_ROOM
+		                            ? "Not allowed in this room.\n"
+		                            : "Not allowed.\n");
 	default:
 		return handshake_refuse(srv, REJECT_UNAUTHORIZED, conn, 503, "Retry-After", "5",
 		                        "The access check is not available; try again later.\n");

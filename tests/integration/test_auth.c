@@ -591,7 +591,6 @@ static void test_jwks_picks_by_kid(void **state)
 	expect_metric("wsrelay_auth_failures_total{reason=\"algorithm\"}", 1);
 }
 
-
 /* ---- group 4: rooms under access control (jwt here, http in group 5) ---- */
 
 /* A client whose grant does not allow the room it asks for: 403 before the
