@@ -124,8 +124,11 @@ def check_text(raw, local):
 
 
 def normalise(events):
-    """Ports and timings differ between the runs; the events may not."""
-    return [(lvl, re.sub(r"\d+", "N", msg)) for lvl, msg in events]
+    """Ports and timings differ between the runs; the events may not. Their
+    order may: the client connects once the port accepts, which can be
+    before the start-up lines after it are written (a slow machine, a
+    sanitizer build), so the two runs are compared as sorted lists."""
+    return sorted((lvl, re.sub(r"\d+", "N", msg)) for lvl, msg in events)
 
 
 def main():
