@@ -101,16 +101,19 @@ static void test_v1_longest(void **state)
 	(void)state;
 	/* 107 bytes with the CRLF is the most; 108 is refused, with or without
 	 * the CRLF in sight. */
+	static const char unknown[14] = {'P', 'R', 'O', 'X', 'Y', ' ', 'U',
+	                                 'N', 'K', 'N', 'O', 'W', 'N', ' '};
+	static const char crlf[2] = {'\r', '\n'};
 	char line[128];
 	memset(line, 'x', sizeof(line));
-	memcpy(line, "PROXY UNKNOWN ", 14);
-	memcpy(line + 105, "\r\n", 2);
+	memcpy(line, unknown, sizeof(unknown));
+	memcpy(line + 105, crlf, sizeof(crlf));
 	struct proxy_header h;
 	assert_int_equal(proxy_header_parse((const uint8_t *)line, 107, &h), PROXY_HEADER_DONE);
 	assert_int_equal(h.length, 107);
 	memset(line, 'x', sizeof(line));
-	memcpy(line, "PROXY UNKNOWN ", 14);
-	memcpy(line + 106, "\r\n", 2);
+	memcpy(line, unknown, sizeof(unknown));
+	memcpy(line + 106, crlf, sizeof(crlf));
 	assert_int_equal(proxy_header_parse((const uint8_t *)line, 108, &h), PROXY_HEADER_INVALID);
 	assert_int_equal(proxy_header_parse((const uint8_t *)line, 106, &h), PROXY_HEADER_INVALID);
 	assert_int_equal(proxy_header_parse((const uint8_t *)line, 105, &h),
@@ -218,9 +221,10 @@ static void test_v2_tcp4(void **state)
 	uint8_t body[12] = {192, 0, 2, 1, 198, 51, 100, 2, 0xC8, 0x22, 0x01, 0xBB};
 	uint8_t buf[64];
 	size_t n = v2(buf, 0x21, 0x11, body, sizeof(body));
-	memcpy(buf + n, "GET", 3); /* the client's bytes behind it */
+	static const uint8_t request[3] = {'G', 'E', 'T'};
+	memcpy(buf + n, request, sizeof(request)); /* the client's bytes behind it */
 	struct proxy_header h;
-	assert_int_equal(proxy_header_parse(buf, n + 3, &h), PROXY_HEADER_DONE);
+	assert_int_equal(proxy_header_parse(buf, n + sizeof(request), &h), PROXY_HEADER_DONE);
 	assert_int_equal(h.version, 2);
 	assert_int_equal(h.length, 28);
 	assert_ipv4(&h, "192.0.2.1", 0xC822);
@@ -252,7 +256,8 @@ static void test_v2_tlvs_are_skipped(void **state)
 	/* Addresses, then an ALPN TLV and a 300-byte one: the whole length is
 	 * reported once the addresses are in, the TLVs need not be. */
 	uint8_t body[12 + 5 + 303] = {10, 1, 2, 3, 10, 0, 0, 1, 0x13, 0x88, 0x01, 0xBB};
-	memcpy(body + 12, "\x01\x00\x02h2", 5);
+	static const uint8_t alpn[5] = {0x01, 0x00, 0x02, 'h', '2'};
+	memcpy(body + 12, alpn, sizeof(alpn));
 	body[17] = 0xE0;
 	body[18] = 0x01;
 	body[19] = 0x2C;
