@@ -89,7 +89,9 @@ static int refuse(struct server *srv, enum rejection_reason reason, const char *
 
 /* A peer not in server.trusted_proxies: waits for its first bytes (the
  * handshake timeout bounds this, as it bounds the request head) only as
- * long as they could still be a PROXY signature. Returns 0 to serve it. */
+ * long as they could still be a PROXY signature. Returns 0 to serve it. A
+ * peer silent until the deadline is closed, as CivetWeb closes one that
+ * sends no request head in time. */
 static int check_untrusted(struct server *srv, int sock, clock_mono_t deadline, const char *peer)
 {
 	uint8_t first[PROXY_HEADER_V2_FIXED];
@@ -97,26 +99,23 @@ static int check_untrusted(struct server *srv, int sock, clock_mono_t deadline, 
 		ssize_t n = receive(sock, first, sizeof(first), MSG_PEEK);
 		if (n == 0 || n == -2)
 			return 1; /* gone before a request: nothing to answer */
-		if (n > 0) {
-			if (proxy_header_has_signature(first, (size_t)n))
-				return refuse(srv, REJECT_PROXY_UNTRUSTED, peer,
-				              "a PROXY protocol header from a peer not in "
-				              "server.trusted_proxies");
-			if (!proxy_header_may_be_signature(first, (size_t)n))
-				return 0;
-		}
-		/* Nothing yet, or the start of a signature: wait for more. A
-		 * peer silent until the deadline is closed, as CivetWeb closes
-		 * one that sends no request head in time. */
-		if (n > 0) {
-			struct pollfd pfd = {.fd = sock, .events = POLLRDHUP};
-			if (poll(&pfd, 1, WAIT_SLICE_MS) < 0 && errno != EINTR)
-				return 1;
-			if (clock_now() >= deadline || server_draining(srv))
+		if (n < 0) {
+			if (wait_readable(srv, sock, deadline) != WAIT_READABLE)
 				return 1;
 			continue;
 		}
-		if (wait_readable(srv, sock, deadline) != WAIT_READABLE)
+		if (proxy_header_has_signature(first, (size_t)n))
+			return refuse(srv, REJECT_PROXY_UNTRUSTED, peer,
+			              "a PROXY protocol header from a peer not in "
+			              "server.trusted_proxies");
+		if (!proxy_header_may_be_signature(first, (size_t)n))
+			return 0;
+		/* The start of a signature, the rest not here yet: the bytes
+		 * already there keep the socket readable, so wait a slice (or
+		 * for the peer's end) and look again. */
+		struct pollfd pfd = {.fd = sock, .events = POLLRDHUP};
+		if ((poll(&pfd, 1, WAIT_SLICE_MS) < 0 && errno != EINTR) ||
+		    clock_now() >= deadline || server_draining(srv))
 			return 1;
 	}
 }

@@ -206,10 +206,17 @@ def run(binary, tmp, tls):
 
         refused(relay, STRANGER, v1("192.0.2.8"), f"{tag}: an untrusted peer sending v1", tls_handshake=True)
         refused(relay, STRANGER, v2("192.0.2.8"), f"{tag}: an untrusted peer sending v2", tls_handshake=True)
+        # The signature in two pieces: the first is not enough to decide.
+        s, _ = relay.connect(STRANGER)
+        s.sendall(b"PROX")
+        time.sleep(0.3)
+        s.sendall(v1("192.0.2.9")[4:] + (REQUEST if not tls else b""))
+        closed_unanswered(s, f"{tag}: an untrusted peer sending v1 in two pieces")
+        s.close()
         untrusted = metric(mport, 'wsrelay_rejected_handshakes_total{reason="proxy_untrusted"}')
-        if untrusted != 2:
-            fail(f"{tag}: proxy_untrusted counted {untrusted}, expected 2")
-        print(f"ok: {tag}: two refusals counted as proxy_untrusted")
+        if untrusted != 3:
+            fail(f"{tag}: proxy_untrusted counted {untrusted}, expected 3")
+        print(f"ok: {tag}: three refusals counted as proxy_untrusted")
 
         # The metrics port reads no header: a request with one is not HTTP.
         m = socket.create_connection(("127.0.0.1", mport), timeout=DEADLINE)
