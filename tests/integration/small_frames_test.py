@@ -15,23 +15,26 @@ every message comes back once, whole and in order; the numbered pongs come
 back in order, the last one always; pongs received plus pongs coalesced
 (wsrelay_pongs_coalesced_total) equal the pings sent; the close handshake
 ends it with 1000 and the relay exits 0. Not timed: only generous deadlines.
+With --tls the same over wss://: the reads are then TLS records (up to 16
+KiB each) cut by SSL_read, not the writes.
 
-    small_frames_test.py WSRELAY_BINARY [SEED]
+    small_frames_test.py WSRELAY_BINARY [--tls] [SEED]
 """
 import os
 import random
+import select
 import socket
+import ssl
 import struct
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "hostile"))
 from hostile_test import HEAD, http_status, scrape  # noqa: E402
-from relay_proc import DEADLINE, start_relay, stop  # noqa: E402
+from relay_proc import DEADLINE, self_signed, start_relay, stop  # noqa: E402
 
 MESSAGES = 300
 PINGS_AT_LEAST = 100_000
@@ -141,10 +144,10 @@ def build(rng):
     return s, expected
 
 
-def send_split(sock, data, rng):
-    """data in writes of random sizes: mostly small, some of tens of KiB."""
+def split_sizes(total, rng):
+    """Write sizes covering total: mostly small, some of tens of KiB."""
     i = 0
-    while i < len(data):
+    while i < total:
         r = rng.random()
         if r < 0.4:
             n = rng.randint(1, 16)
@@ -152,81 +155,112 @@ def send_split(sock, data, rng):
             n = rng.randint(17, 4096)
         else:
             n = rng.randint(4097, 70_000)
-        sock.sendall(data[i:i + n])
+        yield min(n, total - i)
         i += n
 
 
-class Reader(threading.Thread):
-    """Reads the relay's frames (unmasked, one frame per message)."""
+class Parser:
+    """The relay's frames (unmasked, one frame per message) from the bytes
+    read so far."""
 
-    def __init__(self, sock):
-        super().__init__(daemon=True)
-        self.sock = sock
-        self.buf = b""
+    def __init__(self):
+        self.buf = bytearray()
         self.messages = []
         self.pongs = []
         self.close = None
-        self.error = None
-        self.cond = threading.Condition()
 
-    def need(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(1 << 16)
+    def feed(self, chunk):
+        self.buf += chunk
+        while True:
+            if len(self.buf) < 2:
+                return
+            b0, b1 = self.buf[0], self.buf[1]
+            if b1 & 0x80:
+                fail("a masked frame from the relay")
+            n, head = b1 & 0x7F, 2
+            if n == 126:
+                if len(self.buf) < 4:
+                    return
+                n, head = struct.unpack_from("!H", self.buf, 2)[0], 4
+            elif n == 127:
+                if len(self.buf) < 10:
+                    return
+                n, head = struct.unpack_from("!Q", self.buf, 2)[0], 10
+            if len(self.buf) < head + n:
+                return
+            payload = bytes(self.buf[head:head + n])
+            del self.buf[:head + n]
+            opcode = b0 & 0x0F
+            if not b0 & 0x80:
+                fail(f"a fragmented frame from the relay (opcode {opcode})")
+            if opcode in (0x1, 0x2):
+                self.messages.append((opcode, payload))
+            elif opcode == 0xA:
+                self.pongs.append(payload)
+            elif opcode == 0x8:
+                self.close = payload
+            elif opcode != 0x9:  # 0x9: a keepalive ping
+                fail(f"opcode {opcode} from the relay")
+
+
+class Client:
+    """One thread sends and reads through one non-blocking socket (an
+    SSLSocket must not be used by two threads at once), never blocking on a
+    write while the relay waits for us to read."""
+
+    def __init__(self, sock, tls):
+        self.sock = sock
+        self.tls = tls
+        self.parser = Parser()
+        self.out = []  # writes still to make, in order
+        sock.setblocking(False)
+
+    def read_some(self):
+        while True:
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return
             if not chunk:
-                raise EOFError(f"connection closed with {len(self.buf)} of {n} bytes")
-            self.buf += chunk
+                if self.parser.close is None:
+                    fail(f"the relay closed the connection ({len(self.parser.messages)} messages, "
+                         f"{len(self.parser.pongs)} pongs read)")
+                return
+            self.parser.feed(chunk)
 
-    def take(self, n):
-        self.need(n)
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+    def write_some(self):
+        while self.out:
+            try:
+                n = self.sock.send(self.out[0])
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return
+            # A write TLS could not finish is made again with the same bytes.
+            if n < len(self.out[0]):
+                self.out[0] = self.out[0][n:]
+            else:
+                self.out.pop(0)
 
-    def run(self):
-        try:
-            while self.close is None:
-                b0, b1 = self.take(2)
-                if b1 & 0x80:
-                    raise ValueError("masked frame from the server")
-                n = b1 & 0x7F
-                if n == 126:
-                    n = struct.unpack("!H", self.take(2))[0]
-                elif n == 127:
-                    n = struct.unpack("!Q", self.take(8))[0]
-                payload = self.take(n)
-                opcode = b0 & 0x0F
-                with self.cond:
-                    if not b0 & 0x80:
-                        raise ValueError(f"fragmented frame from the server (opcode {opcode})")
-                    if opcode in (0x1, 0x2):
-                        self.messages.append((opcode, payload))
-                    elif opcode == 0xA:
-                        self.pongs.append(payload)
-                    elif opcode == 0x8:
-                        self.close = payload
-                    elif opcode != 0x9:  # a keepalive ping
-                        raise ValueError(f"opcode {opcode} from the server")
-                    self.cond.notify_all()
-        except (OSError, EOFError, ValueError) as e:
-            with self.cond:
-                self.error = e
-                self.cond.notify_all()
-
-    def wait(self, what, done):
+    def run_until(self, what, done):
+        """Writes what is queued and reads, until done() and nothing is left
+        to write; fails after DEADLINE."""
         end = time.monotonic() + DEADLINE
-        with self.cond:
-            while not done():
-                if self.error:
-                    fail(f"{what}: reading the relay's frames: {self.error}")
-                left = end - time.monotonic()
-                if left <= 0:
-                    fail(f"{what}: not within {DEADLINE} s ({len(self.messages)} messages, "
-                         f"{len(self.pongs)} pongs)")
-                self.cond.wait(left)
+        while self.out or not done():
+            if time.monotonic() > end:
+                fail(f"{what}: not within {DEADLINE} s ({len(self.parser.messages)} messages, "
+                     f"{len(self.parser.pongs)} pongs)")
+            pending = self.tls and self.sock.pending()
+            if not pending:
+                select.select([self.sock], [self.sock] if self.out else [], [], 0.5)
+            self.read_some()
+            self.write_some()
 
 
 def main():
     binary = sys.argv[1]
-    seed = int(sys.argv[2]) if len(sys.argv) > 2 else random.SystemRandom().randrange(1 << 32)
+    args = sys.argv[2:]
+    tls = "--tls" in args
+    args = [a for a in args if a != "--tls"]
+    seed = int(args[0]) if args else random.SystemRandom().randrange(1 << 32)
     print(f"seed {seed} (run again with it as the second argument)")
     rng = random.Random(seed)
     stream, expected = build(rng)
@@ -234,21 +268,31 @@ def main():
     print(f"{len(data)} bytes: {MESSAGES} messages, {stream.pings} pings "
           f"({stream.numbered} numbered), {stream.tiny} 6-byte frames")
     with tempfile.TemporaryDirectory(prefix="wsrelay-small-frames-") as tmp:
-        relay, port, mport = start_relay(binary, tmp, "small-frames")
+        extra = ""
+        if tls:
+            self_signed(tmp)
+            extra = f"  tls: {{enabled: true, certificate: {tmp}/cert.pem, private_key: {tmp}/key.pem}}\n"
+        relay, port, mport = start_relay(binary, tmp, "small-frames", extra)
         try:
             before = scrape(mport)
             sock = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls:
+                ctx = ssl.create_default_context(cafile=f"{tmp}/cert.pem")
+                sock = ctx.wrap_socket(sock, server_hostname="localhost")
             sock.sendall(HEAD)
             status, head = http_status(sock)
             if status != 101:
                 fail(f"no upgrade: {head}")
-            reader = Reader(sock)
-            reader.start()
-            send_split(sock, data, rng)
+            client = Client(sock, tls)
+            reader = client.parser
+            i = 0
+            for n in split_sizes(len(data), rng):
+                client.out.append(data[i:i + n])
+                i += n
             last = b"n%07d" % stream.numbered
-            reader.wait("every message and the last pong",
-                        lambda: len(reader.messages) >= len(expected) and last in reader.pongs)
+            client.run_until("every message and the last pong",
+                             lambda: len(reader.messages) >= len(expected) and last in reader.pongs)
 
             for i, (got, want) in enumerate(zip(reader.messages, expected)):
                 if got != want:
@@ -274,8 +318,8 @@ def main():
             if relayed != len(expected):
                 fail(f"wsrelay_messages_total grew by {relayed:.0f}, {len(expected)} sent")
 
-            sock.sendall(b"\x88\x82\0\0\0\0\x03\xe8")  # close 1000, zero mask
-            reader.wait("the close echo", lambda: reader.close is not None)
+            client.out.append(b"\x88\x82\0\0\0\0\x03\xe8")  # close 1000, zero mask
+            client.run_until("the close echo", lambda: reader.close is not None)
             if reader.close != b"\x03\xe8":
                 fail(f"close echo {reader.close!r}, expected 1000")
             print("ok: close 1000 echoed")
