@@ -52,7 +52,9 @@ start_server() {
   local mode=$1 name=$2 tls_yaml="" threads before
   [ "$mode" = wss ] && tls_yaml=$(printf '  tls:\n    enabled: true\n    certificate: "%s"\n    private_key: "%s"' "$OUT/cert.pem" "$OUT/key.pem")
   for _ in 1 2 3 4 5; do
-    PORT=$((20000 + RANDOM % 30000))
+    # Below the ephemeral range (32768 and up), where the clients' own
+    # ports would collide with it.
+    PORT=$((20000 + RANDOM % 12000))
     port_open "$PORT" && continue
     cat >"$OUT/$name.yaml" <<YAML
 server:
