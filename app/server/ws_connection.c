@@ -149,7 +149,9 @@ static long tls_write_some(struct connection *c, const void *data, size_t len)
 	if (flushed <= 0) {
 		n = flushed;
 	} else {
-		ERR_clear_error();
+		/* Nothing here asks SSL_get_error, so the thread's error queue
+		 * needs no clearing before the write (a lookup of thread-local
+		 * state on every batch), only after a failure. */
 		int w = SSL_write(c->ssl, data, (int)len);
 		n = w > 0 ? w : -1;
 		if (w <= 0)
