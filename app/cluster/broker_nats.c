@@ -57,11 +57,11 @@ struct broker {
 	bool confirm; /* a (re)connect waits for its flush */
 	bool ready;   /* subscribed: a flush now confirms the subscription */
 	bool stopping;
-	bool closed;       /* the library's closed callback ran */
-	bool sub_complete; /* the subscription's handler will not run again */
-	bool rooms_changed;       /* room_subs has changes waiting */
-	size_t room_subs_live;    /* room subscriptions whose handler may still run */
-	atomic_bool quiet; /* stopping: state changes are ours, not news */
+	bool closed;           /* the library's closed callback ran */
+	bool sub_complete;     /* the subscription's handler will not run again */
+	bool rooms_changed;    /* room_subs has changes waiting */
+	size_t room_subs_live; /* room subscriptions whose handler may still run */
+	atomic_bool quiet;     /* stopping: state changes are ours, not news */
 };
 
 static void set_flag(struct broker *b, bool *flag)

@@ -497,11 +497,12 @@ static size_t redis_publish(struct broker *b, const struct broker_message *msgs,
 		}
 	}
 	for (size_t i = 0; i < count; i++) {
-		int rc = msgs[i].room && msgs[i].room[0]
-		             ? redisAppendCommand(b->pub, "PUBLISH %s:%s %b", b->cfg->cluster.channel,
-		                                  msgs[i].room, msgs[i].data, msgs[i].len)
-		             : redisAppendCommand(b->pub, "PUBLISH %s %b", b->cfg->cluster.channel,
-		                                  msgs[i].data, msgs[i].len);
+		int rc =
+		    msgs[i].room && msgs[i].room[0]
+		        ? redisAppendCommand(b->pub, "PUBLISH %s:%s %b", b->cfg->cluster.channel,
+		                             msgs[i].room, msgs[i].data, msgs[i].len)
+		        : redisAppendCommand(b->pub, "PUBLISH %s %b", b->cfg->cluster.channel,
+		                             msgs[i].data, msgs[i].len);
 		if (rc != REDIS_OK) {
 			snprintf(why, sizeof(why), "%s", b->pub->errstr);
 			drop_publisher(b, why);

@@ -36,9 +36,9 @@
  * recently heard is forgotten (and would count as new when it speaks).
  * With rooms, an entry per peer and room, up to this many per room
  * (rooms.max_rooms of them), within the bounds below. */
-#define PEER_CAPACITY          1024
-#define PEER_PER_ROOM          16
-#define PEER_CAPACITY_MAX      (1u << 20)
+#define PEER_CAPACITY     1024
+#define PEER_PER_ROOM     16
+#define PEER_CAPACITY_MAX (1u << 20)
 /* With rooms: an entry not heard from for this long goes (its room is gone
  * here, or its node); a quiet room that speaks again starts afresh. */
 #define PEER_IDLE_MS (10u * 60u * 1000u)
@@ -502,8 +502,7 @@ static void on_message(void *ctx, const void *data, size_t len)
 	struct arrival arrival = {.c = c, .env = &env};
 	/* A room this node no longer has: its last member left while the
 	 * message was on its way, or before the unsubscribe took effect. */
-	if (rooms_broadcast_checked(c->rooms, room, admit, &arrival, frame, &slow) ==
-	    ROOMS_NO_ROOM)
+	if (rooms_broadcast_checked(c->rooms, room, admit, &arrival, frame, &slow) == ROOMS_NO_ROOM)
 		stats_add(&c->no_room, 1);
 	shared_frame_unref(frame);
 }
@@ -631,8 +630,8 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
 	pthread_cond_init(&c->wake, NULL);
 	if (cfg->rooms.enabled) {
 		c->subs = room_subs_create();
-		c->observer = (struct rooms_observer){
-		    .ctx = c, .appeared = room_appeared, .gone = room_gone};
+		c->observer =
+		    (struct rooms_observer){.ctx = c, .appeared = room_appeared, .gone = room_gone};
 	}
 	if (!c->peers || (cfg->rooms.enabled && !c->subs)) {
 		snprintf(err, errlen, "cluster: out of memory");

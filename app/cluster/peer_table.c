@@ -194,7 +194,7 @@ enum peer_verdict peer_table_observe(struct peer_table *t, const struct peer_mes
 	} else {
 		p = add(t, &m, hash);
 		if (!p)
-			return PEER_FIRST; /* out of memory: deliver, remember nothing */
+			return PEER_FIRST;      /* out of memory: deliver, remember nothing */
 		p->local_life = local_life - 1; /* never equal: FIRST below */
 	}
 	p->heard_ms = now_ms;

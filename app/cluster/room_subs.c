@@ -87,8 +87,9 @@ void room_subs_want(struct room_subs *s, const char *name, bool wanted)
 			/* The room then gets no traffic from other nodes; rare
 			 * enough to say so and go on. */
 			pthread_mutex_unlock(&s->lock);
-			log_error("cluster: out of memory: room %s gets no messages from other nodes",
-			          name);
+			log_error(
+			    "cluster: out of memory: room %s gets no messages from other nodes",
+			    name);
 			return;
 		}
 		snprintf(e->name, sizeof(e->name), "%s", name);

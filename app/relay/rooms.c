@@ -14,7 +14,7 @@
 struct room {
 	struct room *next; /* in its bucket's chain */
 	struct hub *hub;
-	unsigned refs; /* members and joiners, plus broadcasts by name; registry lock */
+	unsigned refs;    /* members and joiners, plus broadcasts by name; registry lock */
 	uint64_t life;    /* which life of this name: set once, under the registry lock */
 	uint64_t numbers; /* rooms_next_number: its callers serialize */
 	char name[ROOM_NAME_MAX + 1];

@@ -22,9 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    env.payload_len != size - header || (const uint8_t *)env.node_id != data + 4 ||
 	    (env.opcode != 1 && env.opcode != 2))
 		abort();
-	if (env.version == 2 &&
-	    ((const uint8_t *)env.room != data + 5 + env.node_id_len ||
-	     !room_name_valid(env.room, env.room_len)))
+	if (env.version == 2 && ((const uint8_t *)env.room != data + 5 + env.node_id_len ||
+	                         !room_name_valid(env.room, env.room_len)))
 		abort();
 	if (env.version != 2 && (env.room || env.room_len || env.epoch))
 		abort();

@@ -115,8 +115,8 @@ static void test_envelope_version_1_bytes_unchanged(void **state)
 {
 	(void)state;
 	uint8_t buf[64];
-	static const uint8_t want[] = {0x77, 1,    1,    2,    'n', '1', 0,   0,   0,
-	                               0,    0,    0,    0x01, 0x02, 'h', 'i'};
+	static const uint8_t want[] = {0x77, 1, 1, 2, 'n',  '1',  0,   0,
+	                               0,    0, 0, 0, 0x01, 0x02, 'h', 'i'};
 	size_t n = make(buf, 1, "n1", 0x0102, "hi");
 	assert_int_equal(n, sizeof(want));
 	assert_memory_equal(buf, want, sizeof(want));
@@ -138,10 +138,10 @@ static void test_envelope_v2_round_trip(void **state)
 
 	assert_int_equal(n, 21 + 6 + 7 + 7);
 	assert_int_equal(buf[1], 2);
-	assert_int_equal(buf[4 + 6], 7);          /* the room's length */
+	assert_int_equal(buf[4 + 6], 7); /* the room's length */
 	assert_memory_equal(buf + 11, "chat-42", 7);
-	assert_int_equal(buf[18], 0x11);          /* the epoch, big-endian */
-	assert_int_equal(buf[26], 0x01);          /* then the sequence */
+	assert_int_equal(buf[18], 0x11); /* the epoch, big-endian */
+	assert_int_equal(buf[26], 0x01); /* then the sequence */
 	assert_int_equal(envelope_decode(buf, n, &env), ENVELOPE_OK);
 	assert_int_equal(env.version, 2);
 	assert_int_equal(env.opcode, 2);

@@ -20,8 +20,7 @@ static enum peer_verdict observe(struct peer_table *t, const char *id, uint64_t 
 
 /* Rooms on: a room, the sender's epoch for it, our room's life. */
 static enum peer_verdict observe_room(struct peer_table *t, const char *id, const char *room,
-                                      uint64_t epoch, uint64_t seq, uint64_t life,
-                                      uint64_t now_ms)
+                                      uint64_t epoch, uint64_t seq, uint64_t life, uint64_t now_ms)
 {
 	uint64_t missed;
 	const struct peer_message m = {.node_id = id,
@@ -133,10 +132,8 @@ static void test_room_lives(void **state)
 	                 PEER_RESTART);
 	/* Our own room lived again (we were unsubscribed meanwhile): what
 	 * the peer sent in between was never ours to count. */
-	assert_int_equal(observe_room(t, "n1", "a", e - 3 * PEER_SEQ_WINDOW, 50, 2, 0),
-	                 PEER_FIRST);
-	assert_int_equal(observe_room(t, "n1", "a", e - 3 * PEER_SEQ_WINDOW, 51, 2, 0),
-	                 PEER_NEXT);
+	assert_int_equal(observe_room(t, "n1", "a", e - 3 * PEER_SEQ_WINDOW, 50, 2, 0), PEER_FIRST);
+	assert_int_equal(observe_room(t, "n1", "a", e - 3 * PEER_SEQ_WINDOW, 51, 2, 0), PEER_NEXT);
 	assert_int_equal(peer_table_count(t), 1);
 	peer_table_destroy(t);
 }
