@@ -103,13 +103,19 @@ static void link_newest(struct peer_table *t, struct peer *p)
 	t->newest = p;
 }
 
-static void forget(struct peer_table *t, struct peer *p)
+/* Drops the least recently heard entry, which exists. */
+static void forget_oldest(struct peer_table *t)
 {
+	struct peer *p = t->oldest;
+	t->oldest = p->newer;
+	if (t->oldest)
+		t->oldest->older = NULL;
+	else
+		t->newest = NULL;
 	struct peer **link = &t->buckets[p->hash & t->bucket_mask];
 	while (*link != p)
 		link = &(*link)->chain;
 	*link = p->chain;
-	unlink_age(t, p);
 	t->count--;
 	free(p);
 }
@@ -128,14 +134,14 @@ static struct peer *find(const struct peer_table *t, const struct peer_message *
 static void expire(struct peer_table *t, uint64_t now_ms)
 {
 	while (t->idle_ms && t->oldest && now_ms - t->oldest->heard_ms > t->idle_ms)
-		forget(t, t->oldest);
+		forget_oldest(t);
 }
 
 /* A new entry for m, or NULL when out of memory. */
 static struct peer *add(struct peer_table *t, const struct peer_message *m, uint32_t hash)
 {
 	if (t->count >= t->capacity)
-		forget(t, t->oldest);
+		forget_oldest(t);
 	struct peer *p = malloc(sizeof(*p) + m->node_id_len + m->room_len);
 	if (!p)
 		return NULL;

@@ -146,17 +146,17 @@ static void publish_v2(const char *channel_name, const char *room, uint64_t seq,
 
 struct member {
 	struct ws_raw ws;
+	const struct member *all; /* every member, indexed by id */
+	pthread_barrier_t *start;
+	size_t node;
 	int id;
 	int room; /* index into the test's rooms */
-	size_t node;
 	int sent;
 	int received;
-	int next[MAX_MEMBERS];    /* per sender: the next number expected */
-	bool heard[MAX_MEMBERS];  /* per sender: a sync message came */
-	int expected;             /* real messages to receive in all */
-	const struct member *all; /* every member, indexed by id */
-	int count;
-	pthread_barrier_t *start;
+	int expected;            /* real messages to receive in all */
+	int count;               /* members in all */
+	int next[MAX_MEMBERS];   /* per sender: the next number expected */
+	bool heard[MAX_MEMBERS]; /* per sender: a sync message came */
 	char error[200];
 };
 
