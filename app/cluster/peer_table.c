@@ -125,7 +125,7 @@ static struct peer *find(const struct peer_table *t, const struct peer_message *
 	for (struct peer *p = t->buckets[hash & t->bucket_mask]; p; p = p->chain)
 		if (p->hash == hash && p->id_len == m->node_id_len && p->room_len == m->room_len &&
 		    memcmp(p->key, m->node_id, m->node_id_len) == 0 &&
-		    memcmp(p->key + p->id_len, m->room, m->room_len) == 0)
+		    (m->room_len == 0 || memcmp(p->key + p->id_len, m->room, m->room_len) == 0))
 			return p;
 	return NULL;
 }
