@@ -157,6 +157,9 @@ struct member {
 	int count;               /* members in all */
 	int next[MAX_MEMBERS];   /* per sender: the next number expected */
 	bool heard[MAX_MEMBERS]; /* per sender: a sync message came */
+	/* Joined while messages were on their way: a sender's first may be
+	 * any of its numbers (those before it were sent before the join). */
+	bool late;
 	char error[200];
 };
 
@@ -224,12 +227,12 @@ static int member_read(struct member *m, const struct member *members, int count
 		ok = false;
 	} else if (sync) {
 		m->heard[sender] = true;
-	} else if (k != m->next[sender]) {
+	} else if (k != m->next[sender] && !(m->late && m->next[sender] == 0 && k > 0)) {
 		snprintf(m->error, sizeof(m->error), "from %d: got %d, expected %d", sender, k,
 		         m->next[sender]);
 		ok = false;
 	} else {
-		m->next[sender]++;
+		m->next[sender] = k + 1;
 		m->received++;
 	}
 	ws_raw_frame_free(&f);
@@ -565,6 +568,9 @@ static void test_room_lives_again_without_a_gap(void **state)
 	memset(&members[1], 0, sizeof(members[1]));
 	members[1].id = 1;
 	members[1].node = 1;
+	/* Node 1's 0:0..0:4 may still be on their way, and node 2 still
+	 * subscribed (a room that goes and comes back at once keeps it). */
+	members[1].late = true;
 	join(&members[1].ws, 1, "again");
 	memset(members[0].heard, 0, sizeof(members[0].heard));
 	sync_rooms(members, 2);
@@ -578,6 +584,7 @@ static void test_room_lives_again_without_a_gap(void **state)
 	memset(&members[0], 0, sizeof(members[0]));
 	join(&members[0].ws, 0, "again");
 	memset(members[1].next, 0, sizeof(members[1].next));
+	members[1].late = false;
 	/* Node 2 stayed subscribed: the first message of the new life
 	 * reaches it, no sync needed. */
 	for (int k = 0; k < 5; k++) {
