@@ -308,11 +308,14 @@ static uint64_t far_ahead(void)
 	return (ms << 22) + (UINT64_C(1) << 21);
 }
 
-/* Two signed nodes, a client on each, the link live both ways. */
-static void start_signed_pair(const char *key_path, struct ws_raw *c1, struct ws_raw *c2)
+/* Two signed nodes, a client on each, the link live both ways; with rooms,
+ * both clients in the default room, "lobby". */
+static void start_signed_pair_rooms(const char *key_path, bool rooms, struct ws_raw *c1,
+                                    struct ws_raw *c2)
 {
 	char extra[512];
-	snprintf(extra, sizeof(extra), "  secret_file: \"%s\"\n", key_path);
+	snprintf(extra, sizeof(extra), "  secret_file: \"%s\"\n%s", key_path,
+	         rooms ? "rooms:\n  enabled: true\n" : "");
 	struct node_options o = {.cluster_extra = extra};
 	assert_int_equal(broker_start(&broker), 0);
 	start_node(0, &o);
@@ -331,6 +334,11 @@ static void start_signed_pair(const char *key_path, struct ws_raw *c1, struct ws
 	do
 		next_text(c2, got, sizeof(got), 200);
 	while (got[0]);
+}
+
+static void start_signed_pair(const char *key_path, struct ws_raw *c1, struct ws_raw *c2)
+{
+	start_signed_pair_rooms(key_path, false, c1, c2);
 }
 
 /* ---- signed envelopes ---- */
@@ -406,32 +414,13 @@ static void test_rooms_signature_covers_the_room(void **state)
 {
 	(void)state;
 	uint8_t key[1][KEY_BYTES];
-	char path[256], extra[512];
+	char path[256];
 	struct ws_raw c1, c2;
 	uint8_t env[256], msg[512];
 	random_key(key[0]);
 	snprintf(path, sizeof(path), "%s/cluster.key", work_dir);
 	write_keys(path, key, 1);
-	snprintf(extra, sizeof(extra), "  secret_file: \"%s\"\nrooms:\n  enabled: true\n", path);
-	struct node_options o = {.cluster_extra = extra};
-	assert_int_equal(broker_start(&broker), 0);
-	start_node(0, &o);
-	start_node(1, &o);
-	wait_linked(&nodes[0]);
-	wait_linked(&nodes[1]);
-	/* At /ws: the default room, "lobby". */
-	open_client(&c1, &nodes[0]);
-	open_client(&c2, &nodes[1]);
-	until_crossing(&c1, &c2);
-	until_crossing(&c2, &c1);
-	/* Echo is on: each sender got its own probes back too. */
-	char got[64];
-	do
-		next_text(&c1, got, sizeof(got), 200);
-	while (got[0]);
-	do
-		next_text(&c2, got, sizeof(got), 200);
-	while (got[0]);
+	start_signed_pair_rooms(path, true, &c1, &c2);
 
 	/* On the channel itself, which every node hears: a signed envelope
 	 * for "lobby" is delivered on both nodes. */
