@@ -128,6 +128,13 @@ static void wake_confirmer(void *ctx)
 	set_flag(b, &b->rooms_changed);
 }
 
+static void end_room_sub(void *ctx, void *handle)
+{
+	(void)ctx;
+	natsSubscription_Unsubscribe(handle);
+	natsSubscription_Destroy(handle);
+}
+
 /* The confirmer thread: subscribes to the rooms that appeared and ends the
  * subscriptions of those gone. */
 static void apply_room_changes(struct broker *b)
@@ -143,9 +150,10 @@ static void apply_room_changes(struct broker *b)
 			struct room_sub_change *ch = &changes[i];
 			if (!ch->subscribe) {
 				/* The library stops delivering at once; its completion
-				 * callback says when the handler is done. */
-				natsSubscription_Unsubscribe(ch->handle);
-				natsSubscription_Destroy(ch->handle);
+				 * callback says when the handler is done. No handle:
+				 * the subscribe had failed. */
+				if (ch->handle)
+					end_room_sub(b, ch->handle);
 				continue;
 			}
 			char subject[SUBJECT_MAX];
@@ -175,15 +183,9 @@ static void apply_room_changes(struct broker *b)
 			}
 			room_subs_set_handle(ch->entry, sub);
 		}
+		log_debug("cluster: nats: %zu room subscription changes", n);
 	}
 	free(changes);
-}
-
-static void end_room_sub(void *ctx, void *handle)
-{
-	(void)ctx;
-	natsSubscription_Unsubscribe(handle);
-	natsSubscription_Destroy(handle);
 }
 
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)

@@ -248,6 +248,7 @@ static bool send_room_changes(struct broker *b, redisContext *ctx, char *why, si
 		batch_append(sub);
 		batch_append(unsub);
 		ok = !sub->failed && !unsub->failed && flush_commands(ctx, why, whylen);
+		log_debug("cluster: redis: %zu room subscription changes", n);
 		if (!ok && !why[0])
 			snprintf(why, whylen, "%s", ctx->errstr);
 	}
