@@ -239,6 +239,24 @@ static int member_read(struct member *m, const struct member *members, int count
 	return ok ? 1 : -1;
 }
 
+/* For a failure's report: each node's warnings and errors, and what it
+ * received. */
+static void show_node_trouble(void)
+{
+	for (size_t n = 0; n < node_count; n++) {
+		fprintf(stderr, "node %zu: received %g, no_room %g, gaps %g\n", n + 1,
+		        metric(n, "wsrelay_cluster_received_total"), metric(n, NO_ROOM),
+		        metric(n, "wsrelay_cluster_gaps_total"));
+		FILE *f = fopen(nodes[n].stderr_path, "r");
+		char line[512];
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, "WARN") || strstr(line, "ERROR"))
+				fprintf(stderr, "node %zu: %s", n + 1, line);
+		if (f)
+			fclose(f);
+	}
+}
+
 /* Until every member has heard a sync message from every other member of
  * its room: from then on each node's subscription to each of its rooms is
  * in force. Only gives up after LINK_WAIT_MS. */
@@ -270,6 +288,13 @@ static void sync_rooms(struct member *members, int count)
 				fail_msg("member %d: %s", r, members[r].error);
 		}
 	}
+	for (int r = 0; r < count; r++)
+		for (int s = 0; s < count; s++)
+			if (members[r].room == members[s].room && !members[r].heard[s])
+				fprintf(stderr,
+				        "member %d (node %zu) never heard member %d (node %zu)\n",
+				        r, members[r].node + 1, s, members[s].node + 1);
+	show_node_trouble();
 	fail_msg("the rooms' messages never crossed between the nodes");
 }
 
