@@ -253,7 +253,7 @@ static void show_node_trouble(void)
 			if (strstr(line, "WARN") || strstr(line, "ERROR"))
 				fprintf(stderr, "node %zu: %s", n + 1, line);
 		if (f)
-			fclose(f);
+			(void)fclose(f);
 	}
 }
 
