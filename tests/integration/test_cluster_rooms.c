@@ -628,6 +628,45 @@ static void test_room_lives_again_without_a_gap(void **state)
 		ws_raw_close(&members[i].ws);
 }
 
+/* ---- the broker goes and comes back ---- */
+
+/* After a reconnect every room is subscribed again (Redis: by the node,
+ * NATS: by the client library), and a room made while the broker was away
+ * is subscribed once it is back. */
+static void test_rooms_after_broker_restart(void **state)
+{
+	(void)state;
+	static struct member members[4];
+	start_nodes(2);
+	memset(members, 0, sizeof(members));
+	for (int i = 0; i < 2; i++) {
+		members[i].id = i;
+		members[i].node = (size_t)i;
+		join(&members[i].ws, members[i].node, "kept");
+	}
+	sync_rooms(members, 2);
+	assert_int_equal(broker_stop(&broker), 0);
+	for (size_t n = 0; n < 2; n++)
+		assert_true(relay_fixture_wait_metric(
+		    nodes[n].metrics_port, "wsrelay_cluster_connected", 0, LINK_WAIT_MS));
+	/* A room made while the broker is away. */
+	for (int i = 2; i < 4; i++) {
+		members[i].id = i;
+		members[i].room = 1;
+		members[i].node = (size_t)i - 2;
+		join(&members[i].ws, members[i].node, "made-meanwhile");
+	}
+	assert_int_equal(broker_start(&broker), 0);
+	for (size_t n = 0; n < 2; n++)
+		assert_true(relay_fixture_wait_metric(
+		    nodes[n].metrics_port, "wsrelay_cluster_connected", 1, LINK_WAIT_MS));
+	for (int i = 0; i < 4; i++)
+		memset(members[i].heard, 0, sizeof(members[i].heard));
+	sync_rooms(members, 4);
+	for (int i = 0; i < 4; i++)
+		ws_raw_close(&members[i].ws);
+}
+
 /* ---- a message for a room this node does not have ---- */
 
 static void test_no_room_is_dropped_and_counted(void **state)
@@ -672,6 +711,7 @@ int main(int argc, char **argv)
 	    TEST(test_rooms_across_three_nodes),
 	    TEST(test_churn_loses_nothing_for_members_who_stay),
 	    TEST(test_room_lives_again_without_a_gap),
+	    TEST(test_rooms_after_broker_restart),
 	    TEST(test_no_room_is_dropped_and_counted),
 	};
 	return cmocka_run_group_tests_name(broker_kind_name(broker_kind), tests, NULL, NULL);
