@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "room_subs.h"
 
 /* What a backend reports; called on the backend's own threads, never while
  * publish() runs on the caller's. */
@@ -22,6 +23,13 @@ struct broker_events {
 	 * Only transitions are reported, but a backend may report the same
 	 * state twice. */
 	void (*link)(void *ctx, bool up, const char *why);
+	/* With rooms on: the rooms whose traffic this node wants. The backend
+	 * keeps the channel itself subscribed (its link state), sets the
+	 * waker, and on its own thread subscribes to "<channel>.<room>"
+	 * (NATS) or "<channel>:<room>" (Redis) for each wanted room and
+	 * unsubscribes the ones gone, in batches; messages of every room
+	 * come through message(), serialized as above. NULL with rooms off. */
+	struct room_subs *rooms;
 };
 
 struct broker;
@@ -36,6 +44,7 @@ enum broker_publish_result {
 struct broker_message {
 	const void *data;
 	size_t len;
+	const char *room; /* "": on the channel itself; else on the room's */
 };
 
 struct broker_backend {

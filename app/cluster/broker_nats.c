@@ -6,7 +6,17 @@
  * confirmation thread. The library resubscribes on reconnect, but a SUB is
  * only certain to be in force once the server answered a PING sent after
  * it, so a link is reported up only after a flush: from then on, whatever
- * any node publishes reaches us. */
+ * any node publishes reaches us.
+ *
+ * With rooms, each room this node has is a subscription of its own to
+ * "<channel>.<room>", made and ended by the confirmer thread in batches
+ * when the rooms' observer wakes it (room_subs); the library sends a SUB or
+ * UNSUB without waiting for an answer and makes them again after a
+ * reconnect. Every subscription is then delivered by the library's global
+ * delivery pool, of one thread: one thread for all rooms rather than one
+ * per room, and the messages of every room reach us serialized, as the
+ * broker interface promises. The channel itself stays subscribed: the
+ * link's confirmation is its flush. */
 #include <nats/nats.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,6 +39,10 @@
 #define MAX_PINGS_OUT    3
 /* How long stop() waits for the library to let go of our callbacks. */
 #define CLOSE_WAIT_MS 5000
+/* Room subscriptions made or ended at once. */
+#define SUBSCRIBE_BATCH 256
+/* "<channel>.<room>": the channel has at most 200 bytes (config). */
+#define SUBJECT_MAX (256 + ROOM_NAME_MAX)
 
 struct broker {
 	const struct config *cfg;
@@ -43,9 +57,11 @@ struct broker {
 	bool confirm; /* a (re)connect waits for its flush */
 	bool ready;   /* subscribed: a flush now confirms the subscription */
 	bool stopping;
-	bool closed;       /* the library's closed callback ran */
-	bool sub_complete; /* the subscription's handler will not run again */
-	atomic_bool quiet; /* stopping: state changes are ours, not news */
+	bool closed;           /* the library's closed callback ran */
+	bool sub_complete;     /* the subscription's handler will not run again */
+	bool rooms_changed;    /* room_subs has changes waiting */
+	size_t room_subs_live; /* room subscriptions whose handler may still run */
+	atomic_bool quiet;     /* stopping: state changes are ours, not news */
 };
 
 static void set_flag(struct broker *b, bool *flag)
@@ -95,6 +111,83 @@ static void on_sub_complete(void *closure)
 	set_flag(b, &b->sub_complete);
 }
 
+static void on_room_sub_complete(void *closure)
+{
+	struct broker *b = closure;
+	pthread_mutex_lock(&b->lock);
+	b->room_subs_live--;
+	pthread_cond_broadcast(&b->changed);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* room_subs's waker: the rooms' observer, under the rooms registry lock
+ * (b->lock is a leaf). */
+static void wake_confirmer(void *ctx)
+{
+	struct broker *b = ctx;
+	set_flag(b, &b->rooms_changed);
+}
+
+static void end_room_sub(void *ctx, void *handle)
+{
+	(void)ctx;
+	natsSubscription_Unsubscribe(handle);
+	natsSubscription_Destroy(handle);
+}
+
+/* The confirmer thread: subscribes to the rooms that appeared and ends the
+ * subscriptions of those gone. */
+static void apply_room_changes(struct broker *b)
+{
+	struct room_sub_change *changes = malloc(SUBSCRIBE_BATCH * sizeof(*changes));
+	if (!changes) {
+		log_error("cluster: nats: out of memory for room subscriptions");
+		return;
+	}
+	size_t n;
+	while ((n = room_subs_take(b->events.rooms, changes, SUBSCRIBE_BATCH)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct room_sub_change *ch = &changes[i];
+			if (!ch->subscribe) {
+				/* The library stops delivering at once; its completion
+				 * callback says when the handler is done. No handle:
+				 * the subscribe had failed. */
+				if (ch->handle)
+					end_room_sub(b, ch->handle);
+				continue;
+			}
+			char subject[SUBJECT_MAX];
+			snprintf(subject, sizeof(subject), "%s.%s", b->cfg->cluster.channel,
+			         ch->name);
+			natsSubscription *sub = NULL;
+			pthread_mutex_lock(&b->lock);
+			b->room_subs_live++;
+			pthread_mutex_unlock(&b->lock);
+			natsStatus s = natsConnection_Subscribe(&sub, b->conn, subject, on_msg, b);
+			if (s == NATS_OK)
+				s = natsSubscription_SetOnCompleteCB(sub, on_room_sub_complete, b);
+			if (s != NATS_OK) {
+				log_error("cluster: nats: cannot subscribe to %s: %s (room %s gets "
+				          "no messages from other nodes)",
+				          subject, natsStatus_GetText(s), ch->name);
+				if (sub) {
+					natsSubscription_Unsubscribe(sub);
+					natsSubscription_Destroy(sub);
+				}
+				/* No completion callback was set, or it will not run
+				 * for a subscription that never started. */
+				pthread_mutex_lock(&b->lock);
+				b->room_subs_live--;
+				pthread_mutex_unlock(&b->lock);
+				continue;
+			}
+			room_subs_set_handle(ch->entry, sub);
+		}
+		log_debug("cluster: nats: %zu room subscription changes", n);
+	}
+	free(changes);
+}
+
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
 	(void)nc;
@@ -118,10 +211,17 @@ static void *confirmer_main(void *arg)
 	struct broker *b = arg;
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
-		while (!b->stopping && !(b->confirm && b->ready))
+		while (!b->stopping && !(b->confirm && b->ready) && !(b->rooms_changed && b->ready))
 			pthread_cond_wait(&b->changed, &b->lock);
 		if (b->stopping)
 			break;
+		if (b->rooms_changed) {
+			b->rooms_changed = false;
+			pthread_mutex_unlock(&b->lock);
+			apply_room_changes(b);
+			pthread_mutex_lock(&b->lock);
+			continue;
+		}
 		b->confirm = false;
 		pthread_mutex_unlock(&b->lock);
 
@@ -165,11 +265,17 @@ static bool configure(struct broker *b, const struct config *cfg, const char *no
 	       natsOptions_SetReconnectedCB(o, on_connected, b) == NATS_OK &&
 	       natsOptions_SetDisconnectedCB(o, on_disconnected, b) == NATS_OK &&
 	       natsOptions_SetClosedCB(o, on_closed, b) == NATS_OK &&
-	       natsOptions_SetErrorHandler(o, on_error, b) == NATS_OK;
+	       natsOptions_SetErrorHandler(o, on_error, b) == NATS_OK &&
+	       /* With rooms, one delivery thread for every room's subscription
+	        * (the pool is the process's: one relay, one cluster). */
+	       (!b->events.rooms || (natsOptions_UseGlobalMessageDelivery(o, true) == NATS_OK &&
+	                             nats_SetMessageDeliveryPoolSize(1) == NATS_OK));
 }
 
 static void destroy(struct broker *b)
 {
+	if (b->events.rooms)
+		room_subs_set_waker(b->events.rooms, NULL, NULL);
 	natsSubscription_Destroy(b->sub);
 	natsConnection_Destroy(b->conn);
 	natsOptions_Destroy(b->opts);
@@ -191,6 +297,20 @@ static bool wait_flag(struct broker *b, const bool *flag)
 	bool set = *flag;
 	pthread_mutex_unlock(&b->lock);
 	return set;
+}
+
+/* Waits up to CLOSE_WAIT_MS for every room subscription's completion;
+ * false on timeout. */
+static bool wait_room_subs(struct broker *b)
+{
+	struct timespec until = clock_wait_deadline_ms(CLOSE_WAIT_MS);
+	pthread_mutex_lock(&b->lock);
+	int rc = 0;
+	while (b->room_subs_live > 0 && rc == 0)
+		rc = pthread_cond_timedwait(&b->changed, &b->lock, &until);
+	bool done = b->room_subs_live == 0;
+	pthread_mutex_unlock(&b->lock);
+	return done;
 }
 
 static struct broker *nats_start(const struct config *cfg, const char *node_id,
@@ -218,6 +338,8 @@ static struct broker *nats_start(const struct config *cfg, const char *node_id,
 		destroy(b);
 		return NULL;
 	}
+	if (events->rooms)
+		room_subs_set_waker(events->rooms, wake_confirmer, b);
 	if (pthread_create(&b->confirmer, NULL, confirmer_main, b) != 0) {
 		snprintf(err, errlen, "cluster: cannot start the nats thread");
 		destroy(b);
@@ -296,8 +418,17 @@ static size_t nats_publish(struct broker *b, const struct broker_message *msgs, 
 			*stopped = BROKER_RETRY;
 			return i;
 		}
-		natsStatus s = natsConnection_Publish(b->conn, b->cfg->cluster.channel,
-		                                      msgs[i].data, (int)msgs[i].len);
+		natsStatus s;
+		if (msgs[i].room && msgs[i].room[0]) {
+			char subject[SUBJECT_MAX];
+			snprintf(subject, sizeof(subject), "%s.%s", b->cfg->cluster.channel,
+			         msgs[i].room);
+			s = natsConnection_Publish(b->conn, subject, msgs[i].data,
+			                           (int)msgs[i].len);
+		} else {
+			s = natsConnection_Publish(b->conn, b->cfg->cluster.channel, msgs[i].data,
+			                           (int)msgs[i].len);
+		}
 		if (s != NATS_OK) {
 			*stopped = s == NATS_MAX_PAYLOAD ? BROKER_REFUSED : BROKER_RETRY;
 			return i;
@@ -324,8 +455,13 @@ static void nats_stop(struct broker *b)
 	/* The handler may be running on the library's thread: it is done only
 	 * when the completion callback says so. */
 	natsSubscription_Unsubscribe(b->sub);
+	if (b->events.rooms) {
+		room_subs_set_waker(b->events.rooms, NULL, NULL);
+		room_subs_each_handle(b->events.rooms, end_room_sub, b);
+	}
 	natsConnection_Close(b->conn);
 	bool clean = wait_flag(b, &b->sub_complete);
+	clean = wait_room_subs(b) && clean;
 	clean = wait_flag(b, &b->closed) && clean;
 	if (!clean) {
 		/* Freeing what a late callback still uses would be worse than a

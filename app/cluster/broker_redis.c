@@ -11,7 +11,15 @@
  * receivers count it as a gap.
  *
  * With a password in the URL, every connection sends AUTH (with the user
- * too, for an ACL user) before anything else. hiredis 0.14 has no TLS. */
+ * too, for an ACL user) before anything else. hiredis 0.14 has no TLS.
+ *
+ * With rooms, the subscriber thread also subscribes to "<channel>:<room>"
+ * for every room this node has, and unsubscribes from the ones gone: woken
+ * through a pipe by the rooms' observer, it takes the changes waiting
+ * (room_subs) and sends them as a few SUBSCRIBE / UNSUBSCRIBE commands
+ * with many channels each, without waiting for their replies (they come
+ * back among the messages). After a reconnect it subscribes to them all
+ * again. The channel itself stays subscribed: its reply is the link's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -34,6 +42,10 @@
 /* For connecting, and for a PUBLISH's reply. */
 #define CONNECT_TIMEOUT_MS 2000
 #define COMMAND_TIMEOUT_MS 2000
+/* Channels in one SUBSCRIBE or UNSUBSCRIBE. */
+#define SUBSCRIBE_BATCH 256
+/* "<channel>:<room>": the channel has at most 200 bytes (config). */
+#define CHANNEL_MAX (256 + ROOM_NAME_MAX)
 
 struct broker {
 	const struct config *cfg;
@@ -41,6 +53,7 @@ struct broker {
 	struct broker_events events;
 	pthread_t subscriber;
 	int stop_pipe[2]; /* written once by stop() */
+	int wake_pipe[2]; /* rooms changed (non-blocking; with rooms only) */
 
 	/* The publisher thread's alone. */
 	redisContext *pub;
@@ -141,6 +154,136 @@ static bool reply_is(const redisReply *r, const char *kind)
 	       r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, kind) == 0;
 }
 
+/* Writes what hiredis has buffered; false with why. */
+static bool flush_commands(redisContext *ctx, char *why, size_t whylen)
+{
+	int done = 0;
+	while (!done)
+		if (redisBufferWrite(ctx, &done) != REDIS_OK) {
+			snprintf(why, whylen, "%s", ctx->errstr);
+			return false;
+		}
+	return true;
+}
+
+/* One SUBSCRIBE or UNSUBSCRIBE of many room channels, built up and then
+ * appended to hiredis's buffer in one piece. */
+struct channel_batch {
+	const struct broker *b;
+	redisContext *ctx;
+	const char *verb;
+	size_t count;
+	bool failed;
+	char names[SUBSCRIBE_BATCH][CHANNEL_MAX];
+};
+
+static void batch_append(struct channel_batch *cb)
+{
+	if (cb->count == 0 || cb->failed)
+		return;
+	const char *argv[SUBSCRIBE_BATCH + 1];
+	size_t lens[SUBSCRIBE_BATCH + 1];
+	argv[0] = cb->verb;
+	lens[0] = strlen(cb->verb);
+	for (size_t i = 0; i < cb->count; i++) {
+		argv[i + 1] = cb->names[i];
+		lens[i + 1] = strlen(cb->names[i]);
+	}
+	if (redisAppendCommandArgv(cb->ctx, (int)cb->count + 1, argv, lens) != REDIS_OK)
+		cb->failed = true;
+	cb->count = 0;
+}
+
+static void batch_add(void *ctx, const char *room)
+{
+	struct channel_batch *cb = ctx;
+	snprintf(cb->names[cb->count++], CHANNEL_MAX, "%s:%s", cb->b->cfg->cluster.channel, room);
+	if (cb->count == SUBSCRIBE_BATCH)
+		batch_append(cb);
+}
+
+/* The channel itself, and with rooms every room wanted now. */
+static bool send_subscribe(struct broker *b, redisContext *ctx, char *why, size_t whylen)
+{
+	if (redisAppendCommand(ctx, "SUBSCRIBE %s", b->cfg->cluster.channel) != REDIS_OK) {
+		snprintf(why, whylen, "%s", ctx->errstr);
+		return false;
+	}
+	if (b->events.rooms) {
+		struct channel_batch *cb = malloc(sizeof(*cb));
+		if (!cb) {
+			snprintf(why, whylen, "out of memory");
+			return false;
+		}
+		*cb = (struct channel_batch){.b = b, .ctx = ctx, .verb = "SUBSCRIBE"};
+		room_subs_resync(b->events.rooms, batch_add, cb);
+		batch_append(cb);
+		bool failed = cb->failed;
+		free(cb);
+		if (failed) {
+			snprintf(why, whylen, "%s", ctx->errstr);
+			return false;
+		}
+	}
+	return flush_commands(ctx, why, whylen);
+}
+
+/* Takes the rooms' changes waiting and sends them; false with why when the
+ * link failed. */
+static bool send_room_changes(struct broker *b, redisContext *ctx, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	struct room_sub_change *changes = malloc(SUBSCRIBE_BATCH * sizeof(*changes));
+	struct channel_batch *sub = malloc(sizeof(*sub));
+	struct channel_batch *unsub = malloc(sizeof(*unsub));
+	bool ok = changes && sub && unsub;
+	if (!ok)
+		snprintf(why, whylen, "out of memory");
+	size_t n;
+	while (ok && (n = room_subs_take(b->events.rooms, changes, SUBSCRIBE_BATCH)) > 0) {
+		*sub = (struct channel_batch){.b = b, .ctx = ctx, .verb = "SUBSCRIBE"};
+		*unsub = (struct channel_batch){.b = b, .ctx = ctx, .verb = "UNSUBSCRIBE"};
+		for (size_t i = 0; i < n; i++)
+			batch_add(changes[i].subscribe ? sub : unsub, changes[i].name);
+		batch_append(sub);
+		batch_append(unsub);
+		ok = !sub->failed && !unsub->failed && flush_commands(ctx, why, whylen);
+		log_debug("cluster: redis: %zu room subscription changes", n);
+		if (!ok && !why[0])
+			snprintf(why, whylen, "%s", ctx->errstr);
+	}
+	free(changes);
+	free(sub);
+	free(unsub);
+	return ok;
+}
+
+/* Empties the wake pipe (non-blocking). */
+static void drain_wake_pipe(struct broker *b)
+{
+	char buf[64];
+	while (read(b->wake_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/* room_subs's waker: the rooms' observer, under the rooms registry lock; a
+ * full pipe already says the same. */
+static void wake_subscriber(void *ctx)
+{
+	struct broker *b = ctx;
+	ssize_t n;
+	do
+		n = write(b->wake_pipe[1], "r", 1);
+	while (n < 0 && errno == EINTR);
+}
+
+/* A subscribe reply for the channel itself, not for a room's. */
+static bool is_base_channel(const struct broker *b, const redisReply *r)
+{
+	return r->element[1]->type == REDIS_REPLY_STRING &&
+	       strcmp(r->element[1]->str, b->cfg->cluster.channel) == 0;
+}
+
 /* Hands out messages until the link breaks (returns false, why says how) or
  * stop() is called (returns true). */
 static bool pump_messages(struct broker *b, redisContext *ctx, bool *subscribed, char *why,
@@ -157,7 +300,7 @@ static bool pump_messages(struct broker *b, redisContext *ctx, bool *subscribed,
 			if (reply_is(r, "message") && r->element[2]->type == REDIS_REPLY_STRING)
 				b->events.message(b->events.ctx, r->element[2]->str,
 				                  r->element[2]->len);
-			else if (reply_is(r, "subscribe")) {
+			else if (reply_is(r, "subscribe") && is_base_channel(b, r)) {
 				*subscribed = true;
 				b->events.link(b->events.ctx, true, NULL);
 			} else if (r->type == REDIS_REPLY_ERROR && !*subscribed) {
@@ -172,9 +315,10 @@ static bool pump_messages(struct broker *b, redisContext *ctx, bool *subscribed,
 			freeReplyObject(reply);
 			continue;
 		}
-		struct pollfd fds[2] = {{.fd = ctx->fd, .events = POLLIN},
-		                        {.fd = b->stop_pipe[0], .events = POLLIN}};
-		if (poll(fds, 2, -1) < 0) {
+		struct pollfd fds[3] = {{.fd = ctx->fd, .events = POLLIN},
+		                        {.fd = b->stop_pipe[0], .events = POLLIN},
+		                        {.fd = b->wake_pipe[0], .events = POLLIN}};
+		if (poll(fds, b->events.rooms ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			char reason[128];
@@ -184,27 +328,21 @@ static bool pump_messages(struct broker *b, redisContext *ctx, bool *subscribed,
 		}
 		if (fds[1].revents)
 			return true;
+		if (b->events.rooms && fds[2].revents) {
+			/* Drained before the changes are taken: a change made
+			 * after the take wakes us again. */
+			drain_wake_pipe(b);
+			if (!send_room_changes(b, ctx, why, whylen))
+				return false;
+		}
+		if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
 		if (redisBufferRead(ctx) != REDIS_OK) {
 			snprintf(why, whylen, "%s",
 			         ctx->err == REDIS_ERR_EOF ? "connection closed" : ctx->errstr);
 			return false;
 		}
 	}
-}
-
-static bool send_subscribe(struct broker *b, redisContext *ctx, char *why, size_t whylen)
-{
-	int done = 0;
-	if (redisAppendCommand(ctx, "SUBSCRIBE %s", b->cfg->cluster.channel) != REDIS_OK) {
-		snprintf(why, whylen, "%s", ctx->errstr);
-		return false;
-	}
-	while (!done)
-		if (redisBufferWrite(ctx, &done) != REDIS_OK) {
-			snprintf(why, whylen, "%s", ctx->errstr);
-			return false;
-		}
-	return true;
 }
 
 static void *subscriber_main(void *arg)
@@ -244,6 +382,15 @@ static void *subscriber_main(void *arg)
 	return NULL;
 }
 
+static void close_pipes(struct broker *b)
+{
+	for (int i = 0; i < 2; i++) {
+		close(b->stop_pipe[i]);
+		if (b->wake_pipe[i] >= 0)
+			close(b->wake_pipe[i]);
+	}
+}
+
 static struct broker *redis_start(const struct config *cfg, const char *node_id,
                                   const struct broker_events *events, char *err, size_t errlen)
 {
@@ -263,8 +410,15 @@ static struct broker *redis_start(const struct config *cfg, const char *node_id,
 		free(b);
 		return NULL;
 	}
+	b->wake_pipe[0] = b->wake_pipe[1] = -1;
 	if (pipe2(b->stop_pipe, O_CLOEXEC) != 0) {
 		snprintf(err, errlen, "cluster: pipe: %s", strerror_r(errno, why, sizeof(why)));
+		free(b);
+		return NULL;
+	}
+	if (events->rooms && pipe2(b->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		snprintf(err, errlen, "cluster: pipe: %s", strerror_r(errno, why, sizeof(why)));
+		close_pipes(b);
 		free(b);
 		return NULL;
 	}
@@ -283,19 +437,21 @@ static struct broker *redis_start(const struct config *cfg, const char *node_id,
 		snprintf(err, errlen,
 		         "cluster: redis://%s:%u: %s (check the user and password in cluster.url)",
 		         b->url.host, b->url.port, why);
-		close(b->stop_pipe[0]);
-		close(b->stop_pipe[1]);
+		close_pipes(b);
 		free(b);
 		return NULL;
 	}
+	if (events->rooms)
+		room_subs_set_waker(events->rooms, wake_subscriber, b);
 	int rc = pthread_create(&b->subscriber, NULL, subscriber_main, b);
 	if (rc != 0) {
 		snprintf(err, errlen, "cluster: cannot start the redis thread: %s",
 		         strerror_r(rc, why, sizeof(why)));
 		if (b->pub)
 			redisFree(b->pub);
-		close(b->stop_pipe[0]);
-		close(b->stop_pipe[1]);
+		if (events->rooms)
+			room_subs_set_waker(events->rooms, NULL, NULL);
+		close_pipes(b);
 		free(b);
 		return NULL;
 	}
@@ -342,8 +498,13 @@ static size_t redis_publish(struct broker *b, const struct broker_message *msgs,
 		}
 	}
 	for (size_t i = 0; i < count; i++) {
-		if (redisAppendCommand(b->pub, "PUBLISH %s %b", b->cfg->cluster.channel,
-		                       msgs[i].data, msgs[i].len) != REDIS_OK) {
+		int rc =
+		    msgs[i].room && msgs[i].room[0]
+		        ? redisAppendCommand(b->pub, "PUBLISH %s:%s %b", b->cfg->cluster.channel,
+		                             msgs[i].room, msgs[i].data, msgs[i].len)
+		        : redisAppendCommand(b->pub, "PUBLISH %s %b", b->cfg->cluster.channel,
+		                             msgs[i].data, msgs[i].len);
+		if (rc != REDIS_OK) {
 			snprintf(why, sizeof(why), "%s", b->pub->errstr);
 			drop_publisher(b, why);
 			return 0;
@@ -392,10 +553,11 @@ static void redis_stop(struct broker *b)
 		n = write(b->stop_pipe[1], "x", 1);
 	while (n < 0 && errno == EINTR);
 	pthread_join(b->subscriber, NULL);
+	if (b->events.rooms)
+		room_subs_set_waker(b->events.rooms, NULL, NULL);
 	if (b->pub)
 		redisFree(b->pub);
-	close(b->stop_pipe[0]);
-	close(b->stop_pipe[1]);
+	close_pipes(b);
 	free(b);
 }
 

@@ -33,8 +33,15 @@
 #include "ws_frame.h"
 
 /* Peers remembered for duplicate and gap accounting; beyond it the least
- * recently heard is forgotten (and would count as new when it speaks). */
-#define PEER_CAPACITY 1024
+ * recently heard is forgotten (and would count as new when it speaks).
+ * With rooms, an entry per peer and room, up to this many per room
+ * (rooms.max_rooms of them), within the bounds below. */
+#define PEER_CAPACITY     1024
+#define PEER_PER_ROOM     16
+#define PEER_CAPACITY_MAX (1u << 20)
+/* With rooms: an entry not heard from for this long goes (its room is gone
+ * here, or its node); a quiet room that speaks again starts afresh. */
+#define PEER_IDLE_MS (10u * 60u * 1000u)
 /* How often the publisher looks again while the broker refuses messages;
  * the backend's own backoff decides when it really reconnects. */
 #define PUBLISH_RETRY_MS 50
@@ -49,6 +56,7 @@
 
 struct outgoing {
 	struct outgoing *next;
+	char room[ROOM_NAME_MAX + 1]; /* "" with rooms off */
 	size_t len;
 	uint8_t data[]; /* envelope and payload */
 };
@@ -83,6 +91,12 @@ struct cluster {
 	uint64_t first_seq;
 	/* next_seq, for the receiving thread; only ever grows. */
 	atomic_uint_fast64_t seq_issued;
+	/* With rooms: a room's epoch is epoch_base plus its life here, so
+	 * every life of a room numbers its messages anew and a new run starts
+	 * far above the last (envelope.h). epoch_top: the highest given out,
+	 * for the receiving thread. */
+	uint64_t epoch_base;
+	atomic_uint_fast64_t epoch_top;
 	bool dropping; /* a drop was logged and nothing was published since */
 	bool stopping;
 	pthread_t publisher;
@@ -90,10 +104,14 @@ struct cluster {
 	/* The receiving side: the backend's receiving thread only. */
 	struct peer_table *peers;
 
+	/* With rooms: the rooms wanted from the broker, fed by the observer. */
+	struct room_subs *subs;
+	struct rooms_observer observer;
+
 	atomic_bool connected;
 	atomic_bool ever_connected;
 	atomic_uint_fast64_t published, received, reconnects, dropped, gaps, malformed, queued_now;
-	atomic_uint_fast64_t too_large;
+	atomic_uint_fast64_t too_large, no_room;
 	atomic_uint_fast64_t rejected[CLUSTER_REJECT_COUNT];
 	uint64_t impostors; /* receiving thread only: for rate-limited logging */
 };
@@ -151,11 +169,12 @@ static void enqueue_locked(struct cluster *c, struct outgoing *o)
 		pthread_cond_signal(&c->wake);
 }
 
-void cluster_publish(struct cluster *c, const char *room, uint8_t opcode, const void *payload,
+void cluster_publish(struct cluster *c, struct room *room, uint8_t opcode, const void *payload,
                      size_t len)
 {
-	(void)room;
-	size_t header = c->prefix + envelope_header_size(c->node_id_len);
+	const char *name = rooms_name(room);
+	size_t room_len = strlen(name);
+	size_t header = c->prefix + envelope_header_size(c->node_id_len, room_len);
 	size_t limit = atomic_load_explicit(&c->max_payload, memory_order_relaxed);
 	if (limit && header + len > limit) {
 		/* Takes no number: the other nodes are not missing anything they
@@ -166,23 +185,35 @@ void cluster_publish(struct cluster *c, const char *room, uint8_t opcode, const 
 	struct outgoing *o = malloc(sizeof(*o) + header + len);
 	if (o) {
 		o->next = NULL;
+		memcpy(o->room, name, room_len + 1);
 		o->len = header + len;
 		if (len)
 			memcpy(o->data + header, payload, len);
 	}
 
+	/* The sender is a member: the room and its life outlast this call. */
+	uint64_t epoch = room_len ? c->epoch_base + rooms_life(room) : 0;
 	pthread_mutex_lock(&c->lock);
 	/* Every message takes a number, queued or not, so the other nodes see
-	 * a drop here as a gap in our numbers. */
-	uint64_t seq = c->next_seq++;
-	atomic_store_explicit(&c->seq_issued, c->next_seq, memory_order_relaxed);
+	 * a drop here as a gap in our numbers. Under the lock, so numbers go
+	 * out in the order they were given. */
+	uint64_t seq;
+	if (room_len) {
+		seq = rooms_next_number(room);
+		if (epoch > atomic_load_explicit(&c->epoch_top, memory_order_relaxed))
+			atomic_store_explicit(&c->epoch_top, epoch, memory_order_relaxed);
+	} else {
+		seq = c->next_seq++;
+		atomic_store_explicit(&c->seq_issued, c->next_seq, memory_order_relaxed);
+	}
 	/* A message larger than the byte bound still goes when the queue is
 	 * empty: the bound is against a backlog, not against big messages. */
 	bool fits = o && !c->stopping && c->queued < c->cfg->cluster.queue_messages &&
 	            (c->queued == 0 || c->queued_bytes + o->len <= c->cfg->cluster.queue_bytes);
 	bool first_drop = false;
 	if (fits) {
-		envelope_write_header(o->data + c->prefix, opcode, c->node_id, c->node_id_len, seq);
+		envelope_write_header(o->data + c->prefix, opcode, c->node_id, c->node_id_len, name,
+		                      room_len, epoch, seq);
 		enqueue_locked(c, o);
 	} else {
 		first_drop = !c->dropping;
@@ -228,7 +259,8 @@ static void *publisher_main(void *arg)
 		for (const struct outgoing *o = c->head;
 		     o && n < PUBLISH_BATCH && (n == 0 || bytes + o->len <= PUBLISH_BATCH_BYTES);
 		     o = o->next) {
-			batch[n++] = (struct broker_message){.data = o->data, .len = o->len};
+			batch[n++] = (struct broker_message){
+			    .data = o->data, .len = o->len, .room = o->room};
 			bytes += o->len;
 		}
 		pthread_mutex_unlock(&c->lock);
@@ -335,6 +367,74 @@ static bool authenticate(struct cluster *c, const uint8_t *data, size_t len, con
 	return false;
 }
 
+/* Whether env is one of ours coming back (Redis echoes them): numbers we
+ * gave out. */
+static bool issued_here(const struct cluster *c, const struct envelope *env)
+{
+	if (env->room_len)
+		return env->epoch > c->epoch_base &&
+		       env->epoch <= atomic_load_explicit(&c->epoch_top, memory_order_relaxed);
+	return env->seq >= c->first_seq &&
+	       env->seq < atomic_load_explicit(&c->seq_issued, memory_order_relaxed);
+}
+
+/* One message on its way into a room here: the peer table's say. */
+struct arrival {
+	struct cluster *c;
+	const struct envelope *env;
+};
+
+/* rooms_broadcast_checked's check, with the room pinned: whether the
+ * message goes to its members. The receiving thread. */
+static bool admit(void *ctx, uint64_t life)
+{
+	const struct arrival *a = ctx;
+	struct cluster *c = a->c;
+	const struct envelope *env = a->env;
+	const struct peer_message m = {.node_id = env->node_id,
+	                               .node_id_len = env->node_id_len,
+	                               .room = env->room,
+	                               .room_len = env->room_len,
+	                               .epoch = env->epoch,
+	                               .seq = env->seq};
+	uint64_t missed;
+	enum peer_verdict verdict =
+	    peer_table_observe(c->peers, &m, life, clock_now() / CLOCK_NS_PER_MS, &missed);
+	int id_len = (int)env->node_id_len, room_len = (int)env->room_len;
+	switch (verdict) {
+	case PEER_DUPLICATE:
+		log_debug("cluster: dropped a duplicate from node %.*s (sequence %" PRIu64 ")",
+		          id_len, env->node_id, env->seq);
+		return false;
+	case PEER_FIRST:
+		/* With rooms, every room's first message: not news. */
+		if (room_len)
+			log_debug("cluster: first message from node %.*s in room %.*s", id_len,
+			          env->node_id, room_len, env->room);
+		else
+			log_info("cluster: first message from node %.*s", id_len, env->node_id);
+		break;
+	case PEER_RESTART:
+		if (room_len)
+			log_debug("cluster: room %.*s lives again on node %.*s", room_len,
+			          env->room, id_len, env->node_id);
+		else
+			log_info("cluster: node %.*s restarted", id_len, env->node_id);
+		break;
+	case PEER_GAP: {
+		stats_add(&c->gaps, missed);
+		log_warn("cluster: %" PRIu64 " messages from node %.*s%s%.*s never arrived", missed,
+		         id_len, env->node_id, room_len ? " in room " : "", room_len, env->room);
+		break;
+	}
+	case PEER_NEXT:
+		break;
+	}
+	/* Counted first: whoever sees the message may look at the counter. */
+	stats_add(&c->received, 1);
+	return true;
+}
+
 static void on_message(void *ctx, const void *data, size_t len)
 {
 	struct cluster *c = ctx;
@@ -359,8 +459,7 @@ static void on_message(void *ctx, const void *data, size_t len)
 	    memcmp(env.node_id, c->node_id, c->node_id_len) == 0) {
 		/* Ours, delivered locally when it was sent: unless we never
 		 * issued that number (and NATS never echoes ours at all). */
-		if (c->backend == &broker_nats || env.seq < c->first_seq ||
-		    env.seq >= atomic_load_explicit(&c->seq_issued, memory_order_relaxed)) {
+		if (c->backend == &broker_nats || !issued_here(c, &env)) {
 			stats_add(&c->malformed, 1);
 			stats_add(&c->rejected[CLUSTER_REJECT_IMPOSTOR], 1);
 			if (worth_logging(++c->impostors))
@@ -381,50 +480,38 @@ static void on_message(void *ctx, const void *data, size_t len)
 		drop_malformed(c, "text that is not UTF-8", len);
 		return;
 	}
-
-	uint64_t missed;
-	enum peer_verdict verdict =
-	    peer_table_observe(c->peers, env.node_id, env.node_id_len, env.seq, &missed);
-	int id_len = (int)env.node_id_len;
-	switch (verdict) {
-	case PEER_DUPLICATE:
-		log_debug("cluster: dropped a duplicate from node %.*s (sequence %" PRIu64 ")",
-		          id_len, env.node_id, env.seq);
+	/* A node with rooms has no room "" and one without has only that:
+	 * a message of the other kind (a cluster whose nodes disagree on
+	 * rooms.enabled) has no room here. */
+	char room[ROOM_NAME_MAX + 1];
+	memcpy(room, env.room ? env.room : "", env.room_len);
+	room[env.room_len] = '\0';
+	if ((env.room_len != 0) != (c->subs != NULL)) {
+		stats_add(&c->no_room, 1);
 		return;
-	case PEER_FIRST:
-		log_info("cluster: first message from node %.*s", id_len, env.node_id);
-		break;
-	case PEER_RESTART:
-		log_info("cluster: node %.*s restarted", id_len, env.node_id);
-		break;
-	case PEER_GAP: {
-		stats_add(&c->gaps, missed);
-		log_warn("cluster: %" PRIu64 " messages from node %.*s never arrived", missed,
-		         id_len, env.node_id);
-		break;
-	}
-	case PEER_NEXT:
-		break;
 	}
 
 	struct shared_frame *frame =
 	    shared_frame_from_payload(env.opcode, env.payload, env.payload_len);
 	if (!frame) {
-		log_error("cluster: out of memory: a message from node %.*s not relayed", id_len,
-		          env.node_id);
+		log_error("cluster: out of memory: a message from node %.*s not relayed",
+		          (int)env.node_id_len, env.node_id);
 		return;
 	}
 	size_t slow;
-	/* Counted first: whoever sees the message may look at the counter. */
-	stats_add(&c->received, 1);
-	rooms_broadcast_to(c->rooms, "", frame, &slow);
+	struct arrival arrival = {.c = c, .env = &env};
+	/* A room this node no longer has: its last member left while the
+	 * message was on its way, or before the unsubscribe took effect. */
+	if (rooms_broadcast_checked(c->rooms, room, admit, &arrival, frame, &slow) == ROOMS_NO_ROOM)
+		stats_add(&c->no_room, 1);
 	shared_frame_unref(frame);
 }
 
 /* The broker says how large a message it takes when the link comes up. */
 static size_t needed_payload(const struct cluster *c)
 {
-	return c->prefix + envelope_header_size(c->node_id_len) +
+	/* The longest room name counts: any may be the one. */
+	return c->prefix + envelope_header_size(c->node_id_len, c->subs ? ROOM_NAME_MAX : 0) +
 	       (size_t)c->cfg->server.max_message_bytes;
 }
 
@@ -494,6 +581,27 @@ static uint64_t first_sequence(void)
 	return clock_wall_ms() * PEER_SEQ_WINDOW + 1;
 }
 
+/* The rooms' observer, under the rooms registry lock: only marks. */
+static void room_appeared(void *ctx, const char *name)
+{
+	struct cluster *c = ctx;
+	room_subs_want(c->subs, name, true);
+}
+
+static void room_gone(void *ctx, const char *name)
+{
+	struct cluster *c = ctx;
+	room_subs_want(c->subs, name, false);
+}
+
+static size_t peer_capacity(const struct config *cfg)
+{
+	if (!cfg->rooms.enabled)
+		return PEER_CAPACITY;
+	uint64_t n = (uint64_t)cfg->rooms.max_rooms * PEER_PER_ROOM;
+	return n < PEER_CAPACITY ? PEER_CAPACITY : n > PEER_CAPACITY_MAX ? PEER_CAPACITY_MAX : n;
+}
+
 struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, char *err,
                               size_t errlen)
 {
@@ -515,10 +623,17 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
 	atomic_init(&c->oversize_logged_at, -OVERSIZE_LOG_INTERVAL_S);
 	c->next_seq = c->first_seq = first_sequence();
 	atomic_init(&c->seq_issued, c->next_seq);
-	c->peers = peer_table_create(PEER_CAPACITY);
+	c->epoch_base = c->first_seq;
+	atomic_init(&c->epoch_top, c->epoch_base);
+	c->peers = peer_table_create(peer_capacity(cfg), cfg->rooms.enabled ? PEER_IDLE_MS : 0);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
-	if (!c->peers) {
+	if (cfg->rooms.enabled) {
+		c->subs = room_subs_create();
+		c->observer =
+		    (struct rooms_observer){.ctx = c, .appeared = room_appeared, .gone = room_gone};
+	}
+	if (!c->peers || (cfg->rooms.enabled && !c->subs)) {
 		snprintf(err, errlen, "cluster: out of memory");
 		goto fail;
 	}
@@ -538,7 +653,8 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
 
 	log_info("cluster: node id %s, broker %s at %s, channel \"%s\"", c->node_id,
 	         c->backend->name, c->url_shown, cfg->cluster.channel);
-	const struct broker_events events = {.ctx = c, .message = on_message, .link = on_link};
+	const struct broker_events events = {
+	    .ctx = c, .message = on_message, .link = on_link, .rooms = c->subs};
 	c->broker = c->backend->start(cfg, c->node_id, &events, err, errlen);
 	if (!c->broker)
 		goto fail;
@@ -566,6 +682,10 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
 	}
 	atomic_store(&c->max_payload, max);
 	atomic_store(&c->started, true);
+	/* The backend set its waker: rooms may come now (none exists before
+	 * the listener starts). */
+	if (c->subs)
+		rooms_set_observer(rooms, &c->observer);
 	int rc = pthread_create(&c->publisher, NULL, publisher_main, c);
 	if (rc != 0) {
 		char why[128];
@@ -576,8 +696,11 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
 	}
 	return c;
 fail:
+	if (c->subs)
+		rooms_set_observer(rooms, NULL);
 	cluster_auth_destroy(c->auth);
 	peer_table_destroy(c->peers);
+	room_subs_destroy(c->subs);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -594,6 +717,7 @@ void cluster_read_stats(struct cluster *c, struct cluster_stats *out)
 	out->gaps = stats_read(&c->gaps);
 	out->malformed = stats_read(&c->malformed);
 	out->dropped_too_large = stats_read(&c->too_large);
+	out->dropped_no_room = stats_read(&c->no_room);
 	for (int i = 0; i < CLUSTER_REJECT_COUNT; i++)
 		out->rejected[i] = stats_read(&c->rejected[i]);
 	out->queued = stats_read(&c->queued_now);
@@ -603,6 +727,8 @@ void cluster_stop(struct cluster *c)
 {
 	if (!c)
 		return;
+	if (c->subs)
+		rooms_set_observer(c->rooms, NULL);
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
 	pthread_cond_broadcast(&c->wake);
@@ -621,6 +747,7 @@ void cluster_stop(struct cluster *c)
 		log_warn("cluster: %zu messages for the other nodes were still queued at shutdown",
 		         lost);
 	peer_table_destroy(c->peers);
+	room_subs_destroy(c->subs);
 	cluster_auth_destroy(c->auth);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);

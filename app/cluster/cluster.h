@@ -43,6 +43,7 @@ struct cluster_stats {
 	uint64_t reconnects;
 	uint64_t dropped;           /* queue full (or out of memory) */
 	uint64_t dropped_too_large; /* larger than the broker takes: local clients only */
+	uint64_t dropped_no_room;   /* from the broker, for a room this node does not have */
 	uint64_t gaps;
 	uint64_t malformed; /* every message from the broker dropped unread: the sum of rejected */
 	uint64_t rejected[CLUSTER_REJECT_COUNT];
@@ -56,8 +57,11 @@ struct cluster *cluster_start(const struct config *cfg, struct rooms *rooms, cha
                               size_t errlen);
 
 /* Queues a local client's message for the other nodes; never blocks on the
- * broker. opcode is WS_OPCODE_TEXT or WS_OPCODE_BINARY. */
-void cluster_publish(struct cluster *c, const char *room, uint8_t opcode, const void *payload,
+ * broker. room is the sender's (the sender is a member, which keeps it
+ * alive); with rooms on the message goes to that room's subject on the
+ * broker, in a version 2 envelope. opcode is WS_OPCODE_TEXT or
+ * WS_OPCODE_BINARY. */
+void cluster_publish(struct cluster *c, struct room *room, uint8_t opcode, const void *payload,
                      size_t len);
 
 void cluster_read_stats(struct cluster *c, struct cluster_stats *out);

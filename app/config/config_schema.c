@@ -131,21 +131,6 @@ static const char *check_rooms(const void *self, const char *path, char *why, si
 	return "default";
 }
 
-/* Rooms travel between nodes only once the cluster carries the room of
- * each message (not yet): until then a cluster with rooms would deliver
- * other nodes' messages to no one, so the combination is refused. */
-static const char *check_root(const void *self, const char *path, char *why, size_t whylen)
-{
-	const struct config *cfg = self;
-	(void)path;
-	if (!cfg->rooms.enabled || !cfg->cluster.enabled)
-		return NULL;
-	snprintf(why, whylen,
-	         "rooms.enabled: rooms do not work with cluster.enabled yet (messages of other "
-	         "nodes would reach no room): turn one of them off");
-	return "rooms";
-}
-
 /* Every URL must speak the chosen broker's protocol, and Redis takes one
  * server (a cluster of Redis servers is not a pub/sub fan-out). */
 static const char *check_cluster(const void *self, const char *path, char *why, size_t whylen)
@@ -526,7 +511,7 @@ static const struct config_field root_fields[] = {
 	F_SECTION(S, "logging", logging, logging_section),
 };
 #undef S
-const struct config_section config_root_section = SECTION_OF(root_fields, check_root);
+const struct config_section config_root_section = SECTION_OF(root_fields, NULL);
 // clang-format on
 
 const char *config_enum_name(const struct config_enum *e, int value)

@@ -42,13 +42,17 @@ static void cluster_metrics_write(struct cluster *cluster, struct exposition *e)
 	plain_counter(e, "wsrelay_cluster_reconnects_total",
 	              "Times the broker link came back after being lost.", cs.reconnects);
 	exposition_family(e, "wsrelay_cluster_dropped_total", "counter",
-	                  "Local messages never published, by reason: queue_full (the publish "
-	                  "queue was full: broker down or slow) or too_large (larger than the "
-	                  "broker takes: relayed to this node's clients only).");
+	                  "Messages dropped by the cluster, by reason: queue_full (local, never "
+	                  "published: the publish queue was full, broker down or slow), too_large "
+	                  "(local, larger than the broker takes: relayed to this node's clients "
+	                  "only) or no_room (from another node, for a room this node does not "
+	                  "have: its last member left while the message was on its way).");
 	const char *queue_full[] = {"reason", "queue_full", NULL};
 	const char *too_large[] = {"reason", "too_large", NULL};
+	const char *no_room[] = {"reason", "no_room", NULL};
 	exposition_uint(e, "wsrelay_cluster_dropped_total", queue_full, cs.dropped);
 	exposition_uint(e, "wsrelay_cluster_dropped_total", too_large, cs.dropped_too_large);
+	exposition_uint(e, "wsrelay_cluster_dropped_total", no_room, cs.dropped_no_room);
 	plain_counter(e, "wsrelay_cluster_gaps_total",
 	              "Messages of other nodes that never arrived, from gaps in their sequence "
 	              "numbers.",

@@ -14,7 +14,9 @@
 struct room {
 	struct room *next; /* in its bucket's chain */
 	struct hub *hub;
-	unsigned refs; /* members and joiners, plus broadcasts by name; registry lock */
+	unsigned refs;    /* members and joiners, plus broadcasts by name; registry lock */
+	uint64_t life;    /* which life of this name: set once, under the registry lock */
+	uint64_t numbers; /* rooms_next_number: its callers serialize */
 	char name[ROOM_NAME_MAX + 1];
 };
 
@@ -27,6 +29,7 @@ struct rooms {
 	struct room **buckets;
 	size_t bucket_mask;
 	size_t count;
+	uint64_t lives; /* rooms made so far: the last life handed out */
 	bool closing;
 	/* Rooms off: the one room, never in the buckets, never forgotten. */
 	struct room *everyone;
@@ -55,6 +58,7 @@ static struct room *room_new(struct rooms *rooms, const char *name)
 		return NULL;
 	}
 	snprintf(room->name, sizeof(room->name), "%s", name);
+	room->life = ++rooms->lives;
 	return room;
 }
 
@@ -247,6 +251,36 @@ bool rooms_broadcast_to(struct rooms *rooms, const char *name, struct shared_fra
 	hub_broadcast(room->hub, NULL, true, frame, slow);
 	room_put(rooms, room);
 	return true;
+}
+
+enum rooms_delivery rooms_broadcast_checked(struct rooms *rooms, const char *name,
+                                            bool (*check)(void *ctx, uint64_t life), void *ctx,
+                                            struct shared_frame *frame, size_t *slow)
+{
+	*slow = 0;
+	pthread_mutex_lock(&rooms->lock);
+	struct room *room = find_locked(rooms, name);
+	if (room)
+		room->refs++;
+	pthread_mutex_unlock(&rooms->lock);
+	if (!room)
+		return ROOMS_NO_ROOM;
+	/* The room is pinned: its life cannot end before the broadcast. */
+	bool deliver = check(ctx, room->life);
+	if (deliver)
+		hub_broadcast(room->hub, NULL, true, frame, slow);
+	room_put(rooms, room);
+	return deliver ? ROOMS_DELIVERED : ROOMS_DECLINED;
+}
+
+uint64_t rooms_life(const struct room *room)
+{
+	return room->life;
+}
+
+uint64_t rooms_next_number(struct room *room)
+{
+	return ++room->numbers;
 }
 
 /* Caller holds the registry lock. Calls each(room, arg) for every room. */

@@ -82,6 +82,30 @@ const char *rooms_name(const struct room *room);
 bool rooms_broadcast_to(struct rooms *rooms, const char *name, struct shared_frame *frame,
                         size_t *slow);
 
+enum rooms_delivery {
+	ROOMS_DELIVERED,
+	ROOMS_NO_ROOM,  /* no room of that name here */
+	ROOMS_DECLINED, /* check said no */
+};
+
+/* As rooms_broadcast_to, but first calls check(ctx, life) with the room
+ * found and pinned (no lock held), and broadcasts only when it says yes.
+ * life tells this life of the room from every other: a room made again
+ * after its last member left gets a new one, higher than any before (the
+ * one room of rooms off has life 1). check runs on the caller's thread
+ * and may not call into the rooms. */
+enum rooms_delivery rooms_broadcast_checked(struct rooms *rooms, const char *name,
+                                            bool (*check)(void *ctx, uint64_t life), void *ctx,
+                                            struct shared_frame *frame, size_t *slow);
+
+/* The room's life, as rooms_broadcast_checked tells it. Any thread. */
+uint64_t rooms_life(const struct room *room);
+
+/* 1, 2, 3... over the room's life: the cluster numbers a room's messages
+ * with it. Not thread-safe: its callers serialize (cluster_publish calls it
+ * under its queue mutex), and only while a member pins the room. */
+uint64_t rooms_next_number(struct room *room);
+
 /* hub_close_all in every room; no room is created afterwards. Returns the
  * members closed. */
 size_t rooms_close_all(struct rooms *rooms, const void *frame, size_t len,

@@ -420,7 +420,7 @@ static void relay_message(struct server *srv, const struct connection *c, const 
 	/* After the local fan-out, so local clients never wait for the
 	 * cluster; this only queues. */
 	if (srv->cluster)
-		cluster_publish(srv->cluster, c->room_name, msg->opcode, msg->payload, msg->len);
+		cluster_publish(srv->cluster, c->room, msg->opcode, msg->payload, msg->len);
 }
 
 /* Ends a client: leave the hub first, so no relayed frame can follow our

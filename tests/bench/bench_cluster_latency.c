@@ -2,9 +2,11 @@
  * nats-server) and two relay nodes on free loopback ports, sends messages
  * from a client of node 1 at a fixed rate and times their arrival at a
  * client of node 2, with and without cluster.secret_file. Prints one line
- * per run: p50, p99 and p99.9 in microseconds. Never part of ctest.
+ * per run: p50, p99 and p99.9 in microseconds. Never part of ctest. With
+ * "rooms" last, both nodes run with rooms on and the two clients meet in
+ * the default room, over its own channel (version 2 envelopes).
  *
- * usage: wsrelay-bench-cluster WSRELAY_BINARY redis|nats [messages] [rate] [size] */
+ * usage: wsrelay-bench-cluster WSRELAY_BINARY redis|nats [messages] [rate] [size] [rooms] */
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
@@ -84,6 +86,8 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static bool rooms_on;
+
 static int run(const char *bin, enum test_broker kind, bool sign, long count, long rate,
                size_t size)
 {
@@ -108,6 +112,9 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 		close(fd);
 		snprintf(extra, sizeof(extra), "  secret_file: \"%s\"\n", key_path);
 	}
+	if (rooms_on)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+		         "rooms:\n  enabled: true\n");
 	for (int i = 0; i < 2; i++) {
 		snprintf(yaml, sizeof(yaml), node_config, broker_kind_name(kind), url,
 		         (long)getpid(), i + 1, extra);
@@ -151,10 +158,11 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 	qsort(lat, (size_t)got, sizeof(*lat), cmp);
 	long p50 = got / 2, p99 = got * 99 / 100, p999 = got * 999 / 1000;
 	if (got > 0)
-		printf("%s signed=%s messages=%ld/%ld rate=%ld/s size=%zu p50_us=%.1f p99_us=%.1f "
-		       "p999_us=%.1f\n",
-		       broker_kind_name(kind), sign ? "yes" : "no", got, count, rate, size,
-		       (double)lat[p50] / 1e3, (double)lat[p99] / 1e3, (double)lat[p999] / 1e3);
+		printf("%s rooms=%s signed=%s messages=%ld/%ld rate=%ld/s size=%zu p50_us=%.1f "
+		       "p99_us=%.1f p999_us=%.1f\n",
+		       broker_kind_name(kind), rooms_on ? "yes" : "no", sign ? "yes" : "no", got,
+		       count, rate, size, (double)lat[p50] / 1e3, (double)lat[p99] / 1e3,
+		       (double)lat[p999] / 1e3);
 	free(lat);
 	ws_raw_close(&a);
 	ws_raw_close(&b);
@@ -171,13 +179,14 @@ int main(int argc, char **argv)
 	enum test_broker kind;
 	if (argc < 3 || broker_kind_from_name(argv[2], &kind) != 0) {
 		fprintf(stderr, "usage: wsrelay-bench-cluster WSRELAY_BINARY redis|nats [messages] "
-		                "[rate] [size]\n");
+		                "[rate] [size] [rooms]\n");
 		return 2;
 	}
 	long count = argc > 3 ? strtol(argv[3], NULL, 10) : 20000;
 	long rate = argc > 4 ? strtol(argv[4], NULL, 10) : 2000;
 	size_t size = argc > 5 ? (size_t)strtol(argv[5], NULL, 10) : 256;
-	if (count <= 0 || rate <= 0 || size < 24)
+	rooms_on = argc > 6 && strcmp(argv[6], "rooms") == 0;
+	if (count <= 0 || rate <= 0 || size < 24 || (argc > 6 && !rooms_on))
 		return 2;
 	int rc = 0;
 	for (int signed_run = 0; signed_run < 2; signed_run++)

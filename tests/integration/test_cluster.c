@@ -549,7 +549,7 @@ static void test_foreign_messages_on_the_channel(void **state)
 	/* Not ours, a newer version, cut short, bad UTF-8: dropped, counted. */
 	publish("hello", 5);
 	size_t n = envelope(buf, "peer", 100, "x");
-	buf[1] = 2;
+	buf[1] = 3;
 	publish(buf, n);
 	publish(buf, 3);
 	n = envelope(buf, "peer", 100, "\xff");

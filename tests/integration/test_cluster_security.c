@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "broker_process.h"
+#include "cluster_auth.h"
+#include "envelope.h"
 #include "nkey.h"
 #include "relay_fixture.h"
 #include "relay_process.h"
@@ -306,11 +308,14 @@ static uint64_t far_ahead(void)
 	return (ms << 22) + (UINT64_C(1) << 21);
 }
 
-/* Two signed nodes, a client on each, the link live both ways. */
-static void start_signed_pair(const char *key_path, struct ws_raw *c1, struct ws_raw *c2)
+/* Two signed nodes, a client on each, the link live both ways; with rooms,
+ * both clients in the default room, "lobby". */
+static void start_signed_pair_rooms(const char *key_path, bool rooms, struct ws_raw *c1,
+                                    struct ws_raw *c2)
 {
 	char extra[512];
-	snprintf(extra, sizeof(extra), "  secret_file: \"%s\"\n", key_path);
+	snprintf(extra, sizeof(extra), "  secret_file: \"%s\"\n%s", key_path,
+	         rooms ? "rooms:\n  enabled: true\n" : "");
 	struct node_options o = {.cluster_extra = extra};
 	assert_int_equal(broker_start(&broker), 0);
 	start_node(0, &o);
@@ -329,6 +334,11 @@ static void start_signed_pair(const char *key_path, struct ws_raw *c1, struct ws
 	do
 		next_text(c2, got, sizeof(got), 200);
 	while (got[0]);
+}
+
+static void start_signed_pair(const char *key_path, struct ws_raw *c1, struct ws_raw *c2)
+{
+	start_signed_pair_rooms(key_path, false, c1, c2);
 }
 
 /* ---- signed envelopes ---- */
@@ -356,12 +366,12 @@ static void test_forged_envelopes_rejected_on_every_node(void **state)
 	m = sign(msg, good[0], env, n);
 	msg[m - 1] ^= 1;
 	publish(msg, m);
-	/* A scheme that does not exist, and a signed envelope of version 2. */
+	/* A scheme that does not exist, and a signed envelope of version 3. */
 	m = sign(msg, good[0], env, n);
 	msg[1] = 2;
 	publish(msg, m);
-	n = envelope(env, "mallory", far_ahead(), "v2");
-	env[1] = 2;
+	n = envelope(env, "mallory", far_ahead(), "v3");
+	env[1] = 3;
 	m = sign(msg, good[0], env, n);
 	publish(msg, m);
 	/* Signed, but cut inside the tag. */
@@ -397,6 +407,51 @@ static void test_forged_envelopes_rejected_on_every_node(void **state)
  * key) it is rejected before the number is looked at, so node1's next
  * messages are not taken for duplicates. A validly signed envelope naming
  * the receiving node itself is an impostor. */
+/* With rooms the envelope (version 2, made here by the relay's own
+ * encoder) names the room, and the signature covers it: a room changed on
+ * the way is rejected, never delivered to the room it now names. */
+static void test_rooms_signature_covers_the_room(void **state)
+{
+	(void)state;
+	uint8_t key[1][KEY_BYTES];
+	char path[256];
+	struct ws_raw c1, c2;
+	uint8_t env[256], msg[512];
+	random_key(key[0]);
+	snprintf(path, sizeof(path), "%s/cluster.key", work_dir);
+	write_keys(path, key, 1);
+	start_signed_pair_rooms(path, true, &c1, &c2);
+
+	/* On the channel itself, which every node hears: a signed envelope
+	 * for "lobby" is delivered on both nodes. */
+	size_t header = envelope_header_size(4, 5);
+	envelope_write_header(env, 1, "peer", 4, "lobby", 5, 7, 1);
+	/* Counted bytes, as on the wire: no NUL. */
+	memcpy(env + header, "genuine", 7); // NOLINT(bugprone-not-null-terminated-result)
+	publish(msg, sign(msg, key[0], env, header + 7));
+	expect_message(&c1, "genuine");
+	expect_message(&c2, "genuine");
+	/* The same, signed for "lobbx" and then moved to "lobby". */
+	envelope_write_header(env, 1, "peer", 4, "lobbx", 5, 7, 2);
+	/* Counted bytes, as on the wire: no NUL. */
+	memcpy(env + header, "moved", 5); // NOLINT(bugprone-not-null-terminated-result)
+	size_t m = sign(msg, key[0], env, header + 5);
+	msg[CLUSTER_AUTH_PREFIX_SIZE + 13] = 'y';
+	publish(msg, m);
+	envelope_write_header(env, 1, "peer", 4, "lobby", 5, 7, 3);
+	/* Counted bytes, as on the wire: no NUL. */
+	memcpy(env + header, "after", 5); // NOLINT(bugprone-not-null-terminated-result)
+	publish(msg, sign(msg, key[0], env, header + 5));
+	expect_message(&c1, "after");
+	expect_message(&c2, "after");
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(metric(&nodes[i], REJECTED("signature")) == 1);
+		assert_true(metric(&nodes[i], "wsrelay_cluster_gaps_total") == 1);
+	}
+	ws_raw_close(&c1);
+	ws_raw_close(&c2);
+}
+
 static void test_sequence_jump_from_impostor_has_no_effect(void **state)
 {
 	(void)state;
@@ -1004,6 +1059,7 @@ int main(int argc, char **argv)
 	    TEST(test_sequence_jump_from_impostor_has_no_effect),
 	    TEST(test_key_rotation_loses_nothing),
 	    TEST(test_bad_secret_file_refuses_start),
+	    TEST(test_rooms_signature_covers_the_room),
 	    TEST(test_stalled_local_client_does_not_stall_the_receiver),
 	};
 	const struct CMUnitTest redis[] = {

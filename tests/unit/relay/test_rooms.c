@@ -280,6 +280,70 @@ static void test_one_room_for_everyone(void **state)
 	rooms_destroy(rooms);
 }
 
+/* What rooms_broadcast_checked's check was told. */
+struct check_log {
+	int calls;
+	uint64_t life;
+	bool answer;
+};
+
+static bool check(void *ctx, uint64_t life)
+{
+	struct check_log *log = ctx;
+	log->calls++;
+	log->life = life;
+	return log->answer;
+}
+
+static enum rooms_delivery say_checked(struct rooms *rooms, const char *name, struct check_log *log)
+{
+	struct shared_frame *frame = shared_frame_new("\x81\x01x", 3, 1);
+	assert_non_null(frame);
+	size_t slow;
+	enum rooms_delivery d = rooms_broadcast_checked(rooms, name, check, log, frame, &slow);
+	shared_frame_unref(frame);
+	return d;
+}
+
+/* Each life of a room is told apart, the check decides, and a room's
+ * numbers start again with its new life (the cluster's per-room numbering). */
+static void test_lives_checks_and_numbers(void **state)
+{
+	(void)state;
+	struct rooms *rooms = named(8, 8, 0);
+	struct member a, b;
+	struct check_log log = {.answer = true};
+
+	assert_int_equal(say_checked(rooms, "x", &log), ROOMS_NO_ROOM);
+	assert_int_equal(log.calls, 0);
+	join(rooms, "x", &a);
+	join(rooms, "y", &b);
+	uint64_t first = rooms_life(a.room);
+	assert_true(rooms_life(b.room) != first);
+	assert_int_equal(say_checked(rooms, "x", &log), ROOMS_DELIVERED);
+	assert_int_equal(log.calls, 1);
+	assert_true(log.life == first);
+	assert_int_equal(atomic_load(&a.ep.delivered), 1);
+	log.answer = false;
+	assert_int_equal(say_checked(rooms, "x", &log), ROOMS_DECLINED);
+	assert_int_equal(atomic_load(&a.ep.delivered), 1);
+	assert_true(rooms_next_number(a.room) == 1);
+	assert_true(rooms_next_number(a.room) == 2);
+	assert_true(rooms_next_number(b.room) == 1);
+
+	/* x goes and comes back: a higher life, numbers from 1 again. */
+	leave(rooms, &a);
+	join(rooms, "x", &a);
+	assert_true(rooms_life(a.room) > rooms_life(b.room));
+	assert_true(rooms_next_number(a.room) == 1);
+	log.answer = true;
+	assert_int_equal(say_checked(rooms, "x", &log), ROOMS_DELIVERED);
+	assert_true(log.life == rooms_life(a.room));
+	leave(rooms, &a);
+	leave(rooms, &b);
+	rooms_destroy(rooms);
+}
+
 #define CHURN_THREADS 4
 #define CHURN_ROUNDS  300
 
@@ -343,6 +407,7 @@ int main(void)
 	    cmocka_unit_test(test_observer_and_sampling),
 	    cmocka_unit_test(test_close_all),
 	    cmocka_unit_test(test_one_room_for_everyone),
+	    cmocka_unit_test(test_lives_checks_and_numbers),
 	    cmocka_unit_test(test_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
