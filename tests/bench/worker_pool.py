@@ -13,8 +13,10 @@ falls on all of them alike, with server.max_connections M (default 12000):
   idle_rss    resident memory and threads of the idle server, 1 s after ready
   stop_ms     from SIGTERM to exit, no client ever connected
   connect     K idle clients opened by build/bin/wsrelay-bench --idle with no
-              rate limit, on a fresh server: connects per second, and the
-              server's threads and memory with them all open
+              rate limit, on a fresh server: connects per second, the
+              server's CPU-seconds for the wave (steadier than its length on
+              a shared machine), and its threads and memory with them all
+              open
 
 A benchmark, never a test: it prints figures (one JSON line per run, then
 medians), and asserts nothing. Env: WSRELAY_BENCH (default
@@ -154,6 +156,7 @@ def run_connect(binary, m, clients, workdir):
     server = r.get("server", {})
     return {"connected": r["connected"], "connect_s": r["connect_s"],
             "connects_per_s": round(r["connected"] / r["connect_s"]) if r["connect_s"] else None,
+            "connect_cpu_s": server.get("connect_cpu_s"),
             "threads_with_clients": server.get("threads"), "rss_with_clients_kb": server.get("rss_kb"),
             "stop_with_clients_ms": round(stop_ms, 1), "exit_after_clients": rc}
 
