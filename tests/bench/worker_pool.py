@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The worker pool's costs at start, at rest and under a connect wave.
 
-usage: tests/bench/worker_pool.py [--reps N] [--clients K] [--max-connections M] BIN [BIN...]
+usage: tests/bench/worker_pool.py [--reps N] [--clients K] [--rates "0 2000"]
+                                  [--max-connections M] BIN [BIN...]
 
 For each wsrelay binary given (e.g. main's and this tree's build/bin/wsrelay),
 REPS times, the binaries taking turns so that a change of the machine's load
@@ -12,8 +13,11 @@ falls on all of them alike, with server.max_connections M (default 12000):
               mg_start returned, is printed beside it as notify_ms)
   idle_rss    resident memory and threads of the idle server, 1 s after ready
   stop_ms     from SIGTERM to exit, no client ever connected
-  connect     K idle clients opened by build/bin/wsrelay-bench --idle with no
-              rate limit, on a fresh server: connects per second, the
+  connect     K idle clients opened by build/bin/wsrelay-bench --idle at each
+              connect rate given (0: all at once, which overflows the listen
+              backlog into SYN retries: a test of how fast the accept loop
+              drains it; 2000: S4's pace), each on a fresh server: connects
+              per second, the
               server's CPU-seconds for the wave (steadier than its length on
               a shared machine), and its threads and memory with them all
               open
@@ -140,13 +144,13 @@ def run_idle(binary, m, workdir):
             "stop_ms": round(stop_ms, 1), "exit": rc}
 
 
-def run_connect(binary, m, clients, workdir):
+def run_connect(binary, m, clients, rate, workdir):
     srv = Server(binary, m, workdir)
     srv.wait_ready()
     time.sleep(1.0)
     out = subprocess.run(
         [BENCH, "--port", str(srv.port), "--idle", str(clients), "--hold", "2",
-         "--connect-rate", "0", "--server-pid", str(srv.proc.pid)],
+         "--connect-rate", str(rate), "--server-pid", str(srv.proc.pid)],
         capture_output=True, text=True, preexec_fn=raise_nofile, check=False)
     stop_ms, rc = srv.stop()
     try:
@@ -154,17 +158,19 @@ def run_connect(binary, m, clients, workdir):
     except (ValueError, IndexError):
         raise RuntimeError(f"wsrelay-bench: {out.stderr.strip()}")
     server = r.get("server", {})
-    return {"connected": r["connected"], "connect_s": r["connect_s"],
-            "connects_per_s": round(r["connected"] / r["connect_s"]) if r["connect_s"] else None,
-            "connect_cpu_s": server.get("connect_cpu_s"),
-            "threads_with_clients": server.get("threads"), "rss_with_clients_kb": server.get("rss_kb"),
-            "stop_with_clients_ms": round(stop_ms, 1), "exit_after_clients": rc}
+    out = {"connected": r["connected"], "connect_s": r["connect_s"],
+           "connects_per_s": round(r["connected"] / r["connect_s"]) if r["connect_s"] else None,
+           "connect_cpu_s": server.get("connect_cpu_s"),
+           "threads_with_clients": server.get("threads"), "rss_with_clients_kb": server.get("rss_kb"),
+           "stop_with_clients_ms": round(stop_ms, 1), "exit_after_clients": rc}
+    return {f"{k}@{rate}": v for k, v in out.items()}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--clients", type=int, default=10000)
+    ap.add_argument("--rates", default="0 2000", help="connect rates, one wave each")
     ap.add_argument("--max-connections", type=int, default=12000)
     ap.add_argument("binaries", nargs="+")
     a = ap.parse_args()
@@ -174,8 +180,8 @@ def main():
         for rep in range(a.reps):
             for b in a.binaries:
                 r = run_idle(b, a.max_connections, workdir)
-                if a.clients > 0:
-                    r.update(run_connect(b, a.max_connections, a.clients, workdir))
+                for rate in (a.rates.split() if a.clients > 0 else []):
+                    r.update(run_connect(b, a.max_connections, a.clients, int(rate), workdir))
                 r.update(binary=b, rep=rep, loadavg=os.getloadavg()[0])
                 print(json.dumps(r), flush=True)
                 results[b].append(r)
