@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,27 @@ static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 bool net_address_is_v4(const struct net_address *a)
 {
 	return memcmp(a->bytes, v4_mapped_prefix, sizeof(v4_mapped_prefix)) == 0;
+}
+
+bool net_address_from_sockaddr(const void *sockaddr, struct net_address *out)
+{
+	sa_family_t family;
+	memcpy(&family, (const char *)sockaddr + offsetof(struct sockaddr, sa_family),
+	       sizeof(family));
+	if (family == AF_INET) {
+		struct sockaddr_in sin;
+		memcpy(&sin, sockaddr, sizeof(sin));
+		memcpy(out->bytes, v4_mapped_prefix, sizeof(v4_mapped_prefix));
+		memcpy(out->bytes + 12, &sin.sin_addr, 4);
+		return true;
+	}
+	if (family == AF_INET6) {
+		struct sockaddr_in6 sin6;
+		memcpy(&sin6, sockaddr, sizeof(sin6));
+		memcpy(out->bytes, &sin6.sin6_addr, 16);
+		return true;
+	}
+	return false;
 }
 
 bool net_address_parse(const char *text, size_t len, struct net_address *out)

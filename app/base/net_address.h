@@ -32,6 +32,10 @@ bool net_address_parse(const char *text, size_t len, struct net_address *out);
 
 bool net_address_is_v4(const struct net_address *a);
 
+/* A struct sockaddr_in or sockaddr_in6 (the port is ignored); false for
+ * any other family. */
+bool net_address_from_sockaddr(const void *sockaddr, struct net_address *out);
+
 /* The address as people write it: dotted for IPv4, RFC 5952 for IPv6. */
 void net_address_format(const struct net_address *a, char out[NET_ADDRESS_TEXT_SIZE]);
 

@@ -48,6 +48,7 @@ struct config {
 		uint32_t handshake_timeout_seconds; /* the whole request head */
 		char **trusted_proxies;             /* CIDRs, checked by net_cidr_parse */
 		size_t trusted_proxies_count;
+		bool proxy_protocol; /* trusted_proxies send a PROXY v1/v2 header first */
 		struct tls_config tls;
 	} server;
 

@@ -91,6 +91,14 @@ static const char *check_server(const void *self, const char *path, char *why, s
 	const struct config *cfg = CONFIG_OF(self, server);
 	(void)path;
 	const char *key = check_keepalive(cfg, why, whylen);
+	if (!key && cfg->server.proxy_protocol && cfg->server.trusted_proxies_count == 0) {
+		/* Headers are read only from trusted_proxies: with none, the
+		 * option would do nothing but refuse every balancer. */
+		snprintf(why, whylen,
+		         "server.proxy_protocol: true needs server.trusted_proxies, the "
+		         "balancers whose PROXY header is believed");
+		return "proxy_protocol";
+	}
 	return key ? key : check_listen_schemes(cfg, why, whylen);
 }
 
@@ -370,6 +378,7 @@ static const struct config_field server_fields[] = {
 	F_UINT(S, "idle_timeout_seconds", idle_timeout_seconds, 1, 86400),
 	F_UINT(S, "handshake_timeout_seconds", handshake_timeout_seconds, 1, 300),
 	F_LIST(S, "trusted_proxies", KIND_NETWORKS, trusted_proxies, trusted_proxies_count),
+	F_BOOL(S, "proxy_protocol", proxy_protocol),
 	F_SECTION(S, "tls", tls, tls_section),
 };
 #undef S

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
-static bool trusted_address(const struct net_cidr *trusted, size_t count,
+bool client_address_trusted(const struct net_cidr *trusted, size_t count,
                             const struct net_address *a)
 {
 	for (size_t i = 0; i < count; i++)
@@ -26,7 +26,7 @@ static bool walk_back(const char *value, const struct net_cidr *trusted, size_t 
 		if (!net_address_parse(value + start, end - start, &a))
 			return false;
 		*out = a;
-		if (!trusted_address(trusted, count, &a)) {
+		if (!client_address_trusted(trusted, count, &a)) {
 			*done = true;
 			return true;
 		}
@@ -43,7 +43,7 @@ bool client_address_resolve(const struct mg_connection *conn, const struct net_c
 	/* CivetWeb writes the peer as inet_ntop does, so this always parses. */
 	if (!net_address_parse(ri->remote_addr, strlen(ri->remote_addr), &out->addr))
 		memset(&out->addr, 0, sizeof(out->addr));
-	if (trusted_count > 0 && trusted_address(trusted, trusted_count, &out->addr)) {
+	if (trusted_count > 0 && client_address_trusted(trusted, trusted_count, &out->addr)) {
 		bool done = false;
 		for (int i = ri->num_headers - 1; i >= 0 && !done; i--) {
 			if (strcasecmp(ri->http_headers[i].name, "X-Forwarded-For") != 0)

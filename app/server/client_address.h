@@ -16,6 +16,10 @@ struct client_address {
 	bool forwarded;                   /* named by a trusted proxy */
 };
 
+/* Whether a is in one of the trusted networks. */
+bool client_address_trusted(const struct net_cidr *trusted, size_t count,
+                            const struct net_address *a);
+
 /* The client of conn. From a trusted peer, X-Forwarded-For is read from
  * its last entry back (every header of that name, in order, as one list):
  * each trusted address is a proxy of ours, and the first one that is not

@@ -20,6 +20,8 @@ static const char *const rejection_names[REJECT_REASON_COUNT] = {
     [REJECT_ADDRESS_LIMIT] = "address_limit",
     [REJECT_HANDSHAKE_RATE] = "handshake_rate",
     [REJECT_UNAUTHORIZED] = "unauthorized",
+    [REJECT_PROXY_PROTOCOL] = "proxy_protocol",
+    [REJECT_PROXY_UNTRUSTED] = "proxy_untrusted",
 };
 
 const char *relay_stats_rejection_name(enum rejection_reason reason)

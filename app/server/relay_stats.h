@@ -16,9 +16,11 @@ enum rejection_reason {
 	REJECT_CAPACITY,
 	REJECT_BAD_REQUEST,
 	REJECT_SHUTDOWN,
-	REJECT_ADDRESS_LIMIT,  /* limits.max_connections_per_address */
-	REJECT_HANDSHAKE_RATE, /* limits.handshakes_per_address_per_second */
-	REJECT_UNAUTHORIZED,   /* access control (auth) refused it: 401, 403 or 503 */
+	REJECT_ADDRESS_LIMIT,   /* limits.max_connections_per_address */
+	REJECT_HANDSHAKE_RATE,  /* limits.handshakes_per_address_per_second */
+	REJECT_UNAUTHORIZED,    /* access control (auth) refused it: 401, 403 or 503 */
+	REJECT_PROXY_PROTOCOL,  /* a trusted proxy's PROXY header missing, malformed or late */
+	REJECT_PROXY_UNTRUSTED, /* a PROXY header from a peer not in trusted_proxies */
 	REJECT_REASON_COUNT
 };
 

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "proxy_protocol.h"
 #include "server_internal.h"
 #include "tls_context.h"
 #include "token_mask.h"
@@ -240,6 +241,9 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 	callbacks.log_message = on_log_message;
 	callbacks.external_ssl_ctx = provide_ssl_ctx;
 	callbacks.connection_close = handshake_auth_forget;
+	/* Patch 0012: the PROXY header is read before TLS and HTTP. */
+	if (cfg->server.proxy_protocol)
+		callbacks.accept_connection = proxy_protocol_accept;
 
 	char mg_err[256] = "";
 	struct mg_error_data error = {.text = mg_err, .text_buffer_size = sizeof(mg_err)};

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "delivery.h"
 #include "log.h"
+#include "proxy_protocol.h"
 #include "assembler.h"
 #include "server_internal.h"
 #include "socket_send.h"
@@ -60,7 +61,8 @@ struct connection {
 	struct net_address address_key; /* its slot in srv->address_limits */
 	/* limits.messages_per_second and bytes_per_second; the reader's own. */
 	struct token_bucket message_budget, byte_budget;
-	char peer[128]; /* "client via proxy:port" behind a trusted proxy */
+	char
+	    peer[192]; /* "client via proxy:port" behind a trusted proxy, "... via balancer:port" */
 	/* For the disconnection's log line. The reader (the client's own
 	 * thread) counts what came in; the sender threads count what went out,
 	 * atomically, and are done with it before on_close reads it. */
@@ -147,7 +149,9 @@ static long tls_write_some(struct connection *c, const void *data, size_t len)
 	if (flushed <= 0) {
 		n = flushed;
 	} else {
-		ERR_clear_error();
+		/* Nothing here asks SSL_get_error, so the thread's error queue
+		 * needs no clearing before the write (a lookup of thread-local
+		 * state on every batch), only after a failure. */
 		int w = SSL_write(c->ssl, data, (int)len);
 		n = w > 0 ? w : -1;
 		if (w <= 0)
@@ -313,9 +317,10 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
 	}
 	bool v6 = strchr(ri->remote_addr, ':') != NULL;
 	bool forwarded = strcmp(who, ri->remote_addr) != 0;
-	snprintf(c->peer, sizeof(c->peer), "%s%s%s%s%s:%d", forwarded ? who : "",
+	const char *balancer = proxy_protocol_via(); /* "" unless a PROXY header named the peer */
+	snprintf(c->peer, sizeof(c->peer), "%s%s%s%s%s:%d%s%s", forwarded ? who : "",
 	         forwarded ? " via " : "", v6 ? "[" : "", ri->remote_addr, v6 ? "]" : "",
-	         ri->remote_port);
+	         ri->remote_port, balancer[0] ? " via " : "", balancer);
 	/* The hard per-address check: two handshakes may pass handshake_filter's
 	 * at once. */
 	if (!address_limits_acquire(srv->address_limits, &c->address_key)) {

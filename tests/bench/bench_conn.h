@@ -1,5 +1,5 @@
-/* One client WebSocket of wsrelay-bench over a non-blocking TCP socket: the
- * opening handshake, masked frames out, frames in (fragmented or large),
+/* One client WebSocket of wsrelay-bench over a non-blocking TCP socket, or
+ * TLS on it (wss://): the opening handshake, masked frames out, frames in (fragmented or large),
  * pings answered, the close handshake. */
 #ifndef WSRELAY_BENCH_CONN_H
 #define WSRELAY_BENCH_CONN_H
@@ -12,10 +12,14 @@
 enum conn_role { ROLE_SUBSCRIBER, ROLE_PUBLISHER, ROLE_STALLED, ROLE_IDLE };
 enum conn_state { CONN_UNUSED, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSED };
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 struct bench_conn {
 	int fd;
-	unsigned index; /* publishers: the number carried in their payloads */
-	unsigned room;  /* with --rooms: the room it joins */
+	struct ssl_st *ssl; /* wss:// only */
+	unsigned index;     /* publishers: the number carried in their payloads */
+	unsigned room;      /* with --rooms: the room it joins */
 	enum conn_role role;
 	enum conn_state state;
 	bool failed;         /* refused, reset or broke the protocol */
@@ -44,17 +48,20 @@ typedef void (*conn_message_fn)(void *ctx, struct bench_conn *c, const uint8_t *
                                 size_t len);
 
 /* Opens the socket and starts a non-blocking connect, with the handshake
- * request already queued. Returns 0 or -1 (errno set). */
+ * request already queued; with tls (not NULL), over TLS made from it, whose
+ * handshake the first conn_flush starts. Returns 0 or -1 (errno set). */
 int conn_open(struct bench_conn *c, const struct sockaddr_in *addr, const char *host_header,
-              const char *path);
+              const char *path, struct ssl_ctx_st *tls);
 
 /* Reads what the socket has, answering pings and closes, and calls fn for
  * every data message. Returns 0 while the connection lives, -1 when it has
  * ended (c->state is CONN_CLOSED then). */
 int conn_read(struct bench_conn *c, conn_message_fn fn, void *ctx);
 
-/* Writes what is queued. Returns 0 when everything went out, 1 when the
- * socket is full (wait for EPOLLOUT), -1 when the connection broke. */
+/* Writes what is queued. Returns 0 when everything went out (or, on TLS,
+ * when the rest waits for the peer's handshake messages: the next read's
+ * caller flushes again), 1 when the socket is full (wait for EPOLLOUT), -1
+ * when the connection broke. */
 int conn_flush(struct bench_conn *c);
 
 /* Queues one masked frame (FIN set). The payload is copied. Returns 0 or -1

@@ -32,7 +32,6 @@ int bench_run_idle(const struct bench_options *o)
 {
 	struct bench_pool pool;
 	if (pool_init(&pool, o, o->idle, ignore_message, NULL) != 0) {
-		fprintf(stderr, "wsrelay-bench: out of memory\n");
 		pool_free(&pool);
 		return 1;
 	}

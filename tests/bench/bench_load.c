@@ -361,7 +361,6 @@ int bench_run_load(const struct bench_options *o)
 		return 1;
 	}
 	if (pool_init(&run->pool, o, total, on_message, run) != 0) {
-		fprintf(stderr, "wsrelay-bench: out of memory\n");
 		pool_free(&run->pool);
 		free(run->payload);
 		free(run);

@@ -53,6 +53,11 @@ static const char usage[] =
     "  --churn R            meanwhile, R clients per second join a room of their\n"
     "                       own (PATH/churn-0 .. churn-99) and leave it at once,\n"
     "                       on a thread of their own (default 0)\n"
+    "  --tls                wss:// (TLS 1.2 or later); the server's certificate\n"
+    "                       is checked against the system's CAs and must name\n"
+    "                       --host, unless one of:\n"
+    "  --ca FILE            check it against the CA certificates in FILE (PEM)\n"
+    "  --insecure           do not check it (a self-signed test certificate)\n"
     "  --help               this text\n"
     "\n"
     "Messages are binary frames whose payload starts with the send time\n"
@@ -129,6 +134,9 @@ enum {
 	OPT_TEXT,
 	OPT_ROOMS,
 	OPT_CHURN,
+	OPT_TLS,
+	OPT_CA,
+	OPT_INSECURE,
 	OPT_HELP,
 };
 
@@ -152,6 +160,9 @@ static const struct option long_options[] = {
     {"text", no_argument, NULL, OPT_TEXT},
     {"rooms", required_argument, NULL, OPT_ROOMS},
     {"churn", required_argument, NULL, OPT_CHURN},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -238,9 +249,37 @@ static int apply(struct bench_options *o, int opt, const char *arg)
 	case OPT_ROOMS:
 		return parse_unsigned(arg, 1000000, &o->rooms) ? bad("--rooms wants a count", arg)
 		                                               : 0;
+	case OPT_TLS:
+		o->tls = true;
+		return 0;
+	case OPT_CA:
+		if (arg[0] == '\0' || strlen(arg) >= sizeof(o->ca_file))
+			return bad("--ca wants a file name", arg);
+		snprintf(o->ca_file, sizeof(o->ca_file), "%s", arg);
+		return 0;
+	case OPT_INSECURE:
+		o->insecure = true;
+		return 0;
 	default:
 		return -1;
 	}
+}
+
+/* The TLS options agree with each other and with the rest; -1 after
+ * printing why not. */
+static int check_tls(const struct bench_options *o)
+{
+	const char *problem = NULL;
+	if ((o->insecure || o->ca_file[0]) && !o->tls)
+		problem = "--ca and --insecure go with --tls";
+	else if (o->insecure && o->ca_file[0])
+		problem = "--ca and --insecure exclude each other";
+	else if (o->tls && o->churn > 0)
+		problem = "--churn is plain ws:// only";
+	if (!problem)
+		return 0;
+	fprintf(stderr, "wsrelay-bench: %s\n", problem);
+	return -1;
 }
 
 int bench_options_parse(struct bench_options *o, int argc, char **argv)
@@ -275,6 +314,8 @@ int bench_options_parse(struct bench_options *o, int argc, char **argv)
 		fprintf(stderr, "wsrelay-bench: --text needs --size of at least 24\n");
 		return -1;
 	}
+	if (check_tls(o) != 0)
+		return -1;
 	if (o->mode == BENCH_MODE_LOAD && o->subscribers == 0) {
 		fprintf(stderr, "wsrelay-bench: a load run needs at least one subscriber\n");
 		return -1;

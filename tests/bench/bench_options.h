@@ -29,6 +29,9 @@ struct bench_options {
 	bool text;           /* text frames (stamp in hex) instead of binary */
 	double churn;        /* joins and leaves per second in rooms churn-<k>; 0: none */
 	unsigned rooms;      /* 0: everyone at --path; N: rooms path/r0 .. path/r<N-1> */
+	bool tls;            /* wss:// */
+	bool insecure;       /* wss:// without checking the server's certificate */
+	char ca_file[512];   /* wss://: the CA to check it against; "": the system's */
 };
 
 /* Fills opts from argv. Returns 0 to run, 1 when --help was printed (exit 0),

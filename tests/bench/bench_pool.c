@@ -5,12 +5,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench_tls.h"
 
 uint64_t bench_now_ns(void)
 {
@@ -57,8 +60,10 @@ int pool_init(struct bench_pool *pool, const struct bench_options *opts, size_t 
 	pool->epfd = -1;
 	pool->addr.sin_family = AF_INET;
 	pool->addr.sin_port = htons(opts->port);
-	if (inet_pton(AF_INET, opts->host, &pool->addr.sin_addr) != 1)
+	if (inet_pton(AF_INET, opts->host, &pool->addr.sin_addr) != 1) {
+		fprintf(stderr, "wsrelay-bench: bad --host\n");
 		return -1;
+	}
 	snprintf(pool->host_header, sizeof(pool->host_header), "%s:%u", opts->host,
 	         (unsigned)opts->port);
 	pool->path = opts->path;
@@ -66,10 +71,15 @@ int pool_init(struct bench_pool *pool, const struct bench_options *opts, size_t 
 	pool->on_message = on_message;
 	pool->ctx = ctx;
 	pool->count = count;
+	if (opts->tls && !(pool->tls = bench_tls_context(opts->ca_file[0] ? opts->ca_file : NULL,
+	                                                 opts->insecure)))
+		return -1;
 	pool->conns = calloc(count ? count : 1, sizeof(*pool->conns));
 	pool->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!pool->conns || pool->epfd < 0)
+	if (!pool->conns || pool->epfd < 0) {
+		fprintf(stderr, "wsrelay-bench: out of memory\n");
 		return -1;
+	}
 	for (size_t i = 0; i < count; i++)
 		pool->conns[i].fd = -1;
 	return 0;
@@ -138,7 +148,7 @@ static bool start_one(struct bench_pool *pool, struct bench_conn *c)
 		snprintf(path, sizeof(path), "%s/r%u", pool->path, c->room);
 	else
 		snprintf(path, sizeof(path), "%s", pool->path);
-	if (conn_open(c, &pool->addr, pool->host_header, path) != 0) {
+	if (conn_open(c, &pool->addr, pool->host_header, path, pool->tls) != 0) {
 		c->failed = c->failed_to_open = true;
 		c->state = CONN_CLOSED;
 		pool->failed++;
@@ -197,4 +207,6 @@ void pool_free(struct bench_pool *pool)
 		close(pool->epfd);
 	pool->epfd = -1;
 	pool->conns = NULL;
+	SSL_CTX_free(pool->tls);
+	pool->tls = NULL;
 }

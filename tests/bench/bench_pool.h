@@ -14,7 +14,8 @@ struct bench_pool {
 	struct sockaddr_in addr;
 	char host_header[80];
 	const char *path;
-	unsigned rooms; /* 0: every connection at path; else path/r<room> */
+	unsigned rooms;         /* 0: every connection at path; else path/r<room> */
+	struct ssl_ctx_st *tls; /* wss://: every connection's context; else NULL */
 	struct bench_conn *conns;
 	size_t count;
 	size_t open_count; /* handshakes completed */
@@ -24,8 +25,9 @@ struct bench_pool {
 	void *ctx;
 };
 
-/* Lays out count connections; roles are set by the caller before
- * pool_connect. Returns 0 or -1. */
+/* Lays out count connections (and, with opts->tls, makes the TLS context);
+ * roles are set by the caller before pool_connect. Returns 0 or -1 (the
+ * reason printed to stderr). */
 int pool_init(struct bench_pool *pool, const struct bench_options *opts, size_t count,
               conn_message_fn on_message, void *ctx);
 

@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "relay_process.h"
 #include "relay_fixture.h"
+#include "test_file.h"
+#include "test_pki.h"
 
 #define RUN_TIMEOUT_MS 60000
 
@@ -214,6 +217,75 @@ static void test_rooms_run(void **state)
 	assert_int_equal(json_number(json, "lost"), 0);
 }
 
+/* wss://: the certificate checked against --ca (it names 127.0.0.1), or
+ * not at all with --insecure; a certificate nobody vouches for fails the
+ * run (exit 1), and a TLS option without --tls is a usage error. */
+static void test_wss_run(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/wsrelay-bench-tls-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char ca_path[64], cert_path[64], key_path[64];
+	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
+	snprintf(cert_path, sizeof(cert_path), "%s/server.pem", dir);
+	snprintf(key_path, sizeof(key_path), "%s/server.key", dir);
+	struct pki_entity *ca = pki_issue(PKI_CA, "bench CA", 1, -86400, 86400, NULL);
+	struct pki_entity *leaf =
+	    ca ? pki_issue(PKI_SERVER, "localhost", 2, -86400, 86400, ca) : NULL;
+	assert_non_null(leaf);
+	assert_int_equal(pki_write(ca, ca_path, NULL, false), 0);
+	assert_int_equal(pki_write(leaf, cert_path, key_path, true), 0);
+	pki_free(leaf);
+	pki_free(ca);
+
+	struct relay_process plain = relay;
+	char yaml[512];
+	snprintf(yaml, sizeof(yaml),
+	         "server:\n  listen: \"127.0.0.1:@PORT@\"\n  document_root: \"\"\n"
+	         "  max_connections: 32\n"
+	         "  tls:\n    enabled: true\n    certificate: \"%s\"\n    private_key: \"%s\"\n"
+	         "metrics:\n  enabled: false\n"
+	         "logging:\n  level: \"warn\"\n",
+	         cert_path, key_path);
+	assert_int_equal(relay_start(&relay, WSRELAY_BIN, yaml), 0);
+	char out[8192];
+	const char *const checked[] = {"--subs",   "4",   "--pubs", "1",    "--duration", "1",
+	                               "--warmup", "0.2", "--tls",  "--ca", ca_path,      NULL};
+	int checked_rc = run_bench(out, sizeof(out), checked);
+	char checked_out[8192];
+	snprintf(checked_out, sizeof(checked_out), "%s", out);
+	const char *const insecure[] = {"--subs",     "2",          "--pubs",   "1",
+	                                "--duration", "0.5",        "--warmup", "0",
+	                                "--tls",      "--insecure", NULL};
+	int insecure_rc = run_bench(out, sizeof(out), insecure);
+	char insecure_out[8192];
+	snprintf(insecure_out, sizeof(insecure_out), "%s", out);
+	const char *const untrusted[] = {"--subs",   "1", "--duration", "0.5",
+	                                 "--warmup", "0", "--tls",      NULL};
+	int untrusted_rc = run_bench(out, sizeof(out), untrusted);
+	assert_int_equal(relay_stop(&relay, SIGTERM, 15000), 0);
+	relay = plain;
+	test_file_remove_tree(dir);
+
+	assert_int_equal(checked_rc, 0);
+	const char *json = json_line(checked_out);
+	assert_one_json_line(json);
+	assert_true(json_number(json, "connected") == 5);
+	double sent = json_number(json, "sent");
+	assert_true(sent > 0);
+	assert_true(json_number(json, "delivered") == sent * 4);
+	assert_true(json_number(json, "lost") == 0);
+	json_number(json, "deliveries_per_cpu_s");
+	assert_int_equal(insecure_rc, 0);
+	json = json_line(insecure_out);
+	assert_true(json_number(json, "delivered") == json_number(json, "sent") * 2);
+	assert_int_equal(untrusted_rc, 1);
+
+	const char *const ca_alone[] = {"--ca", ca_path, NULL};
+	assert_int_equal(run_bench(out, sizeof(out), ca_alone), 2);
+	assert_non_null(strstr(out, "--tls"));
+}
+
 static void test_bad_options_exit_2(void **state)
 {
 	(void)state;
@@ -242,6 +314,7 @@ int main(void)
 	    cmocka_unit_test(test_large_messages),
 	    cmocka_unit_test(test_idle_hold_reports_memory),
 	    cmocka_unit_test(test_rooms_run),
+	    cmocka_unit_test(test_wss_run),
 	    cmocka_unit_test(test_bad_options_exit_2),
 	};
 	return cmocka_run_group_tests(tests, start_relay, relay_fixture_stop);

@@ -22,4 +22,20 @@ if printf '%s\n' "$out" | grep -i 'wsrelay.service'; then
   exit 1
 fi
 grep -q '^Type=notify$' "$dir/wsrelay.service"
+# The limits match the default server.max_connections they are worked out
+# for (the arithmetic is in the unit's comments): a task per client plus the
+# 16 reserved and 128 metrics workers and 32 of the relay's own, and 80 MiB
+# plus 128 KiB per client.
+clients=$("$binary" --check-config | sed -n 's/^  max_connections: \([0-9]*\)$/\1/p' | head -1)
+tasks=$(sed -n 's/^TasksMax=\([0-9]*\)$/\1/p' "$dir/wsrelay.service")
+memory=$(sed -n 's/^MemoryMax=\([0-9]*\)G$/\1/p' "$dir/wsrelay.service")
+[ -n "$clients" ] && [ -n "$tasks" ] && [ -n "$memory" ] || { echo "FAIL: no max_connections, TasksMax= or MemoryMax=<n>G"; exit 1; }
+if [ "$tasks" -lt $((clients + 16 + 128 + 32)) ]; then
+  echo "FAIL: TasksMax=$tasks is below $((clients + 16 + 128 + 32)) for max_connections $clients"
+  exit 1
+fi
+if [ $((memory * 1024 * 1024)) -lt $((80 * 1024 + clients * 128)) ]; then
+  echo "FAIL: MemoryMax=${memory}G is below 80 MiB + $clients x 128 KiB"
+  exit 1
+fi
 echo "PASS: systemd-analyze verify found nothing in wsrelay.service"

@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <poll.h>
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -238,6 +241,132 @@ static double scrape(const struct relay_process *rp, const char *series)
 static bool wait_for_series(const struct relay_process *rp, const char *series, double value)
 {
 	return relay_fixture_wait_metric(rp->metrics_port, series, value, WAIT_MS);
+}
+
+/* ---- a client whose records the test bunches and cuts at will ---- */
+
+/* TLS over memory BIOs: what OpenSSL writes waits in out until the test
+ * sends it on the socket, in whatever pieces it likes. */
+struct cut_client {
+	int fd;
+	SSL *ssl;
+	BIO *in, *out; /* owned by ssl */
+};
+
+/* Everything OpenSSL wrote and the test has not sent yet (malloc'd). */
+static uint8_t *cut_take(struct cut_client *c, size_t *len)
+{
+	char *data = NULL;
+	long n = BIO_get_mem_data(c->out, &data);
+	assert_true(n >= 0);
+	uint8_t *copy = malloc(n > 0 ? (size_t)n : 1);
+	assert_non_null(copy);
+	if (n > 0)
+		memcpy(copy, data, (size_t)n);
+	*len = (size_t)n;
+	assert_int_equal(BIO_reset(c->out), 1);
+	return copy;
+}
+
+static void cut_send(struct cut_client *c, const uint8_t *data, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = send(c->fd, data + done, len - done, MSG_NOSIGNAL);
+		assert_true(n > 0);
+		done += (size_t)n;
+	}
+}
+
+/* Sends what OpenSSL wrote, in one send(). */
+static void cut_flush(struct cut_client *c)
+{
+	size_t len = 0;
+	uint8_t *data = cut_take(c, &len);
+	cut_send(c, data, len);
+	free(data);
+}
+
+/* Hands what the server sent (waiting for it) to OpenSSL. */
+static void cut_feed(struct cut_client *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	if (poll(&p, 1, WAIT_MS) != 1) {
+		show_relay_log();
+		fail_msg("the server sent nothing within %d ms", WAIT_MS);
+	}
+	uint8_t buf[16384];
+	ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+	assert_true(n > 0);
+	assert_int_equal(BIO_write(c->in, buf, (int)n), (int)n);
+}
+
+/* The TLS handshake; the client's last flight (its Finished, in TLS 1.3)
+ * stays in c->out, unsent. */
+static void cut_connect(struct cut_client *c, uint16_t port, SSL_CTX *ctx)
+{
+	c->fd = tcp_connect_loopback(port, WAIT_MS);
+	assert_true(c->fd >= 0);
+	c->ssl = SSL_new(ctx);
+	c->in = BIO_new(BIO_s_mem());
+	c->out = BIO_new(BIO_s_mem());
+	assert_true(c->ssl && c->in && c->out);
+	SSL_set_bio(c->ssl, c->in, c->out);
+	assert_int_equal(SSL_set_tlsext_host_name(c->ssl, "localhost"), 1);
+	assert_int_equal(SSL_set1_host(c->ssl, "localhost"), 1);
+	SSL_set_connect_state(c->ssl);
+	int r;
+	while ((r = SSL_do_handshake(c->ssl)) != 1) {
+		assert_int_equal(SSL_get_error(c->ssl, r), SSL_ERROR_WANT_READ);
+		cut_flush(c);
+		cut_feed(c);
+	}
+}
+
+/* The upgrade request, sent in the same send() as whatever is held back,
+ * and the 101. */
+static void cut_upgrade(struct cut_client *c)
+{
+	static const char request[] = "GET /ws HTTP/1.1\r\nHost: localhost\r\n"
+	                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	                              "Sec-WebSocket-Version: 13\r\n\r\n";
+	int len = (int)sizeof(request) - 1;
+	assert_int_equal(SSL_write(c->ssl, request, len), len);
+	cut_flush(c);
+	char head[1024];
+	size_t got = 0;
+	while (!memmem(head, got, "\r\n\r\n", 4)) {
+		int n = SSL_read(c->ssl, head + got, (int)(sizeof(head) - got));
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		int err = SSL_get_error(c->ssl, n);
+		if (err != SSL_ERROR_WANT_READ) {
+			show_relay_log();
+			fail_msg("no 101: the connection ended (SSL error %d)", err);
+		}
+		assert_true(got < sizeof(head));
+		cut_feed(c);
+	}
+	assert_memory_equal(head, "HTTP/1.1 101", 12);
+}
+
+/* A masked text frame (mask key 0) as a TLS record of its own, in c->out. */
+static void cut_text_record(struct cut_client *c, const char *text)
+{
+	size_t len = strlen(text);
+	assert_true(len <= 125);
+	uint8_t frame[6 + 125] = {0x81, (uint8_t)(0x80u | len)};
+	for (size_t i = 0; i < len; i++)
+		frame[6 + i] = (uint8_t)text[i]; /* masked with 0: as it is */
+	assert_int_equal(SSL_write(c->ssl, frame, (int)(6 + len)), (int)(6 + len));
+}
+
+static void cut_close(struct cut_client *c)
+{
+	SSL_free(c->ssl);
+	close(c->fd);
 }
 
 /* ---- tests ---- */
@@ -643,6 +772,82 @@ static void test_metrics_over_https(void **state)
 	assert_int_equal(relay_stop(&rp, SIGTERM, 15000), 0);
 }
 
+/* A TLS 1.3 client may send its upgrade request in the same segment as its
+ * Finished. The relay reads records ahead, so the request arrives in
+ * OpenSSL's buffer with the handshake, where a poll of the socket cannot
+ * see it (patch 0015): it must still be answered, and at once. */
+static void test_request_in_the_segment_of_the_clients_finished(void **state)
+{
+	(void)state;
+	struct relay_process rp;
+	start_relay(&rp, NULL, "server.pem", "server.key", NULL, NULL);
+	SSL_CTX *ctx = client_ctx(true, 0, NULL, NULL);
+	struct ws_raw b;
+	connect_tls(&b, rp.port, ctx);
+	struct cut_client c;
+	cut_connect(&c, rp.port, ctx);
+	assert_int_equal(SSL_version(c.ssl), TLS1_3_VERSION);
+	cut_upgrade(&c);
+	cut_text_record(&c, "after a bunched handshake");
+	cut_flush(&c);
+	expect_text(&b, "after a bunched handshake");
+	cut_close(&c);
+	ws_raw_close(&b);
+	SSL_CTX_free(ctx);
+	assert_int_equal(relay_stop(&rp, SIGTERM, 15000), 0);
+}
+
+/* Many small messages, one record each, arrive in one segment, the last
+ * record cut short: the relay reads them ahead in one go, relays every
+ * whole one in order, then waits for the rest of the last one on the
+ * socket, idle rather than spinning on the half record it holds, and
+ * relays it once it is whole. */
+static void test_bunched_records_and_a_split_one(void **state)
+{
+	(void)state;
+	struct relay_process rp;
+	start_relay(&rp, NULL, "server.pem", "server.key", NULL,
+	            "relay:\n  client_queue_messages: 4096\n");
+	SSL_CTX *ctx = client_ctx(true, 0, NULL, NULL);
+	struct ws_raw b;
+	connect_tls(&b, rp.port, ctx);
+	struct cut_client c;
+	cut_connect(&c, rp.port, ctx);
+	cut_upgrade(&c);
+	enum { COUNT = 300, HELD = 5 };
+	for (int i = 0; i < COUNT; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "record %d", i);
+		cut_text_record(&c, text);
+	}
+	size_t len = 0;
+	uint8_t *records = cut_take(&c, &len);
+	cut_send(&c, records, len - HELD);
+	for (int i = 0; i < COUNT - 1; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "record %d", i);
+		expect_text(&b, text);
+	}
+	/* A reader spinning on the half record would burn this whole second
+	 * of CPU; a waiting one uses next to nothing. */
+	double before = scrape(&rp, "process_cpu_seconds_total");
+	usleep(1000 * 1000);
+	double after = scrape(&rp, "process_cpu_seconds_total");
+	assert_true(before >= 0 && after >= before);
+	if (after - before > 0.5)
+		fail_msg("the relay used %.2f s of CPU in 1 s holding half a record",
+		         after - before);
+	cut_send(&c, records + len - HELD, HELD);
+	free(records);
+	char last[32];
+	snprintf(last, sizeof(last), "record %d", COUNT - 1);
+	expect_text(&b, last);
+	cut_close(&c);
+	ws_raw_close(&b);
+	SSL_CTX_free(ctx);
+	assert_int_equal(relay_stop(&rp, SIGTERM, 15000), 0);
+}
+
 /* Python's websockets and the CivetWeb client of wsrelay-client, both over
  * wss:// trusting only the test CA, exchange messages through the relay. */
 static void test_independent_clients_interoperate(void **state)
@@ -749,6 +954,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wss_relays_between_tls_clients),
+	    cmocka_unit_test(test_request_in_the_segment_of_the_clients_finished),
+	    cmocka_unit_test(test_bunched_records_and_a_split_one),
 	    cmocka_unit_test(test_stalled_tls_reader_is_closed_and_others_keep_up),
 	    cmocka_unit_test(test_https_serves_the_static_page),
 	    cmocka_unit_test(test_plain_and_tls_listeners_side_by_side),

@@ -17,6 +17,13 @@ front of a real relay, and checks through each:
   control run with the relay's pings off shows that the proxy does cut an
   idle client after its timeout, so the check can fail. --full runs the
   unscaled case instead: 75 s proxy timeout, default 30 s pings, 70 s idle.
+- HAProxy only: conf/haproxy/wsrelay-tcp.cfg, a TCP balancer that passes
+  wss:// through and names each client with the PROXY protocol, run once
+  with send-proxy-v2 (as written) and once with send-proxy (version 1)
+  against a relay with server.proxy_protocol: true. Through it, a broadcast
+  reaches both clients; the relay's log names CLIENT_ADDR via the proxy;
+  and limits.max_connections_per_address: 2 counts CLIENT_ADDR, not the
+  proxy: a third client from it gets 429, one from OTHER_ADDR does not.
 
 The example files are used as written except for the substitutions in
 render(), each of which must match (a changed example fails the test rather
@@ -44,6 +51,7 @@ PING = 2
 PROXY_TIMEOUT = 5  # 75 / 30 = 2.5 = PROXY_TIMEOUT / PING
 IDLE = 3 * PROXY_TIMEOUT
 CLIENT_ADDR = "127.0.0.5"  # the clients' source address; the proxy reaches the relay from 127.0.0.1
+OTHER_ADDR = "127.0.0.6"  # another client, for the per-address limit
 
 
 def substitute(text, old, new, what):
@@ -113,7 +121,7 @@ http {{
     return cmd, full_timeout
 
 
-async def connect(url, ctx):
+async def connect(url, ctx, source=CLIENT_ADDR):
     """Connects through the proxy; retried while the proxy's health check has
     not yet seen the relay up (HAProxy answers 503 until then)."""
     end = time.monotonic() + DEADLINE
@@ -123,7 +131,7 @@ async def connect(url, ctx):
             # relay's pings (answered automatically) cross the proxy.
             return await websockets.connect(url, ssl=ctx, ping_interval=None, open_timeout=DEADLINE,
                                             close_timeout=5, max_size=None,
-                                            local_addr=(CLIENT_ADDR, 0))
+                                            local_addr=(source, 0))
         except (OSError, websockets.exceptions.InvalidStatusCode, websockets.exceptions.InvalidMessage):
             if time.monotonic() > end:
                 raise
@@ -239,18 +247,90 @@ async def run_case(args, proxy, tls, tmp):
         stop(relay_off)
 
 
+def render_tcp(tmp, port, relay_port, metrics_port, version):
+    """conf/haproxy/wsrelay-tcp.cfg on this test's ports, with send-proxy-v2
+    as written (version 2) or send-proxy (version 1)."""
+    path = os.path.join(SOURCE, "conf", "haproxy", "wsrelay-tcp.cfg")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    what = os.path.relpath(path, SOURCE)
+    text = substitute(text, "bind :443", f"bind 127.0.0.1:{port}", what)
+    text = substitute(text, " 127.0.0.1:8443", f" 127.0.0.1:{relay_port}", what)
+    text = substitute(text, "check port 9090", f"check port {metrics_port}", what)
+    if version == 1:
+        text = substitute(text, " send-proxy-v2 ", " send-proxy ", what)
+    conf = os.path.join(tmp, f"haproxy-tcp-v{version}.cfg")
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write(text)
+    cmd = [shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", conf]
+    check = subprocess.run(cmd + ["-c"], capture_output=True, text=True)
+    if check.returncode != 0:
+        sys.exit(f"FAIL: haproxy refuses {what}:\n{check.stdout}{check.stderr}")
+    return cmd
+
+
+async def refused_with(url, ctx, source, status, label):
+    """One handshake through the proxy from source, which must get status."""
+    try:
+        ws = await websockets.connect(url, ssl=ctx, open_timeout=DEADLINE, local_addr=(source, 0))
+    except websockets.exceptions.InvalidStatusCode as e:
+        if e.status_code != status:
+            sys.exit(f"FAIL: {label}: HTTP {e.status_code}, expected {status}")
+        print(f"ok: {label}: a third client from {source} got {status} (its own address is counted)")
+        return
+    await ws.close()
+    sys.exit(f"FAIL: {label}: a third client from {source} got in past max_connections_per_address: 2")
+
+
+async def run_tcp_case(args, tmp, version):
+    label = f"haproxy TCP, send-proxy{'-v2' if version == 2 else ''} (wss:// end to end)"
+    extra = ('  trusted_proxies: ["127.0.0.1"]\n  proxy_protocol: true\n'
+             f"  tls: {{enabled: true, certificate: {tmp}/cert.pem, private_key: {tmp}/key.pem}}\n"
+             "limits:\n  max_connections_per_address: 2\n  handshakes_per_address_per_second: 0\n")
+    relay, rport, mport = start_relay(args.relay, tmp, "main", extra)
+    proxy = None
+    try:
+        port = free_port()
+        cmd = render_tcp(tmp, port, rport, mport, version)
+        proxy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                 stderr=open(os.path.join(tmp, f"haproxy-tcp-v{version}.log"), "w"))
+        wait_port(port, proxy, "haproxy")
+        ctx = ssl.create_default_context(cafile=os.path.join(tmp, "cert.pem"))
+        url = f"wss://localhost:{port}/ws"
+        a, b = await broadcast(url, ctx, label)
+        with open(os.path.join(tmp, "relay-main.log"), encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        if not re.search(rf"client connected: {re.escape(CLIENT_ADDR)}:\d+ via 127\.0\.0\.1:\d+", log):
+            sys.exit(f"FAIL: {label}: the relay did not log {CLIENT_ADDR} via the proxy:\n{log[-2000:]}")
+        if "refused connection from" in log:
+            sys.exit(f"FAIL: {label}: the relay refused one of the proxy's connections:\n{log[-2000:]}")
+        print(f"ok: {label}: the relay logs the client as {CLIENT_ADDR} via the proxy (PROXY header)")
+        await refused_with(url, ctx, CLIENT_ADDR, 429, label)
+        c = await connect(url, ctx, OTHER_ADDR)
+        print(f"ok: {label}: a client from {OTHER_ADDR} still gets in")
+        for ws in (a, b, c):
+            await ws.close()
+    finally:
+        stop(proxy)
+        stop(relay)
+    if relay.returncode != 0:
+        sys.exit(f"FAIL: {label}: the relay exited with {relay.returncode}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--relay", required=True, help="the wsrelay binary")
     ap.add_argument("--proxy", required=True, choices=["nginx", "haproxy"])
     ap.add_argument("--full", action="store_true", help="unscaled timeouts: 75 s proxy, 30 s pings, 70 s idle")
-    ap.add_argument("--only", choices=["plain", "tls"], help="run one of the two forms")
+    ap.add_argument("--only", choices=["plain", "tls", "tcp"], help="run one of the forms (tcp: HAProxy only)")
     args = ap.parse_args()
     if not (shutil.which(args.proxy) or os.path.exists(f"/usr/sbin/{args.proxy}")):
         sys.exit(f"FAIL: {args.proxy} is not installed (.ci/install-deps --test installs it)")
-    for tls in (False, True):
-        if args.only and args.only != ("tls" if tls else "plain"):
+    forms = ["plain", "tls"] + (["tcp-v2", "tcp-v1"] if args.proxy == "haproxy" and not args.full else [])
+    for form in forms:
+        if args.only and args.only != form.split("-")[0]:
             continue
+        tls = form == "tls"
         with tempfile.TemporaryDirectory(prefix=f"wsrelay-{args.proxy}-") as tmp:
             self_signed(tmp)
             with open(f"{tmp}/combined.pem", "w", encoding="utf-8") as out:
@@ -258,7 +338,10 @@ def main():
                     with open(f"{tmp}/{part}", encoding="utf-8") as f:
                         out.write(f.read())
             try:
-                asyncio.run(run_case(args, args.proxy, tls, tmp))
+                if form.startswith("tcp"):
+                    asyncio.run(run_tcp_case(args, tmp, int(form[-1])))
+                else:
+                    asyncio.run(run_case(args, args.proxy, tls, tmp))
             except SystemExit:
                 for log in sorted(os.listdir(tmp)):
                     if log.endswith(".log"):

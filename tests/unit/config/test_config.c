@@ -675,6 +675,7 @@ static void test_print_defaults_exactly(void **state)
 	                               "  idle_timeout_seconds: 75\n"
 	                               "  handshake_timeout_seconds: 5\n"
 	                               "  trusted_proxies: []\n"
+	                               "  proxy_protocol: false\n"
 	                               "  tls:\n"
 	                               "    enabled: false\n"
 	                               "    certificate: \"\"\n"
@@ -1033,7 +1034,7 @@ static void test_section_errors(void **state)
 	     "unknown key \"listn\" in server (expected one of: listen, websocket_path, "
 	     "document_root, max_connections, max_message_bytes, allowed_origins, "
 	     "ping_interval_seconds, idle_timeout_seconds, handshake_timeout_seconds, "
-	     "trusted_proxies, tls)"},
+	     "trusted_proxies, proxy_protocol, tls)"},
 	    {"server:\n  tls:\n    enable: true\n", 3, 5,
 	     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
 	     "private_key, min_version, ciphers, client_ca)"},
@@ -1497,6 +1498,7 @@ static void test_limits_and_networks(void **state)
 	load_ok(&cfg, "server:\n"
 	              "  handshake_timeout_seconds: 2\n"
 	              "  trusted_proxies: [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]\n"
+	              "  proxy_protocol: true\n"
 	              "limits:\n"
 	              "  max_connections_per_address: 3\n"
 	              "  handshakes_per_address_per_second: 0\n"
@@ -1510,6 +1512,7 @@ static void test_limits_and_networks(void **state)
 	assert_int_equal(cfg.server.handshake_timeout_seconds, 2);
 	assert_int_equal(cfg.server.trusted_proxies_count, 3);
 	assert_string_equal(cfg.server.trusted_proxies[2], "2001:db8::/32");
+	assert_true(cfg.server.proxy_protocol);
 	assert_int_equal(cfg.limits.max_connections_per_address, 3);
 	assert_int_equal(cfg.limits.handshakes_per_address_per_second, 0);
 	assert_int_equal(cfg.limits.ipv6_prefix_length, 56);
@@ -1522,6 +1525,7 @@ static void test_limits_and_networks(void **state)
 	char *printed = print_to_string(&cfg);
 	assert_non_null(strstr(printed, "  trusted_proxies:\n    - \"10.0.0.0/8\"\n"));
 	assert_non_null(strstr(printed, "  on_rate_exceeded: \"drop\"\n"));
+	assert_non_null(strstr(printed, "  proxy_protocol: true\n"));
 	free(printed);
 	config_free(&cfg);
 
@@ -1543,6 +1547,10 @@ static void test_limits_and_networks(void **state)
 	     "limits.on_rate_exceeded: expected \"close\" or \"drop\", got \"block\""},
 	    {"limits:\n  ipv6_prefix_length: 129\n", 2, 23, "out of range (16..128)"},
 	    {"server:\n  handshake_timeout_seconds: 0\n", 2, 30, "out of range (1..300)"},
+	    /* Headers are believed only from trusted_proxies. */
+	    {"server:\n  proxy_protocol: true\n", 2, 19,
+	     "server.proxy_protocol: true needs server.trusted_proxies"},
+	    {"server:\n  proxy_protocol: 1\n", 2, 19, "server.proxy_protocol: expected"},
 	};
 	check_errors(cases, ARRAY_LEN(cases));
 }
