@@ -259,9 +259,9 @@ int main(int argc, char **argv)
 		return EXIT_STARTUP;
 	}
 
-	/* Both listeners accept and every worker thread is up (server_start
-	 * checks that they all started, before the metrics listener and then the
-	 * WebSocket listener open): tell systemd. */
+	/* Both listeners accept, each with its spare workers up (CivetWeb
+	 * starts the rest as clients come, patch 0013; main() checked the
+	 * limits for all of them before): tell systemd. */
 	notify_state(notify, "READY=1");
 
 	int sig = 0;

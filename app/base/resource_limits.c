@@ -108,20 +108,3 @@ int resource_limits_check(unsigned long threads, unsigned long fds, char *err, s
 		return -1;
 	return check_fds(fds, err, errlen);
 }
-
-long resource_threads_running(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	char line[256];
-	long threads = -1;
-	while (fgets(line, sizeof(line), f)) {
-		/* A kernel-printed int; a long always fits. */
-		// NOLINTNEXTLINE(cert-err34-c)
-		if (sscanf(line, "Threads: %ld", &threads) == 1)
-			break;
-	}
-	(void)fclose(f);
-	return threads;
-}

@@ -1,7 +1,8 @@
 /* Start-up check that the process may create the threads and descriptors
- * that CivetWeb will need: it spends one thread and one descriptor per
- * WebSocket client for the whole connection, and carries on silently with
- * fewer workers when thread creation fails. */
+ * that CivetWeb will need at its maximum: it spends one thread and one
+ * descriptor per WebSocket client for the whole connection, and starts
+ * those threads as clients come (patch 0013), when a failure could only be
+ * logged. */
 #ifndef WSRELAY_RESOURCE_LIMITS_H
 #define WSRELAY_RESOURCE_LIMITS_H
 
@@ -11,10 +12,5 @@
  * soft RLIMIT_NOFILE when the hard limit allows. Returns 0, or -1 with a
  * one-line explanation in err. */
 int resource_limits_check(unsigned long threads, unsigned long fds, char *err, size_t errlen);
-
-/* Threads of this process now (from /proc/self/status), or -1. CivetWeb
- * carries on with fewer workers when it cannot start them all, so the server
- * counts them after start-up. */
-long resource_threads_running(void);
 
 #endif

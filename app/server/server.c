@@ -14,7 +14,6 @@
 #include "listen_addr.h"
 #include "log.h"
 #include "proxy_protocol.h"
-#include "resource_limits.h"
 #include "server_internal.h"
 #include "tls_context.h"
 #include "token_mask.h"
@@ -258,16 +257,10 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 		         mg_err[0] ? mg_err : "unknown error");
 		return -1;
 	}
-	/* The workers, the master thread and this one, at least. */
-	long running = resource_threads_running();
-	long wanted = (long)cfg->server.max_connections + (long)HTTP_THREAD_RESERVE + 2;
-	if (running >= 0 && running < wanted) {
-		snprintf(err, errlen,
-		         "could start only %ld of %ld threads (one per client): lower "
-		         "server.max_connections or raise the thread limits",
-		         running, wanted);
-		return -1;
-	}
+	/* CivetWeb starts workers as clients come (patch 0013), so there is
+	 * nothing to count here: main() checked before the start that the
+	 * machine has room for all of them (resource_limits_check, sized by
+	 * server.max_connections). */
 	for (size_t i = 0; i < cfg->server.listen_count; i++) {
 		struct listen_addr shown = cfg->server.listen[i];
 		shown.scheme =

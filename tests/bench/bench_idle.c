@@ -43,6 +43,11 @@ int bench_run_idle(const struct bench_options *o)
 	uint64_t start = bench_now_ns();
 	size_t connected = pool_connect(&pool, o->connect_rate, 120.0);
 	double connect_s = (double)(bench_now_ns() - start) / 1e9;
+	/* The server's CPU for the connect wave alone: on a shared machine a
+	 * steadier figure than the wave's length. */
+	struct proc_sample connected_at = {0};
+	if (o->server_pid > 0)
+		connected_at = proc_sample(o->server_pid);
 	fprintf(stderr, "wsrelay-bench: %zu of %u connected in %.1f s; holding %g s\n", connected,
 	        o->idle, connect_s, o->hold_s);
 	uint64_t until = bench_now_ns() + (uint64_t)(o->hold_s * 1e9);
@@ -57,10 +62,12 @@ int bench_run_idle(const struct bench_options *o)
 	       o->idle, connected + pool.lost, pool.failed, pool.open_count, connect_s, o->hold_s);
 	if (o->server_pid > 0 && before.ok && after.ok) {
 		printf(",\"server\":{\"pid\":%d,\"rss_start_kb\":%ld,\"rss_kb\":%ld,"
-		       "\"pss_start_kb\":%ld,\"pss_kb\":%ld,\"threads\":%ld,\"kb_per_conn\":%.1f}",
+		       "\"pss_start_kb\":%ld,\"pss_kb\":%ld,\"threads\":%ld,\"kb_per_conn\":%.1f,"
+		       "\"connect_cpu_s\":%.2f}",
 		       (int)o->server_pid, before.rss_kib, after.rss_kib, before.pss_kib,
 		       after.pss_kib, after.threads,
-		       kib_per_connection(before, after, pool.open_count));
+		       kib_per_connection(before, after, pool.open_count),
+		       connected_at.ok ? connected_at.cpu_s - before.cpu_s : -1.0);
 	}
 	printf("}\n");
 	(void)fflush(stdout);
