@@ -15,6 +15,10 @@
 # and its figures depend on the machine and on whatever else runs on it
 # (the load average is printed with them).
 #
+# The idle clients sit in a room of their own (rooms.enabled): in the active
+# clients' room they would be sent every message, 500 x 25 000 deliveries a
+# second, and be idle no more.
+#
 # Source ports: a client's connection needs a local port of its own for
 # each server address it connects to (net.ipv4.ip_local_port_range, 28 232
 # ports by default), so the relay listens on three loopback addresses and
@@ -51,6 +55,26 @@ max_connections=$((IDLE + ACTIVE + 100))
 # page), and the relay's own check keeps 1024 tasks and 4096 maps spare.
 need_tasks=$((max_connections + 4096))
 need_maps=$((2 * max_connections + 16384))
+
+# Descriptors, for this script's processes: the relay needs one per client
+# and checks for max_connections + 64 at start-up; each half of the idle
+# clients needs one per connection. Raising the hard limit takes root's
+# CAP_SYS_RESOURCE, which a container may not grant: checked before any
+# kernel limit is touched.
+nofile=$((max_connections + 1024))
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$nofile" ]; then
+  if ulimit -Hn "$nofile" 2>/dev/null; then
+    hard=$nofile
+  elif [ "$hard" -lt $((max_connections + 64)) ]; then
+    echo "clients_25k.sh: cannot raise the descriptor limit to $nofile (hard limit $hard;" \
+      "that takes CAP_SYS_RESOURCE): at most IDLE=$((hard - 64 - 100 - ACTIVE)) here" >&2
+    exit 1
+  else
+    nofile=$hard
+  fi
+fi
+ulimit -Sn "$nofile"
 
 # ---- kernel limits: raised for the run, put back on exit ----
 changed=()
@@ -89,10 +113,6 @@ trap 'exit 130' INT TERM
 raise kernel.pid_max $((tasks_in_use + need_tasks > 131072 ? tasks_in_use + need_tasks : 131072))
 raise kernel.threads-max $((tasks_in_use + need_tasks > 131072 ? tasks_in_use + need_tasks : 131072))
 raise vm.max_map_count $((need_maps > 262144 ? need_maps : 262144))
-# Descriptors: one per client on each side, for this script's processes.
-nofile=$((2 * max_connections + 1024))
-ulimit -Hn "$nofile" 2>/dev/null || true
-ulimit -Sn "$nofile"
 
 # ---- the relay ----
 for _ in 1 2 3 4 5; do
@@ -105,6 +125,11 @@ server:
   document_root: ""
   max_connections: $max_connections
   max_message_bytes: 1048576
+# Idle clients join room "idle", the active ones room "live": in one room
+# the idle ones would get every message too.
+rooms:
+  enabled: true
+  default: ""
 # Every benchmark client comes from 127.0.0.1.
 limits:
   max_connections_per_address: 0
@@ -136,20 +161,35 @@ for _ in $(seq 600); do
   threads=$(status "$SRV_PID" Threads)
   [ "$threads" = "$before" ] && break
 done
-rss_empty=$(status "$SRV_PID" VmRSS)
-threads_empty=$threads
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "[$(date +%T)] relay up on port $PORT: $threads_empty threads, $rss_empty KiB; connecting $IDLE idle clients" >&2
+echo "[$(date +%T)] relay up on port $PORT: $threads threads, $(status "$SRV_PID" VmRSS) KiB" >&2
+
+# ---- the active clients alone first: the same relay, no idle client ----
+# (latency on a shared machine moves between runs; this is the figure to
+# hold the one with idle clients against)
+active_run() { # output file
+  "$BENCH" --host 127.0.0.1 --port "$PORT" --path /ws/live --subs "$ACTIVE" --pubs 1 --size "$SIZE" \
+    --rate "$RATE" --duration "$DURATION" --warmup 2 --server-pid "$SRV_PID" >"$1" 2>"$1.log" ||
+    echo "clients_25k.sh: an active run failed (see $1.log)" >&2
+}
+echo "[$(date +%T)] the active clients alone" >&2
+active_run "$OUT/active-alone.json"
+# The baseline for the idle clients' memory: after the active ones came and
+# went, so that what they left allocated is not charged to the idle ones.
+sleep 1
+rss_empty=$(status "$SRV_PID" VmRSS)
+threads_empty=$(status "$SRV_PID" Threads)
+echo "[$(date +%T)] $rss_empty KiB; connecting $IDLE idle clients" >&2
 
 # ---- the idle clients, in two halves on two server addresses ----
 # Held until well after the active run (which starts once both halves are
 # connected), so that each half reports how many of its clients lasted.
 hold=$((DURATION + 45))
 half=$((IDLE / 2))
-"$BENCH" --host 127.0.0.2 --port "$PORT" --idle "$half" --hold "$hold" \
+"$BENCH" --host 127.0.0.2 --port "$PORT" --path /ws/idle --idle "$half" --hold "$hold" \
   --connect-rate "$CONNECT_RATE" >"$OUT/idle-a.json" 2>"$OUT/idle-a.log" &
 IDLE_PIDS+=($!)
-"$BENCH" --host 127.0.0.3 --port "$PORT" --idle $((IDLE - half)) --hold "$hold" \
+"$BENCH" --host 127.0.0.3 --port "$PORT" --path /ws/idle --idle $((IDLE - half)) --hold "$hold" \
   --connect-rate "$CONNECT_RATE" >"$OUT/idle-b.json" 2>"$OUT/idle-b.log" &
 IDLE_PIDS+=($!)
 connect_start=$(date +%s.%N)
@@ -168,9 +208,7 @@ threads_idle=$(status "$SRV_PID" Threads)
 echo "[$(date +%T)] $connected idle clients connected; $rss_idle KiB; running the active ones" >&2
 
 # ---- the active clients, among the idle ones ----
-"$BENCH" --host 127.0.0.1 --port "$PORT" --subs "$ACTIVE" --pubs 1 --size "$SIZE" --rate "$RATE" \
-  --duration "$DURATION" --warmup 2 --server-pid "$SRV_PID" >"$OUT/active.json" 2>"$OUT/active.log" ||
-  echo "clients_25k.sh: the active run failed (see $OUT/active.log)" >&2
+active_run "$OUT/active.json"
 rss_after=$(status "$SRV_PID" VmRSS)
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -196,10 +234,13 @@ awk -v idle="$IDLE" -v connected="$connected" -v t0="$connect_start" -v t1="$con
 echo "idle clients that lasted the whole hold: $(($(json "$OUT/idle-a.json" survived) + $(json "$OUT/idle-b.json" survived)))"
 awk -v e="$rss_empty" -v i="$rss_idle" -v a="$rss_after" -v n="$connected" -v te="$threads_empty" \
   -v ti="$threads_idle" 'BEGIN {
-    printf "relay memory: %.1f MiB with no client (%d threads), %.1f MiB with the idle clients (%d threads), %.1f MiB after the active run\n",
+    printf "relay memory: %.1f MiB before the idle clients (%d threads), %.1f MiB with the idle clients (%d threads), %.1f MiB after the active run\n",
       e / 1024, te, i / 1024, ti, a / 1024
     if (n > 0) printf "per idle client: %.1f KiB\n", (i - e) / n }'
-echo "active: $ACTIVE subscribers, 1 publisher at $RATE msg/s of $SIZE bytes, $DURATION s:" \
-  "delivered/s $(json "$a" delivered_per_s), loss $(json "$a" loss)," \
-  "latency p50 $(json "$a" p50) us, p99 $(json "$a" p99) us, max $(json "$a" max) us," \
-  "server disconnects $(json "$a" server_disconnects)"
+echo "active: $ACTIVE subscribers, 1 publisher at $RATE msg/s of $SIZE bytes, $DURATION s each:"
+for f in "$OUT/active-alone.json" "$a"; do
+  case $f in *alone*) what="alone          " ;; *) what="with the idle ones" ;; esac
+  echo "  $what: delivered/s $(json "$f" delivered_per_s), loss $(json "$f" loss)," \
+    "latency p50 $(json "$f" p50) us, p99 $(json "$f" p99) us, max $(json "$f" max) us," \
+    "server disconnects $(json "$f" server_disconnects)"
+done
