@@ -156,7 +156,7 @@ static void reload_certificates(struct server *srv, struct metrics_server *metri
 			log_error("%s; the previous certificate stays in service", err);
 	}
 	if (!any)
-		log_info("SIGHUP: no listener serves TLS, nothing to reload");
+		log_info("SIGHUP: no listener serves TLS, no certificate to reload");
 }
 
 /* SIGHUP, for access control: the JWT key files are read again; a bad
