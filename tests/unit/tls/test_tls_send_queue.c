@@ -147,11 +147,32 @@ static unsigned char *pattern(size_t len)
 	return b;
 }
 
+/* Reads len bytes at the client, flushing the queue after each read, and
+ * compares them with sent; the queue is empty after. */
+static void read_all(struct pair *p, const unsigned char *sent, size_t len)
+{
+	unsigned char *got = malloc(len);
+	assert_non_null(got);
+	size_t have = 0;
+	for (long round = 0; round < 10000000 && have < len; round++) {
+		int n = SSL_read(p->client, got + have, (int)(len - have));
+		if (n > 0)
+			have += (size_t)n;
+		else
+			assert_int_equal(SSL_get_error(p->client, n), SSL_ERROR_WANT_READ);
+		assert_true(tls_send_queue_flush(p->queue) >= 0);
+	}
+	assert_int_equal(have, len);
+	assert_memory_equal(got, sent, len);
+	assert_int_equal(tls_send_queue_flush(p->queue), 1);
+	assert_false(tls_send_queue_pending(p->queue));
+	free(got);
+}
+
 static void test_write_completes_and_queue_drains_in_order(void **state)
 {
 	struct pair *p = *state;
-	unsigned char *sent = pattern(BIG_WRITE), *got = malloc(BIG_WRITE);
-	assert_non_null(got);
+	unsigned char *sent = pattern(BIG_WRITE);
 
 	int wakes = p->wakes;
 	/* The socket takes a few KiB: SSL_write still takes all of it at once. */
@@ -162,23 +183,8 @@ static void test_write_completes_and_queue_drains_in_order(void **state)
 	assert_int_equal(tls_send_queue_flush(p->queue), 0);
 	assert_true(tls_send_queue_pending(p->queue));
 
-	size_t have = 0;
-	int flushed = 0;
-	for (long round = 0; round < 10000000 && have < BIG_WRITE; round++) {
-		int n = SSL_read(p->client, got + have, (int)(BIG_WRITE - have));
-		if (n > 0)
-			have += (size_t)n;
-		else
-			assert_int_equal(SSL_get_error(p->client, n), SSL_ERROR_WANT_READ);
-		flushed = tls_send_queue_flush(p->queue);
-		assert_true(flushed >= 0);
-	}
-	assert_int_equal(have, BIG_WRITE);
-	assert_memory_equal(got, sent, BIG_WRITE);
-	assert_int_equal(flushed, 1);
-	assert_false(tls_send_queue_pending(p->queue));
+	read_all(p, sent, BIG_WRITE);
 	free(sent);
-	free(got);
 }
 
 /* Bytes waiting to be read at the client's end of the socketpair. */
@@ -187,24 +193,6 @@ static size_t readable(const struct pair *p)
 	int n = 0;
 	assert_int_equal(ioctl(p->fds[1], FIONREAD, &n), 0);
 	return (size_t)n;
-}
-
-/* Reads len bytes at the client and compares them with sent. */
-static void read_all(struct pair *p, const unsigned char *sent, size_t len)
-{
-	unsigned char *got = malloc(len);
-	assert_non_null(got);
-	size_t have = 0;
-	for (long round = 0; round < 1000000 && have < len; round++) {
-		int n = SSL_read(p->client, got + have, (int)(len - have));
-		if (n > 0)
-			have += (size_t)n;
-		else
-			assert_int_equal(SSL_get_error(p->client, n), SSL_ERROR_WANT_READ);
-	}
-	assert_int_equal(have, len);
-	assert_memory_equal(got, sent, len);
-	free(got);
 }
 
 static void test_cork_gathers_the_records_of_a_write(void **state)
@@ -265,21 +253,7 @@ static void test_cork_on_a_full_socket_queues_the_rest(void **state)
 	assert_int_equal(tls_send_queue_uncork(p->queue), 0);
 	assert_true(tls_send_queue_pending(p->queue));
 	assert_true(p->wakes > wakes);
-	size_t have = 0;
-	unsigned char *got = malloc(BIG_WRITE);
-	assert_non_null(got);
-	for (long round = 0; round < 10000000 && have < BIG_WRITE; round++) {
-		int n = SSL_read(p->client, got + have, (int)(BIG_WRITE - have));
-		if (n > 0)
-			have += (size_t)n;
-		else
-			assert_int_equal(SSL_get_error(p->client, n), SSL_ERROR_WANT_READ);
-		assert_true(tls_send_queue_flush(p->queue) >= 0);
-	}
-	assert_int_equal(have, BIG_WRITE);
-	assert_memory_equal(got, sent, BIG_WRITE);
-	assert_false(tls_send_queue_pending(p->queue));
-	free(got);
+	read_all(p, sent, BIG_WRITE);
 	free(sent);
 }
 
