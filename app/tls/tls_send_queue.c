@@ -58,7 +58,8 @@ static int append(struct tls_send_queue *q, const unsigned char *data, size_t le
 		q->head = 0;
 	}
 	if (q->len + len > q->cap) {
-		size_t cap = q->cap ? q->cap : 16384;
+		/* Corked, the buffer is made whole at once: it is filled. */
+		size_t cap = q->cap ? q->cap : q->corked ? CORK_BYTES : 16384;
 		while (cap < q->len + len)
 			cap *= 2;
 		unsigned char *grown = realloc(q->buf, cap);
@@ -73,7 +74,9 @@ static int append(struct tls_send_queue *q, const unsigned char *data, size_t le
 	return 0;
 }
 
-int tls_send_queue_flush(struct tls_send_queue *q)
+/* Sends what the socket takes now, as tls_send_queue_flush, but keeps the
+ * buffer (a corked write goes on filling it). */
+static int send_queued(struct tls_send_queue *q)
 {
 	while (q->len > 0 && !q->failed) {
 		long n = socket_send_now(q->fd, q->buf + q->head, q->len);
@@ -90,13 +93,20 @@ int tls_send_queue_flush(struct tls_send_queue *q)
 		return -1;
 	atomic_store(&q->pending, false);
 	q->head = 0;
-	/* A long-idle connection should not keep a large buffer. */
-	if (q->cap > 65536) {
+	return 1;
+}
+
+int tls_send_queue_flush(struct tls_send_queue *q)
+{
+	int flushed = send_queued(q);
+	/* A long-idle connection should not keep a large buffer (a corked
+	 * write's 64 KiB included). */
+	if (flushed == 1 && q->cap > 32768) {
 		free(q->buf);
 		q->buf = NULL;
 		q->cap = 0;
 	}
-	return 1;
+	return flushed;
 }
 
 static int queue_write(BIO *bio, const char *data, int len)
@@ -109,7 +119,7 @@ static int queue_write(BIO *bio, const char *data, int len)
 		/* What is gathered leaves before it would pass CORK_BYTES; this
 		 * record then waits with the next ones, unless the socket did
 		 * not take everything (the normal path below queues it). */
-		if (q->len > 0 && q->len + (size_t)len > CORK_BYTES && tls_send_queue_flush(q) < 0)
+		if (q->len > 0 && q->len + (size_t)len > CORK_BYTES && send_queued(q) < 0)
 			return -1;
 		if (q->len + (size_t)len <= CORK_BYTES) {
 			if (append(q, (const unsigned char *)data, (size_t)len) != 0) {
