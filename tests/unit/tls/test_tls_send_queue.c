@@ -202,7 +202,7 @@ static void test_cork_gathers_the_records_of_a_write(void **state)
 	int big = 1 << 20;
 	assert_int_equal(setsockopt(p->fds[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)), 0);
 	assert_int_equal(setsockopt(p->fds[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)), 0);
-	const size_t small = 40 * 1024, large = 200 * 1024;
+	const size_t small = (size_t)40 * 1024, large = (size_t)200 * 1024;
 	unsigned char *sent = pattern(large);
 
 	/* The client takes the session tickets the handshake left. */
@@ -228,7 +228,7 @@ static void test_cork_gathers_the_records_of_a_write(void **state)
 	assert_int_equal(SSL_write(p->server, sent, (int)large), (int)large);
 	size_t early = readable(p);
 	assert_true(early > 0);
-	assert_true(early + 64 * 1024 > large);
+	assert_true(early + (size_t)64 * 1024 > large);
 	assert_int_equal(tls_send_queue_uncork(p->queue), 1);
 	assert_true(readable(p) > early);
 	read_all(p, sent, large);
