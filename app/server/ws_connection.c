@@ -151,13 +151,13 @@ static long tls_write_some(struct connection *c, const void *data, size_t len)
 	if (flushed <= 0) {
 		n = flushed;
 	} else {
-		/* Nothing here asks SSL_get_error, so the thread's error queue
-		 * needs no clearing before the write (a lookup of thread-local
-		 * state on every batch), only after a failure. */
 		/* Several records leave in a few sends, not one send each. */
 		bool cork = len > TLS_RECORD_MAX;
 		if (cork)
 			tls_send_queue_cork(c->tls_queue);
+		/* Nothing here asks SSL_get_error, so the thread's error queue
+		 * needs no clearing before the write (a lookup of thread-local
+		 * state on every batch), only after a failure. */
 		int w = SSL_write(c->ssl, data, (int)len);
 		n = w > 0 ? w : -1;
 		if (w <= 0)
