@@ -138,6 +138,8 @@ const struct hub_endpoint_ops ws_endpoint_ops = {
 /* TLS: records are made only once the queue below is empty, and from at
  * most this much plaintext, so the queue never holds more than that. */
 #define TLS_WRITE_MAX ((size_t)256 * 1024)
+/* The most plaintext a TLS record carries: a longer write makes several. */
+#define TLS_RECORD_MAX ((size_t)16 * 1024)
 
 static long tls_write_some(struct connection *c, const void *data, size_t len)
 {
@@ -149,6 +151,10 @@ static long tls_write_some(struct connection *c, const void *data, size_t len)
 	if (flushed <= 0) {
 		n = flushed;
 	} else {
+		/* Several records leave in a few sends, not one send each. */
+		bool cork = len > TLS_RECORD_MAX;
+		if (cork)
+			tls_send_queue_cork(c->tls_queue);
 		/* Nothing here asks SSL_get_error, so the thread's error queue
 		 * needs no clearing before the write (a lookup of thread-local
 		 * state on every batch), only after a failure. */
@@ -156,6 +162,8 @@ static long tls_write_some(struct connection *c, const void *data, size_t len)
 		n = w > 0 ? w : -1;
 		if (w <= 0)
 			ERR_clear_error();
+		if (cork && tls_send_queue_uncork(c->tls_queue) < 0)
+			n = -1;
 	}
 	mg_unlock_connection(c->conn);
 	return n;

@@ -9,7 +9,12 @@
  * socket as far as it takes them and the rest waits in this queue, in
  * order, until a flush. The queue is bounded: a sender only encrypts more
  * when the queue is empty, so what can pile up is one batch plus the few
- * control frames CivetWeb writes in between. */
+ * control frames CivetWeb writes in between.
+ *
+ * An SSL_write of more than 16 KiB makes one record per 16 KiB and hands
+ * each to the BIO on its own: uncorked, every record would be a send() of
+ * its own. The sender corks the queue around such a write, so that the
+ * records leave up to CORK_BYTES at a time. */
 #include "tls_send_queue.h"
 
 #include <openssl/bio.h>
@@ -25,11 +30,16 @@
 /* Above this the peer is not reading at all: the connection fails rather
  * than buffer without end (a sender's batch is 256 KiB of plaintext). */
 #define QUEUE_LIMIT ((size_t)4 << 20)
+/* Corked, records are gathered up to this many bytes before they leave in
+ * one send: three whole records (16 KiB of plaintext make 16 406 bytes
+ * with TLS 1.3), and the buffer stays below malloc's mmap threshold. */
+#define CORK_BYTES ((size_t)64 * 1024)
 
 struct tls_send_queue {
 	atomic_bool pending; /* len > 0, for readers without the lock */
 	int fd;
 	bool failed;
+	bool corked; /* records are gathered, not sent one by one */
 	unsigned char *buf;
 	size_t head, len, cap; /* queued bytes: buf[head .. head + len) */
 	void (*wake)(void *arg);
@@ -48,7 +58,8 @@ static int append(struct tls_send_queue *q, const unsigned char *data, size_t le
 		q->head = 0;
 	}
 	if (q->len + len > q->cap) {
-		size_t cap = q->cap ? q->cap : 16384;
+		/* Corked, the buffer is made whole at once: it is filled. */
+		size_t cap = q->cap ? q->cap : q->corked ? CORK_BYTES : 16384;
 		while (cap < q->len + len)
 			cap *= 2;
 		unsigned char *grown = realloc(q->buf, cap);
@@ -63,7 +74,9 @@ static int append(struct tls_send_queue *q, const unsigned char *data, size_t le
 	return 0;
 }
 
-int tls_send_queue_flush(struct tls_send_queue *q)
+/* Sends what the socket takes now, as tls_send_queue_flush, but keeps the
+ * buffer (a corked write goes on filling it). */
+static int send_queued(struct tls_send_queue *q)
 {
 	while (q->len > 0 && !q->failed) {
 		long n = socket_send_now(q->fd, q->buf + q->head, q->len);
@@ -80,13 +93,20 @@ int tls_send_queue_flush(struct tls_send_queue *q)
 		return -1;
 	atomic_store(&q->pending, false);
 	q->head = 0;
-	/* A long-idle connection should not keep a large buffer. */
-	if (q->cap > 65536) {
+	return 1;
+}
+
+int tls_send_queue_flush(struct tls_send_queue *q)
+{
+	int flushed = send_queued(q);
+	/* A long-idle connection should not keep a large buffer (a corked
+	 * write's 64 KiB included). */
+	if (flushed == 1 && q->cap > 32768) {
 		free(q->buf);
 		q->buf = NULL;
 		q->cap = 0;
 	}
-	return 1;
+	return flushed;
 }
 
 static int queue_write(BIO *bio, const char *data, int len)
@@ -95,6 +115,20 @@ static int queue_write(BIO *bio, const char *data, int len)
 	BIO_clear_retry_flags(bio);
 	if (q->failed || len < 0)
 		return -1;
+	if (q->corked) {
+		/* What is gathered leaves before it would pass CORK_BYTES; this
+		 * record then waits with the next ones, unless the socket did
+		 * not take everything (the normal path below queues it). */
+		if (q->len > 0 && q->len + (size_t)len > CORK_BYTES && send_queued(q) < 0)
+			return -1;
+		if (q->len + (size_t)len <= CORK_BYTES) {
+			if (append(q, (const unsigned char *)data, (size_t)len) != 0) {
+				q->failed = true;
+				return -1;
+			}
+			return len;
+		}
+	}
 	size_t done = 0;
 	if (q->len == 0) {
 		long n = socket_send_now(q->fd, data, (size_t)len);
@@ -162,6 +196,26 @@ struct tls_send_queue *tls_send_queue_install(void *ssl, int fd)
 	BIO_set_init(bio, 1);
 	SSL_set0_wbio(ssl, bio);
 	return q;
+}
+
+void tls_send_queue_cork(struct tls_send_queue *q)
+{
+	q->corked = true;
+}
+
+int tls_send_queue_uncork(struct tls_send_queue *q)
+{
+	q->corked = false;
+	int flushed = tls_send_queue_flush(q);
+	/* The records of one large write: a busy client keeps no 64 KiB
+	 * buffer between its writes (a queue the socket left waiting keeps
+	 * its buffer until it drains, as before). */
+	if (flushed == 1) {
+		free(q->buf);
+		q->buf = NULL;
+		q->cap = 0;
+	}
+	return flushed;
 }
 
 bool tls_send_queue_pending(const struct tls_send_queue *q)

@@ -25,6 +25,13 @@ void tls_send_queue_set_waker(struct tls_send_queue *q, void (*wake)(void *arg),
  * check). */
 bool tls_send_queue_pending(const struct tls_send_queue *q);
 
+/* Between cork and uncork, under the connection lock, the records SSL_write
+ * makes are gathered and sent up to 64 KiB at a time instead of one send()
+ * each; uncork sends the rest and returns as tls_send_queue_flush does.
+ * For a write of more than one record (over 16 KiB of plaintext). */
+void tls_send_queue_cork(struct tls_send_queue *q);
+int tls_send_queue_uncork(struct tls_send_queue *q);
+
 /* Sends what the socket takes now. Returns 1 when the queue is empty, 0 when
  * bytes are left (the socket is full), -1 when the socket failed. */
 int tls_send_queue_flush(struct tls_send_queue *q);

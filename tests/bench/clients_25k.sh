@@ -115,52 +115,13 @@ raise kernel.threads-max $((tasks_in_use + need_tasks > 131072 ? tasks_in_use + 
 raise vm.max_map_count $((need_maps > 262144 ? need_maps : 262144))
 
 # ---- the relay ----
-for _ in 1 2 3 4 5; do
-  PORT=$((20000 + RANDOM % 12000)) # below the ephemeral range
-  port_open "$PORT" && continue
-  cat >"$OUT/wsrelay.yaml" <<YAML
-server:
-  listen: ["127.0.0.1:$PORT", "127.0.0.2:$PORT", "127.0.0.3:$PORT"]
-  websocket_path: "/ws"
-  document_root: ""
-  max_connections: $max_connections
-  max_message_bytes: 1048576
 # Idle clients join room "idle", the active ones room "live": in one room
 # the idle ones would get every message too.
-rooms:
-  enabled: true
-  default: ""
-# Every benchmark client comes from 127.0.0.1.
-limits:
-  max_connections_per_address: 0
-  handshakes_per_address_per_second: 0
-metrics:
-  enabled: false
-logging:
-  level: "warn"
-YAML
-  "$BIN" --config-file "$OUT/wsrelay.yaml" >"$OUT/wsrelay.log" 2>&1 &
-  SRV_PID=$!
-  for _ in $(seq 300); do
-    port_open "$PORT" && break
-    kill -0 "$SRV_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  port_open "$PORT" && break
-  stop_server
-done
-[ -n "$SRV_PID" ] || { echo "clients_25k.sh: wsrelay did not start (see $OUT/wsrelay.log)" >&2; exit 1; }
+RELAY_HOSTS="127.0.0.1 127.0.0.2 127.0.0.3" relay_start wsrelay "$max_connections" \
+  "$(printf 'rooms:\n  enabled: true\n  default: ""')" || exit 1
 
 status() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-# Until the worker pool stops growing (CivetWeb may start its workers after
-# the port opens): the pool is not the clients' cost.
 threads=$(status "$SRV_PID" Threads)
-for _ in $(seq 600); do
-  sleep 0.5
-  before=$threads
-  threads=$(status "$SRV_PID" Threads)
-  [ "$threads" = "$before" ] && break
-done
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "[$(date +%T)] relay up on port $PORT: $threads threads, $(status "$SRV_PID" VmRSS) KiB" >&2
 
@@ -196,7 +157,7 @@ connect_start=$(date +%s.%N)
 # Each prints "N of M connected in S s; holding" once its connects are done.
 for _ in $(seq 1200); do
   [ "$(grep -l 'connected in' "$OUT/idle-a.log" "$OUT/idle-b.log" 2>/dev/null | wc -l)" = 2 ] && break
-  kill -0 "$SRV_PID" 2>/dev/null || { echo "clients_25k.sh: the relay exited (see $OUT/wsrelay.log)" >&2; exit 1; }
+  kill -0 "$SRV_PID" 2>/dev/null || { echo "clients_25k.sh: the relay exited (see $OUT/wsrelay.server.log)" >&2; exit 1; }
   sleep 0.1
 done
 connect_end=$(date +%s.%N)
@@ -217,11 +178,6 @@ for p in "${IDLE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 IDLE_PIDS=()
 stop_server
 
-json() { # file key: a number from a one-line JSON object ("-" when absent)
-  local v
-  v=$(grep -o "\"$2\":[-0-9.e+]*" "$1" | head -1 | cut -d: -f2)
-  echo "${v:--}"
-}
 a=$OUT/active.json
 echo
 echo "wsrelay $("$BIN" --version 2>/dev/null | head -1), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB," \

@@ -53,60 +53,14 @@ scenario_args() {
 # shellcheck source=server_control.sh
 . "$root/tests/bench/server_control.sh"
 
-# Waits until the thread count stops growing. Before patch 0013 CivetWeb
-# bound the port and then created its max_connections workers, seconds at
-# 12 000, which a scenario measured too early was charged with; the pool now
-# starts with 8 and grows with the clients, so this returns at once, and it
-# stays for a binary built before.
-wait_settled() {
-  local before after
-  after=$(awk '/^Threads:/ {print $2}' "/proc/$SRV_PID/status")
-  for _ in $(seq 300); do
-    sleep 0.5
-    before=$after
-    after=$(awk '/^Threads:/ {print $2}' "/proc/$SRV_PID/status" 2>/dev/null) || return 0
-    [ "$after" = "$before" ] && return 0
-  done
-}
-
-# Starts wsrelay on a free port with the benchmark's config (as
-# ../shared/bench/peers/wsrelay/start.sh writes it); sets SRV_PID and PORT.
+# Starts wsrelay with the benchmark's config (server_control.sh); rooms on
+# for the rooms and churn scenarios.
 start_server() {
   local name=$1 rooms_yaml=""
   case "$name" in
     R* | C*) rooms_yaml=$(printf 'rooms:\n  enabled: true\n  max_rooms: 2000') ;;
   esac
-  for _ in 1 2 3 4 5; do
-    PORT=$((20000 + RANDOM % 30000))
-    port_open "$PORT" && continue
-    cat >"$OUT/$name.yaml" <<YAML
-server:
-  listen: "127.0.0.1:$PORT"
-  websocket_path: "/ws"
-  document_root: ""
-  max_connections: 12000
-  max_message_bytes: 1048576
-$rooms_yaml
-# Every benchmark client comes from 127.0.0.1.
-limits:
-  max_connections_per_address: 0
-  handshakes_per_address_per_second: 0
-metrics:
-  enabled: false
-logging:
-  level: "warn"
-YAML
-    "$BIN" --config-file "$OUT/$name.yaml" >"$OUT/$name.server.log" 2>&1 &
-    SRV_PID=$!
-    for _ in $(seq 100); do
-      port_open "$PORT" && { wait_settled; return 0; }
-      kill -0 "$SRV_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    stop_server
-  done
-  echo "run.sh: wsrelay did not start (see $OUT/$name.server.log)" >&2
-  return 1
+  relay_start "$name" 12000 "$rooms_yaml"
 }
 
 # user + system CPU-seconds of a process, from /proc/PID/stat
@@ -116,13 +70,6 @@ cpu_seconds() {
   # after the command name: state is field 0, utime 11 and stime 12
   read -r -a fields <<<"${stat##*) }"
   awk -v u="${fields[11]}" -v s="${fields[12]}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f\n", (u + s) / hz }'
-}
-
-# A number from a one-line JSON object ("-" when absent).
-json() {
-  local v
-  v=$(grep -o "\"$2\":[-0-9.e+]*" "$1" | head -1 | cut -d: -f2)
-  echo "${v:--}"
 }
 
 run_one() {

@@ -46,52 +46,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 # shellcheck source=server_control.sh
 . "$root/tests/bench/server_control.sh"
 
-# Starts wsrelay on a free port, ws or wss; sets SRV_PID and PORT. Waits
-# until its worker threads are all up (their start is not the run's cost).
+# Starts wsrelay (server_control.sh) for ws or wss; sets SRV_PID and PORT.
 start_server() {
-  local mode=$1 name=$2 tls_yaml="" threads before
+  local mode=$1 name=$2 tls_yaml=""
   [ "$mode" = wss ] && tls_yaml=$(printf '  tls:\n    enabled: true\n    certificate: "%s"\n    private_key: "%s"' "$OUT/cert.pem" "$OUT/key.pem")
-  for _ in 1 2 3 4 5; do
-    # Below the ephemeral range (32768 and up), where the clients' own
-    # ports would collide with it.
-    PORT=$((20000 + RANDOM % 12000))
-    port_open "$PORT" && continue
-    cat >"$OUT/$name.yaml" <<YAML
-server:
-  listen: "127.0.0.1:$PORT"
-  websocket_path: "/ws"
-  document_root: ""
-  max_connections: $MAX_CONNECTIONS
-  max_message_bytes: 1048576
-$tls_yaml
-limits:
-  max_connections_per_address: 0
-  handshakes_per_address_per_second: 0
-metrics:
-  enabled: false
-logging:
-  level: "warn"
-YAML
-    "$BIN" --config-file "$OUT/$name.yaml" >"$OUT/$name.server.log" 2>&1 &
-    SRV_PID=$!
-    for _ in $(seq 100); do
-      if port_open "$PORT"; then
-        threads=$(awk '/^Threads:/ {print $2}' "/proc/$SRV_PID/status")
-        for _ in $(seq 300); do
-          sleep 0.5
-          before=$threads
-          threads=$(awk '/^Threads:/ {print $2}' "/proc/$SRV_PID/status" 2>/dev/null) || return 1
-          [ "$threads" = "$before" ] && return 0
-        done
-        return 0
-      fi
-      kill -0 "$SRV_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    stop_server
-  done
-  echo "tls_ratio.sh: wsrelay did not start (see $OUT/$name.server.log)" >&2
-  return 1
+  relay_start "$name" "$MAX_CONNECTIONS" "$tls_yaml"
 }
 
 # Deliveries per server CPU-second of one run's JSON line.

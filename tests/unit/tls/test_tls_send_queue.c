@@ -1,7 +1,8 @@
 /* The TLS send queue (tls_send_queue.c) under real OpenSSL, over a
  * socketpair: SSL_write always completes, what the socket does not take
  * waits in order for a flush, the waker hears of it, and a peer that never
- * reads or is gone fails the queue instead of growing it without end. */
+ * reads or is gone fails the queue instead of growing it without end.
+ * Corked, the records of a large write leave together, 64 KiB at most. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -145,11 +147,32 @@ static unsigned char *pattern(size_t len)
 	return b;
 }
 
+/* Reads len bytes at the client, flushing the queue after each read, and
+ * compares them with sent; the queue is empty after. */
+static void read_all(struct pair *p, const unsigned char *sent, size_t len)
+{
+	unsigned char *got = malloc(len);
+	assert_non_null(got);
+	size_t have = 0;
+	for (long round = 0; round < 10000000 && have < len; round++) {
+		int n = SSL_read(p->client, got + have, (int)(len - have));
+		if (n > 0)
+			have += (size_t)n;
+		else
+			assert_int_equal(SSL_get_error(p->client, n), SSL_ERROR_WANT_READ);
+		assert_true(tls_send_queue_flush(p->queue) >= 0);
+	}
+	assert_int_equal(have, len);
+	assert_memory_equal(got, sent, len);
+	assert_int_equal(tls_send_queue_flush(p->queue), 1);
+	assert_false(tls_send_queue_pending(p->queue));
+	free(got);
+}
+
 static void test_write_completes_and_queue_drains_in_order(void **state)
 {
 	struct pair *p = *state;
-	unsigned char *sent = pattern(BIG_WRITE), *got = malloc(BIG_WRITE);
-	assert_non_null(got);
+	unsigned char *sent = pattern(BIG_WRITE);
 
 	int wakes = p->wakes;
 	/* The socket takes a few KiB: SSL_write still takes all of it at once. */
@@ -160,23 +183,78 @@ static void test_write_completes_and_queue_drains_in_order(void **state)
 	assert_int_equal(tls_send_queue_flush(p->queue), 0);
 	assert_true(tls_send_queue_pending(p->queue));
 
-	size_t have = 0;
-	int flushed = 0;
-	for (long round = 0; round < 10000000 && have < BIG_WRITE; round++) {
-		int n = SSL_read(p->client, got + have, (int)(BIG_WRITE - have));
-		if (n > 0)
-			have += (size_t)n;
-		else
-			assert_int_equal(SSL_get_error(p->client, n), SSL_ERROR_WANT_READ);
-		flushed = tls_send_queue_flush(p->queue);
-		assert_true(flushed >= 0);
-	}
-	assert_int_equal(have, BIG_WRITE);
-	assert_memory_equal(got, sent, BIG_WRITE);
-	assert_int_equal(flushed, 1);
-	assert_false(tls_send_queue_pending(p->queue));
+	read_all(p, sent, BIG_WRITE);
 	free(sent);
-	free(got);
+}
+
+/* Bytes waiting to be read at the client's end of the socketpair. */
+static size_t readable(const struct pair *p)
+{
+	int n = 0;
+	assert_int_equal(ioctl(p->fds[1], FIONREAD, &n), 0);
+	return (size_t)n;
+}
+
+static void test_cork_gathers_the_records_of_a_write(void **state)
+{
+	struct pair *p = *state;
+	/* Room in the socket for all of it: what stays back is the cork's. */
+	int big = 1 << 20;
+	assert_int_equal(setsockopt(p->fds[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)), 0);
+	assert_int_equal(setsockopt(p->fds[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)), 0);
+	const size_t small = (size_t)40 * 1024, large = (size_t)200 * 1024;
+	unsigned char *sent = pattern(large);
+
+	/* The client takes the session tickets the handshake left. */
+	unsigned char none[1];
+	assert_true(SSL_read(p->client, none, sizeof(none)) <= 0);
+	assert_int_equal(readable(p), 0);
+	ERR_clear_error();
+
+	/* Three records, under 64 KiB: none leaves before the uncork, then
+	 * all of them at once. */
+	tls_send_queue_cork(p->queue);
+	assert_int_equal(SSL_write(p->server, sent, (int)small), (int)small);
+	assert_int_equal(readable(p), 0);
+	assert_true(tls_send_queue_pending(p->queue));
+	assert_int_equal(tls_send_queue_uncork(p->queue), 1);
+	assert_false(tls_send_queue_pending(p->queue));
+	assert_true(readable(p) > small);
+	read_all(p, sent, small);
+
+	/* Thirteen records: they leave during the write, 64 KiB at most
+	 * held back at any time, the rest at the uncork. */
+	tls_send_queue_cork(p->queue);
+	assert_int_equal(SSL_write(p->server, sent, (int)large), (int)large);
+	size_t early = readable(p);
+	assert_true(early > 0);
+	assert_true(early + (size_t)64 * 1024 > large);
+	assert_int_equal(tls_send_queue_uncork(p->queue), 1);
+	assert_true(readable(p) > early);
+	read_all(p, sent, large);
+
+	/* Uncorked again: a record leaves as SSL_write makes it. */
+	assert_int_equal(SSL_write(p->server, sent, 100), 100);
+	assert_true(readable(p) > 100);
+	read_all(p, sent, 100);
+	free(sent);
+}
+
+static void test_cork_on_a_full_socket_queues_the_rest(void **state)
+{
+	struct pair *p = *state;
+	unsigned char *sent = pattern(BIG_WRITE);
+	int wakes = p->wakes;
+
+	/* The socket takes a few KiB: corked or not, SSL_write completes and
+	 * what the socket does not take waits, in order, for the flushes. */
+	tls_send_queue_cork(p->queue);
+	assert_int_equal(SSL_write(p->server, sent, (int)BIG_WRITE), (int)BIG_WRITE);
+	assert_int_equal(tls_send_queue_uncork(p->queue), 0);
+	assert_true(tls_send_queue_pending(p->queue));
+	assert_true(p->wakes > wakes);
+	read_all(p, sent, BIG_WRITE);
+	free(sent);
 }
 
 static void test_peer_that_never_reads_fails_the_queue(void **state)
@@ -227,6 +305,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_write_completes_and_queue_drains_in_order, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_cork_gathers_the_records_of_a_write, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_cork_on_a_full_socket_queues_the_rest, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_peer_that_never_reads_fails_the_queue, setup,
 	                                    teardown),
