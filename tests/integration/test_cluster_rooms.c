@@ -28,7 +28,8 @@
 #include "relay_process.h"
 #include "ws_raw.h"
 
-#define WAIT_MS      5000
+/* Generous: only a failure waits this long. */
+#define WAIT_MS      20000
 #define LINK_WAIT_MS 30000 /* a reconnect may sit out the longest backoff */
 /* For every room's messages to cross: sanitizer builds on a loaded machine
  * are slow, and nothing here depends on it being quick. */
