@@ -431,22 +431,6 @@ static void test_bounded_queue_while_broker_down(void **state)
 
 /* ---- what else may arrive on the channel ---- */
 
-/* An envelope as another node would publish it (cluster_envelope.h). */
-static size_t envelope(uint8_t *out, const char *node_id, uint64_t seq, const char *text)
-{
-	size_t id_len = strlen(node_id), len = strlen(text);
-	out[0] = 0x77;
-	out[1] = 1;
-	out[2] = 1;
-	out[3] = (uint8_t)id_len;
-	/* Counted bytes, as on the wire: no NUL after the id or the text. */
-	memcpy(out + 4, node_id, id_len); // NOLINT(bugprone-not-null-terminated-result)
-	for (int i = 0; i < 8; i++)
-		out[4 + id_len + (size_t)i] = (uint8_t)(seq >> (56 - 8 * i));
-	memcpy(out + 12 + id_len, text, len); // NOLINT(bugprone-not-null-terminated-result)
-	return 12 + id_len + len;
-}
-
 static void publish(const void *data, size_t len)
 {
 	assert_int_equal(broker_publish_raw(&cf.broker, cf.channel, data, len), 0);
@@ -464,19 +448,19 @@ static void test_foreign_messages_on_the_channel(void **state)
 
 	/* Not ours, a newer version, cut short, bad UTF-8: dropped, counted. */
 	publish("hello", 5);
-	size_t n = envelope(buf, "peer", 100, "x");
+	size_t n = cluster_fixture_envelope(buf, "peer", 100, "x");
 	buf[1] = 3;
 	publish(buf, n);
 	publish(buf, 3);
-	n = envelope(buf, "peer", 100, "\xff");
+	n = cluster_fixture_envelope(buf, "peer", 100, "\xff");
 	publish(buf, n);
 	expect_metric_at_least(&cf.nodes[0], "wsrelay_cluster_malformed_total", 4, WAIT_MS);
 
 	/* A peer's messages: a duplicate is dropped, a gap counted. */
-	n = envelope(buf, "peer", 100, "first");
+	n = cluster_fixture_envelope(buf, "peer", 100, "first");
 	publish(buf, n);
 	publish(buf, n);
-	n = envelope(buf, "peer", 103, "after a gap");
+	n = cluster_fixture_envelope(buf, "peer", 103, "after a gap");
 	publish(buf, n);
 	expect_text(&c, "first");
 	expect_text(&c, "after a gap");
@@ -489,7 +473,7 @@ static void test_foreign_messages_on_the_channel(void **state)
 
 	/* Another node under this node's id (a configuration mistake): never
 	 * delivered, counted and logged as an error. */
-	n = envelope(buf, "node1", 5, "impostor");
+	n = cluster_fixture_envelope(buf, "node1", 5, "impostor");
 	publish(buf, n);
 	expect_metric_at_least(&cf.nodes[0], "wsrelay_cluster_malformed_total", 5, WAIT_MS);
 	/* Logged just after the count. */

@@ -244,20 +244,6 @@ static void write_keys(const char *path, const uint8_t (*keys)[KEY_BYTES], size_
 	assert_int_equal(test_file_write(path, text), 0);
 }
 
-static size_t envelope(uint8_t *out, const char *node_id, uint64_t seq, const char *text)
-{
-	size_t id_len = strlen(node_id), len = strlen(text);
-	out[0] = 0x77;
-	out[1] = 1;
-	out[2] = 1;
-	out[3] = (uint8_t)id_len;
-	memcpy(out + 4, node_id, id_len); // NOLINT(bugprone-not-null-terminated-result)
-	for (int i = 0; i < 8; i++)
-		out[4 + id_len + (size_t)i] = (uint8_t)(seq >> (56 - 8 * i));
-	memcpy(out + 12 + id_len, text, len); // NOLINT(bugprone-not-null-terminated-result)
-	return 12 + id_len + len;
-}
-
 /* 'W', scheme 1, HMAC-SHA256 over those two bytes and the envelope. */
 static size_t sign(uint8_t *out, const uint8_t key[KEY_BYTES], const uint8_t *env, size_t len)
 {
@@ -339,12 +325,12 @@ static void test_forged_envelopes_rejected_on_every_node(void **state)
 	start_signed_pair(path, &c1, &c2);
 
 	/* Unsigned, signed with another key, signed right but altered after. */
-	size_t n = envelope(env, "mallory", far_ahead(), "unsigned");
+	size_t n = cluster_fixture_envelope(env, "mallory", far_ahead(), "unsigned");
 	publish(env, n);
-	n = envelope(env, "mallory", far_ahead(), "wrong key");
+	n = cluster_fixture_envelope(env, "mallory", far_ahead(), "wrong key");
 	size_t m = sign(msg, wrong, env, n);
 	publish(msg, m);
-	n = envelope(env, "mallory", far_ahead(), "altered");
+	n = cluster_fixture_envelope(env, "mallory", far_ahead(), "altered");
 	m = sign(msg, good[0], env, n);
 	msg[m - 1] ^= 1;
 	publish(msg, m);
@@ -352,7 +338,7 @@ static void test_forged_envelopes_rejected_on_every_node(void **state)
 	m = sign(msg, good[0], env, n);
 	msg[1] = 2;
 	publish(msg, m);
-	n = envelope(env, "mallory", far_ahead(), "v3");
+	n = cluster_fixture_envelope(env, "mallory", far_ahead(), "v3");
 	env[1] = 3;
 	m = sign(msg, good[0], env, n);
 	publish(msg, m);
@@ -372,7 +358,7 @@ static void test_forged_envelopes_rejected_on_every_node(void **state)
 
 	/* The one made right is delivered on both: the check is not just
 	 * refusing everything. */
-	n = envelope(env, "peer", 1000, "genuine");
+	n = cluster_fixture_envelope(env, "peer", 1000, "genuine");
 	m = sign(msg, good[0], env, n);
 	publish(msg, m);
 	expect_message(&c1, "genuine");
@@ -448,7 +434,7 @@ static void test_sequence_jump_from_impostor_has_no_effect(void **state)
 	write_keys(path, keys, 1);
 	start_signed_pair(path, &c1, &c2);
 
-	size_t n = envelope(env, "node1", far_ahead(), "jump");
+	size_t n = cluster_fixture_envelope(env, "node1", far_ahead(), "jump");
 	publish(env, n);
 	size_t m = sign(msg, guess, env, n);
 	publish(msg, m);
@@ -464,7 +450,7 @@ static void test_sequence_jump_from_impostor_has_no_effect(void **state)
 	assert_true(metric(&cf.nodes[1], "wsrelay_cluster_gaps_total") == 0);
 
 	/* Signed with the real key but naming node2 itself, at node2. */
-	n = envelope(env, "node2", far_ahead(), "me?");
+	n = cluster_fixture_envelope(env, "node2", far_ahead(), "me?");
 	m = sign(msg, keys[0], env, n);
 	publish(msg, m);
 	wait_metric(&cf.nodes[1], REJECTED("impostor"), 1, WAIT_MS);

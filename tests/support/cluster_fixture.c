@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Every wait here is for something that happens: only a failure waits this
@@ -51,4 +52,19 @@ void cluster_fixture_start_node(struct cluster_fixture *cf, size_t i, const char
 	    relay_wait_listener(&cf->nodes[i], cf->nodes[i].metrics_port, FIXTURE_WAIT_MS), 0);
 	if (cf->node_count < i + 1)
 		cf->node_count = i + 1;
+}
+
+size_t cluster_fixture_envelope(uint8_t *out, const char *node_id, uint64_t seq, const char *text)
+{
+	size_t id_len = strlen(node_id), len = strlen(text);
+	out[0] = 0x77;
+	out[1] = 1;
+	out[2] = 1;
+	out[3] = (uint8_t)id_len;
+	/* Counted bytes, as on the wire: no NUL after the id or the text. */
+	memcpy(out + 4, node_id, id_len); // NOLINT(bugprone-not-null-terminated-result)
+	for (int i = 0; i < 8; i++)
+		out[4 + id_len + (size_t)i] = (uint8_t)(seq >> (56 - 8 * i));
+	memcpy(out + 12 + id_len, text, len); // NOLINT(bugprone-not-null-terminated-result)
+	return 12 + id_len + len;
 }

@@ -5,6 +5,7 @@
 #define WSRELAY_TESTS_CLUSTER_FIXTURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "broker_process.h"
 #include "relay_process.h"
@@ -37,5 +38,12 @@ int cluster_fixture_teardown(struct cluster_fixture *cf);
  * port; fails the test otherwise. node_count then covers i. */
 void cluster_fixture_start_node(struct cluster_fixture *cf, size_t i, const char *binary,
                                 const char *yaml);
+
+/* A version 1 envelope (no rooms) as node_id would publish it, made here
+ * independently of the relay's encoder: the magic 0x77, version 1, a text
+ * opcode, the node id, the sequence number (8 bytes, big-endian), then
+ * text. out needs 12 + strlen(node_id) + strlen(text) bytes; returns that
+ * length. */
+size_t cluster_fixture_envelope(uint8_t *out, const char *node_id, uint64_t seq, const char *text);
 
 #endif
