@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "broker_process.h"
+#include "paced_sender.h"
 #include "relay_process.h"
 #include "ws_raw.h"
 
@@ -48,36 +49,11 @@ static int64_t now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-struct sender {
-	struct ws_raw *ws;
-	long count, rate;
-	size_t size;
-	pthread_t thread;
-	bool failed;
-};
-
-static void *send_main(void *arg)
+/* The send time, for the receiver to subtract. */
+static int time_head(char *head, long i)
 {
-	struct sender *s = arg;
-	char *text = malloc(s->size + 1);
-	if (!text)
-		return NULL;
-	memset(text, 'x', s->size);
-	text[s->size] = '\0';
-	int64_t next = now_ns();
-	for (long i = 0; i < s->count; i++) {
-		int n = snprintf(text, 24, "%020lld", (long long)now_ns());
-		text[n] = 'x';
-		if (ws_raw_send_text(s->ws, text) != 0) {
-			s->failed = true;
-			break;
-		}
-		next += 1000000000 / s->rate;
-		struct timespec until = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000};
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
-	}
-	free(text);
-	return NULL;
+	(void)i;
+	return snprintf(head, PACED_HEAD_CAP, "%020lld", (long long)now_ns());
 }
 
 static int cmp(const void *a, const void *b)
@@ -144,8 +120,9 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 		ws_raw_frame_free(&f);
 
 	int64_t *lat = calloc((size_t)count, sizeof(*lat));
-	struct sender s = {.ws = &a, .count = count, .rate = rate, .size = size};
-	if (!lat || pthread_create(&s.thread, NULL, send_main, &s) != 0) {
+	struct paced_sender s = {
+	    .ws = &a, .count = count, .rate = rate, .size = size, .head = time_head};
+	if (!lat || paced_sender_start(&s) != 0) {
 		free(lat);
 		return -1;
 	}
@@ -154,7 +131,7 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 		lat[got++] = now_ns() - strtoll((const char *)f.payload, NULL, 10);
 		ws_raw_frame_free(&f);
 	}
-	pthread_join(s.thread, NULL);
+	bool sent_all = paced_sender_join(&s);
 	qsort(lat, (size_t)got, sizeof(*lat), cmp);
 	long p50 = got / 2, p99 = got * 99 / 100, p999 = got * 999 / 1000;
 	if (got > 0)
@@ -171,7 +148,7 @@ static int run(const char *bin, enum test_broker kind, bool sign, long count, lo
 	broker_cleanup(&broker);
 	if (sign)
 		unlink(key_path);
-	return got == count && !s.failed ? 0 : -1;
+	return got == count && sent_all ? 0 : -1;
 }
 
 int main(int argc, char **argv)

@@ -23,7 +23,7 @@
 #include "ws_raw.h"
 #include "test_file.h"
 
-#define WAIT_MS 10000
+#define WAIT_MS 20000 /* only a failure waits this long */
 /* Generous: the sanitizer builds are slow and CI machines busy. */
 #define EXIT_WAIT_MS 20000
 

@@ -26,7 +26,6 @@ import os
 import resource
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,7 +38,7 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "support"))
-from relay_proc import DEADLINE, start_relay, stop  # noqa: E402
+from relay_proc import DEADLINE, scrape, start_relay, stop, wait_until  # noqa: E402
 
 HONEST = 50
 PUBLISH_EVERY = 0.02  # s: 50 messages a second
@@ -70,18 +69,6 @@ RELAY_YAML = (f"  handshake_timeout_seconds: {HANDSHAKE_TIMEOUT}\n"
 
 def fail(msg):
     sys.exit(f"FAIL: {msg}")
-
-
-def scrape(mport):
-    """The relay's metrics as {"name{labels}": value}."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=DEADLINE) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            out[key] = float(value)
-    return out
 
 
 # ---- the honest clients ----
@@ -444,7 +431,12 @@ def rss_mib(pid):
     return 0.0
 
 
+class NotContained(Exception):
+    """An attack's check failed (with the relay's counters as scraped)."""
+
+
 def contained(attack, report, before, after):
+    """What the attack's containment looks like, or NotContained."""
     def delta(key):
         return after.get(key, 0) - before.get(key, 0)
 
@@ -454,9 +446,9 @@ def contained(attack, report, before, after):
         # lasts longer than this, so a socket never cut fails the check.
         limit = 2 * HANDSHAKE_TIMEOUT + 5
         if report["closed"] == 0 or report["oldest_open_s"] > limit:
-            fail(f"slowloris: dripping handshakes not cut in time: {report}")
+            raise NotContained(f"slowloris: dripping handshakes not cut in time: {report}")
         if report["longest_closed_s"] > limit:
-            fail(f"slowloris: a dripping handshake lived {report['longest_closed_s']} s "
+            raise NotContained(f"slowloris: a dripping handshake lived {report['longest_closed_s']} s "
                  f"(server.handshake_timeout_seconds {HANDSHAKE_TIMEOUT})")
         return (f"{report['closed']} dripping handshakes cut, the longest after "
                 f"{report['longest_closed_s']} s")
@@ -465,37 +457,37 @@ def contained(attack, report, before, after):
     if attack == "address_limit":
         st = report["statuses"]
         if st.get("101", 0) != 60:
-            fail(f"address limit: {st} (more than 60 accepted)")
+            raise NotContained(f"address limit: {st} (more than 60 accepted)")
         if st.get("429", 0) < 40 or report["retry_after"] < 40:
-            fail(f"address limit: {st}, {report['retry_after']} with Retry-After")
+            raise NotContained(f"address limit: {st}, {report['retry_after']} with Retry-After")
         if delta('wsrelay_rejected_handshakes_total{reason="address_limit"}') < 40:
-            fail("address limit: refusals not counted as reason=\"address_limit\"")
+            raise NotContained("address limit: refusals not counted as reason=\"address_limit\"")
         return f"100 handshakes from one address: {st}, every 429 with Retry-After, counted"
     if attack == "handshake_storm":
         st = report["statuses"]
         ok = st.get("101", 0)
         # A burst of 40, then 20 a second.
         if ok > 40 + 20 * (ATTACK_S + 2) or st.get("429", 0) == 0:
-            fail(f"handshake storm: {st}")
+            raise NotContained(f"handshake storm: {st}")
         if delta('wsrelay_rejected_handshakes_total{reason="handshake_rate"}') != st.get("429", 0):
-            fail("handshake storm: refusals not counted as reason=\"handshake_rate\"")
+            raise NotContained("handshake storm: refusals not counted as reason=\"handshake_rate\"")
         return f"handshake storm: {st} (at most 40 + 20/s accepted), counted"
     if attack == "flood_close":
         if not report["rate_limit_close"]:
-            fail(f"flood (close): the flooder was not closed with \"rate limit\": {report}")
+            raise NotContained(f"flood (close): the flooder was not closed with \"rate limit\": {report}")
         if delta('wsrelay_disconnections_total{reason="rate_limited"}') != 1:
-            fail("flood (close): not counted as reason=\"rate_limited\"")
+            raise NotContained("flood (close): not counted as reason=\"rate_limited\"")
         return f"flooder closed with 1008 \"rate limit\" after {report['sent']} messages, counted"
     if attack == "flood_drop":
         dropped = delta('wsrelay_messages_dropped_total{reason="rate_limited"}')
         relayed = delta("wsrelay_messages_total")
         if dropped <= 0 or relayed > 300 * 2 + 200 * ATTACK_S:
-            fail(f"flood (drop): {report['sent']} sent, {relayed} relayed, {dropped} dropped")
+            raise NotContained(f"flood (drop): {report['sent']} sent, {relayed} relayed, {dropped} dropped")
         return f"flood (drop): {report['sent']} sent, {dropped:.0f} dropped and counted"
     if attack == "tiny_frames":
         # Legal frames: the relay reads them all and closes nobody.
         if report["closed_by_relay"]:
-            fail(f"tiny frames: the relay closed the connection: {report}")
+            raise NotContained(f"tiny frames: the relay closed the connection: {report}")
         return f"{report['frames']} 6-byte frames sent, the connection never closed"
     return f"{report}"
 
@@ -535,8 +527,20 @@ async def run(args):
             await task
             if relay.poll() is not None:
                 fail(f"the relay died under the attack (exit {relay.returncode})")
-            after = scrape(mport)
-            print("ok: contained:", contained(args.attack, report, before, after))
+            # The relay counts on its own threads, some of it (a close's
+            # reason) after the attacker saw the close: polled.
+            problem = []
+
+            def check():
+                try:
+                    return contained(args.attack, report, before, scrape(mport))
+                except NotContained as e:
+                    problem[:] = [str(e)]
+                    return None
+            verdict = wait_until(check)
+            if not verdict:
+                fail(problem[0])
+            print("ok: contained:", verdict)
             grown = rss_mib(relay.pid) - rss_before
             print(f"ok: the relay's resident memory grew {grown:.1f} MiB under the attack")
             if grown > MEMORY_BOUND_MIB:
@@ -545,15 +549,24 @@ async def run(args):
                 bad = [p for p in probes if p[0] != 200]
                 worst = max(p[1] for p in probes)
                 print(f"ok: /healthz: {len(probes)} probes, worst {worst:.1f} ms")
-                if bad:
+                # A probe gives up after 2 s: on a loaded machine that can
+                # be the machine, so a run with only slow probes is retried
+                # like the timing bounds (TimingMiss); any other failure
+                # ends the test.
+                slow = [p for p in bad if "timed out" in str(p[0])]
+                if len(slow) < len(bad):
                     fail(f"/healthz failed {len(bad)} of {len(probes)} probes under the attack: {bad[:5]}")
-                if os.environ.get("HOSTILE_TIMING") == "1" and worst > 100 * 3:
-                    fail(f"/healthz took {worst:.1f} ms under the attack")
+                if slow:
+                    timing_miss = f"/healthz: {len(slow)} of {len(probes)} probes took over 2 s"
+                elif os.environ.get("HOSTILE_TIMING") == "1" and worst > 100 * 3:
+                    # A timing bound like the p99's: retried, never one
+                    # run's verdict on a shared machine.
+                    timing_miss = f"/healthz took {worst:.1f} ms under the attack"
             base = honest.p99_ms(t0, t1)
             under = honest.p99_ms(t1, t2)
             print(f"honest p99: baseline {base:.2f} ms, under attack {under:.2f} ms")
             if os.environ.get("HOSTILE_TIMING") == "1" and under > 3 * max(base, FLOOR_MS):
-                timing_miss = (f"honest p99 under attack {under:.2f} ms > 3x baseline "
+                timing_miss = (f"{timing_miss}; " if timing_miss else "") + (f"honest p99 under attack {under:.2f} ms > 3x baseline "
                                f"max({base:.2f}, {FLOOR_MS}) ms")
         finally:
             stop(relay)

@@ -24,13 +24,12 @@ import struct
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "hostile"))
 from hostile_test import http_status, masked_frame  # noqa: E402
-from relay_proc import DEADLINE, self_signed, start_relay, stop  # noqa: E402
+from relay_proc import DEADLINE, scrape, self_signed, start_relay, stop, wait_metric  # noqa: E402
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 REQUEST = (f"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -146,11 +145,7 @@ def refused(relay, source, header, what, tls_handshake=False):
 
 
 def metric(mport, name):
-    with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=DEADLINE) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return 0.0
+    return scrape(mport).get(name, 0.0)
 
 
 def run(binary, tmp, tls):
@@ -199,7 +194,8 @@ def run(binary, tmp, tls):
         closed_unanswered(s, f"{tag}: a header that never ends")
         print(f"ok: {tag}: cut after {time.monotonic() - started:.1f} s (handshake timeout 2 s)")
         s.close()
-        after = metric(mport, 'wsrelay_rejected_handshakes_total{reason="proxy_protocol"}')
+        # Counted on the relay's thread, maybe after the peer saw the close.
+        after = wait_metric(mport, 'wsrelay_rejected_handshakes_total{reason="proxy_protocol"}', before + 5)
         if after - before != 5:
             fail(f"{tag}: proxy_protocol refusals counted {after - before}, expected 5")
         print(f"ok: {tag}: five refusals counted as proxy_protocol")
@@ -213,7 +209,7 @@ def run(binary, tmp, tls):
         s.sendall(v1("192.0.2.9")[4:] + (REQUEST if not tls else b""))
         closed_unanswered(s, f"{tag}: an untrusted peer sending v1 in two pieces")
         s.close()
-        untrusted = metric(mport, 'wsrelay_rejected_handshakes_total{reason="proxy_untrusted"}')
+        untrusted = wait_metric(mport, 'wsrelay_rejected_handshakes_total{reason="proxy_untrusted"}', 3)
         if untrusted != 3:
             fail(f"{tag}: proxy_untrusted counted {untrusted}, expected 3")
         print(f"ok: {tag}: three refusals counted as proxy_untrusted")

@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "hostile"))
 from hostile_test import HEAD, http_status, scrape  # noqa: E402
-from relay_proc import DEADLINE, self_signed, start_relay, stop  # noqa: E402
+from relay_proc import DEADLINE, self_signed, start_relay, stop, wait_until  # noqa: E402
 
 MESSAGES = 300
 PINGS_AT_LEAST = 100_000
@@ -308,13 +308,23 @@ def main():
             order = [int(p[1:]) for p in numbered]
             if order != sorted(set(order)):
                 fail("numbered pongs out of order or repeated")
-            after = scrape(mport)
-            coalesced = after["wsrelay_pongs_coalesced_total"] - before["wsrelay_pongs_coalesced_total"]
+            # Counted on the relay's threads: waited for, not read once.
+            got = {}
+
+            def counted():
+                after = scrape(mport)
+                got["coalesced"] = (after["wsrelay_pongs_coalesced_total"]
+                                    - before["wsrelay_pongs_coalesced_total"])
+                got["relayed"] = after["wsrelay_messages_total"] - before["wsrelay_messages_total"]
+                return (len(reader.pongs) + got["coalesced"] == stream.pings
+                        and got["relayed"] == len(expected))
+            wait_until(counted)
+            coalesced = got["coalesced"]
             if len(reader.pongs) + coalesced != stream.pings:
                 fail(f"{stream.pings} pings: {len(reader.pongs)} pongs and {coalesced:.0f} coalesced")
             print(f"ok: {stream.pings} pings: {len(reader.pongs)} pongs ({len(order)} numbered, "
                   f"in order, the last one among them), {coalesced:.0f} coalesced")
-            relayed = after["wsrelay_messages_total"] - before["wsrelay_messages_total"]
+            relayed = got["relayed"]
             if relayed != len(expected):
                 fail(f"wsrelay_messages_total grew by {relayed:.0f}, {len(expected)} sent")
 

@@ -24,7 +24,7 @@
 #include "test_file.h"
 #include "relay_fixture.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS 20000 /* only a failure waits this long */
 #define OUT_CAP 65536
 
 static char out[OUT_CAP];
@@ -395,7 +395,8 @@ static void test_close_1001_is_last_frame_under_load(void **state)
 	}
 	static struct flooder fl;
 	assert_int_equal(flooder_start(&fl, rp.port, 1024, 500), 0);
-	usleep(200 * 1000);
+	/* The stream is under way: messages went out, not merely 200 ms. */
+	assert_true(flooder_wait_sent(&fl, 20, WAIT_MS) >= 20);
 	kill(rp.pid, SIGTERM);
 	for (int i = 0; i < READERS; i++)
 		pthread_join(threads[i], NULL);

@@ -24,23 +24,20 @@
 #include <unistd.h>
 
 #include "broker_process.h"
+#include "cluster_fixture.h"
 #include "relay_fixture.h"
 #include "relay_process.h"
 #include "ws_raw.h"
 
-#define WAIT_MS      5000
+/* Generous: only a failure waits this long. */
+#define WAIT_MS      20000
 #define LINK_WAIT_MS 30000 /* a reconnect may sit out the longest backoff */
 /* For every room's messages to cross: sanitizer builds on a loaded machine
  * are slow, and nothing here depends on it being quick. */
 #define SYNC_WAIT_MS 60000
-#define MAX_NODES    3
 #define MAX_MEMBERS  16
 
-static enum test_broker broker_kind;
-static struct broker_process broker;
-static struct relay_process nodes[MAX_NODES];
-static size_t node_count;
-static char channel[64];
+static struct cluster_fixture cf;
 
 static const char node_config[] = "server:\n"
                                   "  listen: \"127.0.0.1:@PORT@\"\n"
@@ -64,44 +61,33 @@ static const char node_config[] = "server:\n"
 static void start_nodes(size_t count)
 {
 	char url[128], yaml[sizeof(node_config) + 512];
-	broker_url(&broker, url, sizeof(url));
-	assert_int_equal(broker_start(&broker), 0);
+	broker_url(&cf.broker, url, sizeof(url));
+	assert_int_equal(broker_start(&cf.broker), 0);
 	for (size_t i = 0; i < count; i++) {
-		snprintf(yaml, sizeof(yaml), node_config, broker_kind_name(broker_kind), url,
-		         channel, i + 1);
-		assert_int_equal(relay_start(&nodes[i], WSRELAY_BIN, yaml), 0);
-		assert_int_equal(relay_wait_listener(&nodes[i], nodes[i].metrics_port, WAIT_MS), 0);
-		node_count = i + 1;
+		snprintf(yaml, sizeof(yaml), node_config, broker_kind_name(cf.kind), url,
+		         cf.channel, i + 1);
+		cluster_fixture_start_node(&cf, i, WSRELAY_BIN, yaml);
 	}
 	for (size_t i = 0; i < count; i++)
 		assert_true(relay_fixture_wait_metric(
-		    nodes[i].metrics_port, "wsrelay_cluster_connected", 1, LINK_WAIT_MS));
+		    cf.nodes[i].metrics_port, "wsrelay_cluster_connected", 1, LINK_WAIT_MS));
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	/* A channel of its own, so that overlapping runs never mix. */
-	snprintf(channel, sizeof(channel), "wsrelay-rooms.%ld", (long)getpid());
-	node_count = 0;
-	return broker_init(&broker, broker_kind);
+	return cluster_fixture_setup(&cf, "wsrelay-rooms");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	int rc = 0;
-	for (size_t i = 0; i < node_count; i++)
-		if (relay_stop(&nodes[i], SIGTERM, 15000) != 0)
-			rc = -1;
-	node_count = 0;
-	broker_cleanup(&broker);
-	return rc;
+	return cluster_fixture_teardown(&cf);
 }
 
 static double metric(size_t node, const char *series)
 {
-	return relay_fixture_metric(nodes[node].metrics_port, series, WAIT_MS);
+	return relay_fixture_metric(cf.nodes[node].metrics_port, series, WAIT_MS);
 }
 
 #define NO_ROOM "wsrelay_cluster_dropped_total{reason=\"no_room\"}"
@@ -111,7 +97,7 @@ static double metric(size_t node, const char *series)
 /* A room's channel on the broker. */
 static void room_channel(const char *room, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s%c%s", channel, broker_kind == TEST_BROKER_NATS ? '.' : ':', room);
+	snprintf(out, cap, "%s%c%s", cf.channel, cf.kind == TEST_BROKER_NATS ? '.' : ':', room);
 }
 
 /* A version 2 envelope from node_id for room (envelope.h). */
@@ -143,7 +129,7 @@ static void publish_v2(const char *channel_name, const char *room, uint64_t seq,
 {
 	uint8_t buf[256];
 	size_t n = envelope_v2(buf, "outsider", room, 1, seq, text);
-	assert_int_equal(broker_publish_raw(&broker, channel_name, buf, n), 0);
+	assert_int_equal(broker_publish_raw(&cf.broker, channel_name, buf, n), 0);
 }
 
 /* ---- members ---- */
@@ -175,7 +161,7 @@ static bool try_join(struct ws_raw *c, size_t node, const char *room)
 	int status = 0;
 	snprintf(path, sizeof(path), "/ws/%s", room);
 	ws_raw_init(c);
-	return ws_raw_connect(c, nodes[node].port, path, NULL, &status, WAIT_MS) == 0 &&
+	return ws_raw_connect(c, cf.nodes[node].port, path, NULL, &status, WAIT_MS) == 0 &&
 	       status == 101;
 }
 
@@ -254,11 +240,11 @@ static int64_t now_ms(void)
  * received. */
 static void show_node_trouble(void)
 {
-	for (size_t n = 0; n < node_count; n++) {
+	for (size_t n = 0; n < cf.node_count; n++) {
 		fprintf(stderr, "node %zu: received %g, no_room %g, gaps %g\n", n + 1,
 		        metric(n, "wsrelay_cluster_received_total"), metric(n, NO_ROOM),
 		        metric(n, "wsrelay_cluster_gaps_total"));
-		FILE *f = fopen(nodes[n].stderr_path, "r");
+		FILE *f = fopen(cf.nodes[n].stderr_path, "r");
 		char line[512];
 		while (f && fgets(line, sizeof(line), f))
 			if (strstr(line, "WARN") || strstr(line, "ERROR"))
@@ -544,8 +530,10 @@ static void test_churn_loses_nothing_for_members_who_stay(void **state)
 	}
 	/* The churn's rooms are gone on both nodes; no gap was reported for
 	 * what node 2 never subscribed to. */
-	assert_true(relay_fixture_wait_metric(nodes[0].metrics_port, "wsrelay_rooms", 1, WAIT_MS));
-	assert_true(relay_fixture_wait_metric(nodes[1].metrics_port, "wsrelay_rooms", 1, WAIT_MS));
+	assert_true(
+	    relay_fixture_wait_metric(cf.nodes[0].metrics_port, "wsrelay_rooms", 1, WAIT_MS));
+	assert_true(
+	    relay_fixture_wait_metric(cf.nodes[1].metrics_port, "wsrelay_rooms", 1, WAIT_MS));
 	for (size_t n = 0; n < 2; n++) {
 		assert_true(metric(n, "wsrelay_cluster_gaps_total") == 0);
 		assert_true(metric(n, "wsrelay_cluster_malformed_total") == 0);
@@ -595,7 +583,8 @@ static void test_room_lives_again_without_a_gap(void **state)
 	}
 	sync_rooms(members, 2);
 	ws_raw_close(&members[1].ws);
-	assert_true(relay_fixture_wait_metric(nodes[1].metrics_port, "wsrelay_rooms", 0, WAIT_MS));
+	assert_true(
+	    relay_fixture_wait_metric(cf.nodes[1].metrics_port, "wsrelay_rooms", 0, WAIT_MS));
 	/* Numbers node 2 never sees: not subscribed, or no room there. */
 	for (int k = 0; k < 5; k++) {
 		char msg[32];
@@ -617,7 +606,8 @@ static void test_room_lives_again_without_a_gap(void **state)
 	 * the new life from 1 under a new epoch, which node 2 takes for what
 	 * it is (not for duplicates of what it had). */
 	ws_raw_close(&members[0].ws);
-	assert_true(relay_fixture_wait_metric(nodes[0].metrics_port, "wsrelay_rooms", 0, WAIT_MS));
+	assert_true(
+	    relay_fixture_wait_metric(cf.nodes[0].metrics_port, "wsrelay_rooms", 0, WAIT_MS));
 	memset(&members[0], 0, sizeof(members[0]));
 	join(&members[0].ws, 0, "again");
 	memset(members[1].next, 0, sizeof(members[1].next));
@@ -657,10 +647,10 @@ static void test_rooms_after_broker_restart(void **state)
 		join(&members[i].ws, members[i].node, "kept");
 	}
 	sync_rooms(members, 2);
-	assert_int_equal(broker_stop(&broker), 0);
+	assert_int_equal(broker_stop(&cf.broker), 0);
 	for (size_t n = 0; n < 2; n++)
 		assert_true(relay_fixture_wait_metric(
-		    nodes[n].metrics_port, "wsrelay_cluster_connected", 0, LINK_WAIT_MS));
+		    cf.nodes[n].metrics_port, "wsrelay_cluster_connected", 0, LINK_WAIT_MS));
 	/* A room made while the broker is away. */
 	for (int i = 2; i < 4; i++) {
 		members[i].id = i;
@@ -668,10 +658,10 @@ static void test_rooms_after_broker_restart(void **state)
 		members[i].node = (size_t)i - 2;
 		join(&members[i].ws, members[i].node, "made-meanwhile");
 	}
-	assert_int_equal(broker_start(&broker), 0);
+	assert_int_equal(broker_start(&cf.broker), 0);
 	for (size_t n = 0; n < 2; n++)
 		assert_true(relay_fixture_wait_metric(
-		    nodes[n].metrics_port, "wsrelay_cluster_connected", 1, LINK_WAIT_MS));
+		    cf.nodes[n].metrics_port, "wsrelay_cluster_connected", 1, LINK_WAIT_MS));
 	for (int i = 0; i < 4; i++)
 		memset(members[i].heard, 0, sizeof(members[i].heard));
 	sync_rooms(members, 4);
@@ -691,16 +681,16 @@ static void test_no_room_is_dropped_and_counted(void **state)
 	/* On the channel itself, where any node hears it: a room that does
 	 * not exist here, and a version 1 envelope (a node without rooms):
 	 * dropped, counted, not malformed. */
-	publish_v2(channel, "nobody", 1, "lost");
+	publish_v2(cf.channel, "nobody", 1, "lost");
 	static const uint8_t v1[] = {0x77, 1, 1, 4, 'p', 'e', 'e', 'r', 0,
 	                             0,    0, 0, 0, 0,   0,   1,   'x'};
-	assert_int_equal(broker_publish_raw(&broker, channel, v1, sizeof(v1)), 0);
-	assert_true(relay_fixture_wait_metric(nodes[0].metrics_port, NO_ROOM, 2, WAIT_MS));
+	assert_int_equal(broker_publish_raw(&cf.broker, cf.channel, v1, sizeof(v1)), 0);
+	assert_true(relay_fixture_wait_metric(cf.nodes[0].metrics_port, NO_ROOM, 2, WAIT_MS));
 	assert_true(metric(0, "wsrelay_cluster_malformed_total") == 0);
 	assert_true(metric(0, "wsrelay_cluster_received_total") == 0);
 
 	/* One for a room it has is delivered to that room. */
-	publish_v2(channel, "lobby", 1, "found");
+	publish_v2(cf.channel, "lobby", 1, "found");
 	struct ws_raw_frame f;
 	assert_int_equal(ws_raw_read_message(&c, &f, WAIT_MS), WS_FRAME);
 	assert_int_equal(f.len, 5);
@@ -715,10 +705,8 @@ static void test_no_room_is_dropped_and_counted(void **state)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2 || broker_kind_from_name(argv[1], &broker_kind) != 0) {
-		fprintf(stderr, "usage: test_cluster_rooms redis|nats\n");
+	if (cluster_fixture_args(&cf, argc, argv, "test_cluster_rooms") != 0)
 		return 2;
-	}
 	const struct CMUnitTest tests[] = {
 	    TEST(test_rooms_across_three_nodes),
 	    TEST(test_churn_loses_nothing_for_members_who_stay),
@@ -726,5 +714,5 @@ int main(int argc, char **argv)
 	    TEST(test_rooms_after_broker_restart),
 	    TEST(test_no_room_is_dropped_and_counted),
 	};
-	return cmocka_run_group_tests_name(broker_kind_name(broker_kind), tests, NULL, NULL);
+	return cmocka_run_group_tests_name(broker_kind_name(cf.kind), tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@
 #include "ws_raw.h"
 #include "relay_fixture.h"
 
-#define WAIT_MS     5000
+#define WAIT_MS     20000 /* only a failure waits this long */
 #define MAX_MESSAGE 65536
 #define MAX_CLIENTS 3
 
@@ -143,10 +143,11 @@ static void test_capacity_gets_503(void **state)
 	assert_non_null(strcasestr(extra.http_head, "Retry-After"));
 	ws_raw_close(&extra);
 
-	/* A freed slot can be taken again. */
+	/* A freed slot can be taken again (once the close handler, which may
+	 * run after the client saw the close, has given it back). */
 	close_client(&c[0]);
 	int status = 0;
-	for (int tries = 0; tries < 100; tries++) {
+	for (int tries = 0; tries < WAIT_MS / 20; tries++) {
 		status = handshake(&c[0], NULL);
 		if (status == 101)
 			break;

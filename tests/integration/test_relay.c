@@ -20,8 +20,9 @@
 #include "ws_raw.h"
 #include "test_file.h"
 #include "relay_fixture.h"
+#include "storm.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS 20000 /* only a failure waits this long */
 
 static struct relay_process relay;
 
@@ -207,93 +208,18 @@ static void test_order_kept_per_sender(void **state)
  * each exactly once, each sender's in the order sent. */
 enum { STORM_CLIENTS = 32, STORM_MESSAGES = 200 };
 
-struct storm_client {
-	struct ws_raw ws;
-	pthread_barrier_t *start;
-	int id;
-	int received;
-	int next_seq[STORM_CLIENTS]; /* next expected sequence number per sender */
-	char error[200];
-};
-
-static void *storm_thread(void *arg)
-{
-	struct storm_client *sc = arg;
-	pthread_barrier_wait(sc->start);
-	int sent = 0;
-	while (sc->received < STORM_CLIENTS * STORM_MESSAGES) {
-		/* Like a real client, keep reading while sending: one that only
-		 * sends would be, rightly, a slow consumer. */
-		if (sent < STORM_MESSAGES) {
-			char msg[32];
-			snprintf(msg, sizeof(msg), "%d:%d", sc->id, sent++);
-			if (ws_raw_send_text(&sc->ws, msg) != 0) {
-				snprintf(sc->error, sizeof(sc->error), "send failed: %s",
-				         sc->ws.err);
-				return NULL;
-			}
-		}
-		struct ws_raw_frame f;
-		int r = ws_raw_read_message(&sc->ws, &f, sent < STORM_MESSAGES ? 0 : 20000);
-		if (r == WS_TIMEOUT && sent < STORM_MESSAGES)
-			continue;
-		if (r != WS_FRAME) {
-			snprintf(sc->error, sizeof(sc->error), "after %d messages: result %d",
-			         sc->received, r);
-			return NULL;
-		}
-		char *colon = NULL, *end = NULL;
-		long sender = strtol((const char *)f.payload, &colon, 10);
-		long seq = (colon && *colon == ':') ? strtol(colon + 1, &end, 10) : -1;
-		bool ok = f.opcode == WS_OP_TEXT && end && *end == '\0' && sender >= 0 &&
-		          sender < STORM_CLIENTS && seq >= 0;
-		if (!ok) {
-			snprintf(sc->error, sizeof(sc->error),
-			         "malformed message after %d: opcode %d, %zu bytes \"%.40s\"",
-			         sc->received, f.opcode, f.len, (const char *)f.payload);
-			ws_raw_frame_free(&f);
-			return NULL;
-		}
-		ws_raw_frame_free(&f);
-		if (seq != sc->next_seq[sender]) {
-			snprintf(sc->error, sizeof(sc->error),
-			         "from sender %ld: got seq %ld, expected %d", sender, seq,
-			         sc->next_seq[sender]);
-			return NULL;
-		}
-		sc->next_seq[sender]++;
-		sc->received++;
-	}
-	return NULL;
-}
-
 static void test_concurrent_senders_exactly_once_in_order(void **state)
 {
 	(void)state;
 	static struct storm_client clients[STORM_CLIENTS];
-	pthread_t threads[STORM_CLIENTS];
-	pthread_barrier_t start;
-	pthread_barrier_init(&start, NULL, STORM_CLIENTS);
-	for (int i = 0; i < STORM_CLIENTS; i++) {
-		memset(&clients[i], 0, sizeof(clients[i]));
-		clients[i].id = i;
-		clients[i].start = &start;
+	for (int i = 0; i < STORM_CLIENTS; i++)
 		relay_fixture_connect(&clients[i].ws, relay.port, WAIT_MS);
-	}
+	int failed = storm_run(clients, STORM_CLIENTS, STORM_MESSAGES);
+	if (failed >= 0)
+		fail_msg("client %d: %s", failed, clients[failed].error);
+	/* Nothing more: no duplicates arrive late. */
 	for (int i = 0; i < STORM_CLIENTS; i++)
-		assert_int_equal(pthread_create(&threads[i], NULL, storm_thread, &clients[i]), 0);
-	for (int i = 0; i < STORM_CLIENTS; i++)
-		pthread_join(threads[i], NULL);
-	pthread_barrier_destroy(&start);
-
-	for (int i = 0; i < STORM_CLIENTS; i++) {
-		if (clients[i].error[0])
-			fail_msg("client %d: %s", i, clients[i].error);
-		for (int s = 0; s < STORM_CLIENTS; s++)
-			assert_int_equal(clients[i].next_seq[s], STORM_MESSAGES);
-		/* Nothing more: no duplicates arrive late. */
 		expect_silence(&clients[i].ws, 50);
-	}
 	for (int i = 0; i < STORM_CLIENTS; i++)
 		close_client(&clients[i].ws);
 }

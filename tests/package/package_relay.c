@@ -23,7 +23,7 @@
 #include "test_file.h"
 #include "relay_fixture.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS 20000 /* only a failure waits this long */
 
 static const char *root;
 static struct relay_process relay;

@@ -56,6 +56,13 @@ int flooder_start(struct flooder *fl, uint16_t port, size_t message_size, unsign
 	return -1;
 }
 
+int flooder_wait_sent(struct flooder *fl, int count, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms && atomic_load(&fl->sent) < count; waited += 5)
+		usleep(5 * 1000);
+	return atomic_load(&fl->sent);
+}
+
 int flooder_stop(struct flooder *fl)
 {
 	atomic_store(&fl->stop, true);

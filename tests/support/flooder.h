@@ -26,6 +26,10 @@ struct flooder {
  * stay valid until flooder_stop. */
 int flooder_start(struct flooder *fl, uint16_t port, size_t message_size, unsigned pause_us);
 
+/* Waits up to timeout_ms until at least count messages were sent; returns
+ * how many were. */
+int flooder_wait_sent(struct flooder *fl, int count, int timeout_ms);
+
 /* Stops sending, closes and joins. Returns how many messages were sent. */
 int flooder_stop(struct flooder *fl);
 

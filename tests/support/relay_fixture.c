@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A full /metrics page with every family, with room to spare. */
@@ -55,16 +56,55 @@ double relay_fixture_sample(const char *text, const char *series)
 	return -1;
 }
 
+/* Milliseconds on the monotonic clock. */
+static int64_t fixture_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Polls series every 20 ms until it is want (or at least want); the
+ * deadline is on the clock, so slow scrapes do not stretch it. */
+static bool fixture_wait_metric(uint16_t metrics_port, const char *series, double want,
+                                bool at_least, int timeout_ms)
+{
+	int64_t deadline = fixture_now_ms() + timeout_ms;
+	double got;
+	for (;;) {
+		got = relay_fixture_metric(metrics_port, series, timeout_ms);
+		if (got == want || (at_least && got > want))
+			return true;
+		if (fixture_now_ms() > deadline)
+			break;
+		usleep(20 * 1000);
+	}
+	print_error("%s is %g, expected %s%g\n", series, got, at_least ? "at least " : "", want);
+	return false;
+}
+
 bool relay_fixture_wait_metric(uint16_t metrics_port, const char *series, double want,
                                int timeout_ms)
 {
-	double got = -1;
-	for (int waited = 0; waited <= timeout_ms; waited += 20) {
-		got = relay_fixture_metric(metrics_port, series, timeout_ms);
-		if (got == want)
+	return fixture_wait_metric(metrics_port, series, want, false, timeout_ms);
+}
+
+bool relay_fixture_wait_metric_at_least(uint16_t metrics_port, const char *series, double want,
+                                        int timeout_ms)
+{
+	return fixture_wait_metric(metrics_port, series, want, true, timeout_ms);
+}
+
+bool relay_fixture_wait_log(const struct relay_process *rp, const char *needle, int timeout_ms)
+{
+	int64_t deadline = fixture_now_ms() + timeout_ms;
+	for (;;) {
+		if (relay_stderr_contains(rp, needle) == 1)
 			return true;
+		if (fixture_now_ms() > deadline)
+			break;
 		usleep(20 * 1000);
 	}
-	print_error("%s is %g, expected %g\n", series, got, want);
+	print_error("the server's stderr never said \"%s\"\n", needle);
 	return false;
 }

@@ -33,4 +33,14 @@ double relay_fixture_sample(const char *text, const char *series);
 bool relay_fixture_wait_metric(uint16_t metrics_port, const char *series, double want,
                                int timeout_ms);
 
+/* relay_fixture_wait_metric for a value that only grows: true once series
+ * is at least want. */
+bool relay_fixture_wait_metric_at_least(uint16_t metrics_port, const char *series, double want,
+                                        int timeout_ms);
+
+/* Polls rp's stderr every 20 ms until it contains needle (a line is logged
+ * on the server's threads, often just after what a client can see); true
+ * when it does within timeout_ms, else false after saying so. */
+bool relay_fixture_wait_log(const struct relay_process *rp, const char *needle, int timeout_ms);
+
 #endif

@@ -61,6 +61,43 @@ def start_relay(binary, tmp, tag, yaml_extra="", max_connections=64, metrics_ext
         time.sleep(0.1)
 
 
+def scrape(mport):
+    """The relay's metrics as {"name{labels}": value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=DEADLINE) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+def wait_until(check):
+    """Polls check() every 50 ms until it returns something true, for up to
+    DEADLINE; returns its last result. The relay counts and logs on its own
+    threads, often just after what a client can see, so a value is waited
+    for, never read once."""
+    end = time.monotonic() + DEADLINE
+    while True:
+        got = check()
+        if got or time.monotonic() > end:
+            return got
+        time.sleep(0.05)
+
+
+def wait_metric(mport, series, want):
+    """The series' value once it is want, or its last value after DEADLINE
+    (None when the scrape has no such line)."""
+    last = [None]
+
+    def check():
+        last[0] = scrape(mport).get(series)
+        return last[0] == want
+    wait_until(check)
+    return last[0]
+
+
 def stop(proc):
     """SIGTERM, then SIGKILL after DEADLINE; None is fine."""
     if proc and proc.poll() is None:

@@ -967,161 +967,126 @@ static void test_exact_messages(void **state)
 	}
 }
 
-static void test_yaml_syntax_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"server: [\n", 2, 1, "YAML syntax error: did not find expected node content"},
-	    {"relay: {echo_to_sender: true\n", 2, 1,
-	     "did not find expected ',' or '}' (while parsing a flow mapping at line 1, "
-	     "column 8)"},
-	    {"server:\n\tlisten: \"0.0.0.0:1\"\n", 2, 1,
-	     "YAML does not allow tabs for indentation"},
-	    {"server:\n  \tlisten: \"0.0.0.0:1\"\n", 2, 3,
-	     "YAML does not allow tabs for indentation"},
-	    {"logging:\n  level: 'info\n", 3, 1,
-	     "found unexpected end of stream (while scanning a quoted scalar at line 2, "
-	     "column 10)"},
-	    {"server:\n  listen: x\n listen: y\n", 3, 2, "YAML syntax error"},
-	    {"relay: *nope\n", 1, 8, "found undefined alias"},
-	    {"relay: {echo_to_sender: \xff}\n", 1, 25,
-	     "invalid input: invalid leading UTF-8 octet (0xFF)"},
-	    {"# \xc3\xa9\xc3\xa9\nrelay: \x01\n", 2, 8,
-	     "invalid input: control characters are not allowed (0x01)"},
-	    {"relay: {}\nlogging: \xc3", 2, 10, "invalid input: incomplete UTF-8 octet sequence"},
-	    {"relay: {}\n---\nserver: [\n", 4, 1, "did not find expected node content"},
-	};
+static const struct error_case yaml_syntax_errors[] = {
+    {"server: [\n", 2, 1, "YAML syntax error: did not find expected node content"},
+    {"relay: {echo_to_sender: true\n", 2, 1,
+     "did not find expected ',' or '}' (while parsing a flow mapping at line 1, "
+     "column 8)"},
+    {"server:\n\tlisten: \"0.0.0.0:1\"\n", 2, 1, "YAML does not allow tabs for indentation"},
+    {"server:\n  \tlisten: \"0.0.0.0:1\"\n", 2, 3, "YAML does not allow tabs for indentation"},
+    {"logging:\n  level: 'info\n", 3, 1,
+     "found unexpected end of stream (while scanning a quoted scalar at line 2, "
+     "column 10)"},
+    {"server:\n  listen: x\n listen: y\n", 3, 2, "YAML syntax error"},
+    {"relay: *nope\n", 1, 8, "found undefined alias"},
+    {"relay: {echo_to_sender: \xff}\n", 1, 25, "invalid input: invalid leading UTF-8 octet (0xFF)"},
+    {"# \xc3\xa9\xc3\xa9\nrelay: \x01\n", 2, 8,
+     "invalid input: control characters are not allowed (0x01)"},
+    {"relay: {}\nlogging: \xc3", 2, 10, "invalid input: incomplete UTF-8 octet sequence"},
+    {"relay: {}\n---\nserver: [\n", 4, 1, "did not find expected node content"},
+};
 
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
+static const struct error_case document_shape_errors[] = {
+    {"logging: {level: info}\n---\nrelay: {}\n", 2, 1,
+     "only one YAML document is allowed, found a second one here"},
+    {"---\n---\n", 2, 1, "only one YAML document is allowed"},
+    {"relay: {}\n...\n--- {}\n", 3, 1, "only one YAML document is allowed"},
+    {"- server\n", 1, 1,
+     "the top level must be a mapping of sections (server, relay, ...), got a list"},
+    {"42\n", 1, 1,
+     "the top level must be a mapping of sections (server, relay, ...), "
+     "got \"42\""},
+    {"\"server\"\n", 1, 1, "got the string \"server\""},
+    {"? [server]\n: {}\n", 1, 3, "keys must be names, got a list"},
+    {"server:\n  ? {listen: x}\n  : 1\n", 2, 5, "keys must be names, got a mapping"},
+    {"Server: {}\n", 1, 1, "unknown key \"Server\" (expected one of:"},
+    {"relay: {}\nrelay: {}\n", 2, 1, "duplicate key \"relay\" (first at line 1)"},
+    {"\"a\\nb\": 1\n", 1, 1, "unknown key \"a\\x0Ab\""},
+    {"'a\"\\b': 1\n", 1, 1, "unknown key \"a\\\"\\\\b\""},
+};
 
-static void test_document_shape_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"logging: {level: info}\n---\nrelay: {}\n", 2, 1,
-	     "only one YAML document is allowed, found a second one here"},
-	    {"---\n---\n", 2, 1, "only one YAML document is allowed"},
-	    {"relay: {}\n...\n--- {}\n", 3, 1, "only one YAML document is allowed"},
-	    {"- server\n", 1, 1,
-	     "the top level must be a mapping of sections (server, relay, ...), got a list"},
-	    {"42\n", 1, 1,
-	     "the top level must be a mapping of sections (server, relay, ...), "
-	     "got \"42\""},
-	    {"\"server\"\n", 1, 1, "got the string \"server\""},
-	    {"? [server]\n: {}\n", 1, 3, "keys must be names, got a list"},
-	    {"server:\n  ? {listen: x}\n  : 1\n", 2, 5, "keys must be names, got a mapping"},
-	    {"Server: {}\n", 1, 1, "unknown key \"Server\" (expected one of:"},
-	    {"relay: {}\nrelay: {}\n", 2, 1, "duplicate key \"relay\" (first at line 1)"},
-	    {"\"a\\nb\": 1\n", 1, 1, "unknown key \"a\\x0Ab\""},
-	    {"'a\"\\b': 1\n", 1, 1, "unknown key \"a\\\"\\\\b\""},
-	};
+static const struct error_case section_errors[] = {
+    {"server: 5\n", 1, 9, "server: expected a mapping, got \"5\""},
+    /* Only unquoted nulls stand for an empty section. */
+    {"relay: \"\"\n", 1, 8, "relay: expected a mapping, got the string \"\""},
+    {"metrics: '~'\n", 1, 10, "metrics: expected a mapping, got the string \"~\""},
+    {"shutdown: [1]\n", 1, 11, "shutdown: expected a mapping, got a list"},
+    {"server:\n  tls: \"on\"\n", 2, 8, "server.tls: expected a mapping, got the string \"on\""},
+    {"server:\n  listn: x\n", 2, 3,
+     "unknown key \"listn\" in server (expected one of: listen, websocket_path, "
+     "document_root, max_connections, max_message_bytes, allowed_origins, "
+     "ping_interval_seconds, idle_timeout_seconds, handshake_timeout_seconds, "
+     "trusted_proxies, proxy_protocol, tls)"},
+    {"server:\n  tls:\n    enable: true\n", 3, 5,
+     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
+     "private_key, min_version, ciphers, client_ca)"},
+    {"relay:\n  echo: true\n", 2, 3,
+     "unknown key \"echo\" in relay (expected one of: echo_to_sender, "
+     "client_queue_messages, client_queue_bytes)"},
+    {"metrics:\n  port: 1\n", 2, 3,
+     "unknown key \"port\" in metrics (expected one of: enabled, listen, path, "
+     "allowed_networks, bearer_token_file, tls)"},
+    {"shutdown:\n  timeout: 1\n", 2, 3,
+     "unknown key \"timeout\" in shutdown (expected one of: timeout_seconds)"},
+    {"logging:\n  lvl: info\n", 2, 3,
+     "unknown key \"lvl\" in logging (expected one of: level, format)"},
+    {"logging:\n  format: xml\n", 2, 11,
+     "logging.format: expected \"text\" or \"json\", got \"xml\""},
+    {"server:\n  tls:\n    enabled: false\n    enabled: false\n", 4, 5,
+     "duplicate key \"enabled\" in server.tls (first at line 3)"},
+    {"relay:\n  echo_to_sender: true\n  'echo_to_sender': true\n", 3, 3,
+     "duplicate key \"echo_to_sender\" in relay (first at line 2)"},
+    {"server:\n  <<: {}\n", 2, 3, "unknown key \"<<\" in server"},
+};
 
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
+static const struct error_case bool_errors[] = {
+    {"relay:\n  echo_to_sender: no\n", 2, 19, "expected true or false, got \"no\""},
+    {"relay:\n  echo_to_sender: True\n", 2, 19, "expected true or false, got \"True\""},
+    {"relay:\n  echo_to_sender: on\n", 2, 19, "expected true or false, got \"on\""},
+    {"relay:\n  echo_to_sender: 1\n", 2, 19, "expected true or false, got \"1\""},
+    {"relay:\n  echo_to_sender: \"true\"\n", 2, 19,
+     "relay.echo_to_sender: expected true or false, got the string \"true\""},
+    {"relay:\n  echo_to_sender: ~\n", 2, 19, "expected true or false, got null"},
+    {"relay:\n  echo_to_sender:\n", 2, 18, "expected true or false, got an empty value"},
+    {"relay:\n  echo_to_sender: [true]\n", 2, 19, "expected true or false, got a list"},
+    {"relay:\n  echo_to_sender: {a: 1}\n", 2, 19, "expected true or false, got a mapping"},
+    {"metrics:\n  enabled: 0\n", 2, 12, "metrics.enabled: expected true or false"},
+    {"server:\n  tls:\n    enabled: off\n", 3, 14,
+     "server.tls.enabled: expected true or false, got \"off\""},
+};
 
-static void test_section_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"server: 5\n", 1, 9, "server: expected a mapping, got \"5\""},
-	    /* Only unquoted nulls stand for an empty section. */
-	    {"relay: \"\"\n", 1, 8, "relay: expected a mapping, got the string \"\""},
-	    {"metrics: '~'\n", 1, 10, "metrics: expected a mapping, got the string \"~\""},
-	    {"shutdown: [1]\n", 1, 11, "shutdown: expected a mapping, got a list"},
-	    {"server:\n  tls: \"on\"\n", 2, 8,
-	     "server.tls: expected a mapping, got the string \"on\""},
-	    {"server:\n  listn: x\n", 2, 3,
-	     "unknown key \"listn\" in server (expected one of: listen, websocket_path, "
-	     "document_root, max_connections, max_message_bytes, allowed_origins, "
-	     "ping_interval_seconds, idle_timeout_seconds, handshake_timeout_seconds, "
-	     "trusted_proxies, proxy_protocol, tls)"},
-	    {"server:\n  tls:\n    enable: true\n", 3, 5,
-	     "unknown key \"enable\" in server.tls (expected one of: enabled, certificate, "
-	     "private_key, min_version, ciphers, client_ca)"},
-	    {"relay:\n  echo: true\n", 2, 3,
-	     "unknown key \"echo\" in relay (expected one of: echo_to_sender, "
-	     "client_queue_messages, client_queue_bytes)"},
-	    {"metrics:\n  port: 1\n", 2, 3,
-	     "unknown key \"port\" in metrics (expected one of: enabled, listen, path, "
-	     "allowed_networks, bearer_token_file, tls)"},
-	    {"shutdown:\n  timeout: 1\n", 2, 3,
-	     "unknown key \"timeout\" in shutdown (expected one of: timeout_seconds)"},
-	    {"logging:\n  lvl: info\n", 2, 3,
-	     "unknown key \"lvl\" in logging (expected one of: level, format)"},
-	    {"logging:\n  format: xml\n", 2, 11,
-	     "logging.format: expected \"text\" or \"json\", got \"xml\""},
-	    {"server:\n  tls:\n    enabled: false\n    enabled: false\n", 4, 5,
-	     "duplicate key \"enabled\" in server.tls (first at line 3)"},
-	    {"relay:\n  echo_to_sender: true\n  'echo_to_sender': true\n", 3, 3,
-	     "duplicate key \"echo_to_sender\" in relay (first at line 2)"},
-	    {"server:\n  <<: {}\n", 2, 3, "unknown key \"<<\" in server"},
-	};
-
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
-
-static void test_bool_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"relay:\n  echo_to_sender: no\n", 2, 19, "expected true or false, got \"no\""},
-	    {"relay:\n  echo_to_sender: True\n", 2, 19, "expected true or false, got \"True\""},
-	    {"relay:\n  echo_to_sender: on\n", 2, 19, "expected true or false, got \"on\""},
-	    {"relay:\n  echo_to_sender: 1\n", 2, 19, "expected true or false, got \"1\""},
-	    {"relay:\n  echo_to_sender: \"true\"\n", 2, 19,
-	     "relay.echo_to_sender: expected true or false, got the string \"true\""},
-	    {"relay:\n  echo_to_sender: ~\n", 2, 19, "expected true or false, got null"},
-	    {"relay:\n  echo_to_sender:\n", 2, 18, "expected true or false, got an empty value"},
-	    {"relay:\n  echo_to_sender: [true]\n", 2, 19, "expected true or false, got a list"},
-	    {"relay:\n  echo_to_sender: {a: 1}\n", 2, 19, "expected true or false, got a mapping"},
-	    {"metrics:\n  enabled: 0\n", 2, 12, "metrics.enabled: expected true or false"},
-	    {"server:\n  tls:\n    enabled: off\n", 3, 14,
-	     "server.tls.enabled: expected true or false, got \"off\""},
-	};
-
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
-
-static void test_integer_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"server:\n  max_connections: 30001\n", 2, 20,
-	     "server.max_connections: 30001 is out of range (1..30000)"},
-	    {"server:\n  max_connections: -1\n", 2, 20, "-1 is out of range (1..30000)"},
-	    {"server:\n  max_connections: 99999999999999999999\n", 2, 20,
-	     "99999999999999999999 is out of range (1..30000)"},
-	    {"server:\n  max_connections: 18446744073709551616\n", 2, 20,
-	     "18446744073709551616 is out of range"},
-	    {"server:\n  max_connections: 12abc\n", 2, 20,
-	     "server.max_connections: expected a decimal integer, got \"12abc\""},
-	    {"server:\n  max_connections: +5\n", 2, 20, "expected a decimal integer, got \"+5\""},
-	    {"server:\n  max_connections: --1\n", 2, 20, "expected a decimal integer"},
-	    {"server:\n  max_connections: -a\n", 2, 20, "expected a decimal integer"},
-	    {"server:\n  max_connections: 1.5\n", 2, 20, "expected a decimal integer"},
-	    {"server:\n  max_connections: 0x10\n", 2, 20, "expected a decimal integer"},
-	    {"server:\n  max_connections: 1e3\n", 2, 20, "expected a decimal integer"},
-	    {"server:\n  max_connections: 1_000\n", 2, 20, "expected a decimal integer"},
-	    {"server:\n  max_connections: 010\n", 2, 20,
-	     "\"010\" has a leading zero (YAML 1.1 would read it as octal)"},
-	    {"server:\n  max_connections: \"4096\"\n", 2, 20,
-	     "expected an integer, got the string \"4096\""},
-	    {"server:\n  max_connections: ~\n", 2, 20, "expected an integer, got null"},
-	    {"server:\n  max_connections: [1]\n", 2, 20, "expected an integer, got a list"},
-	    {"server:\n  max_message_bytes: 0\n", 2, 22,
-	     "server.max_message_bytes: 0 is out of range (1..1073741824)"},
-	    {"server:\n  max_message_bytes: 1073741825\n", 2, 22,
-	     "1073741825 is out of range (1..1073741824)"},
-	    {"shutdown:\n  timeout_seconds: 3601\n", 2, 20,
-	     "shutdown.timeout_seconds: 3601 is out of range (0..3600)"},
-	    {"shutdown:\n  timeout_seconds: -5\n", 2, 20, "-5 is out of range (0..3600)"},
-	    {"shutdown:\n  timeout_seconds: true\n", 2, 20,
-	     "expected a decimal integer, got \"true\""},
-	};
-
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
+static const struct error_case integer_errors[] = {
+    {"server:\n  max_connections: 30001\n", 2, 20,
+     "server.max_connections: 30001 is out of range (1..30000)"},
+    {"server:\n  max_connections: -1\n", 2, 20, "-1 is out of range (1..30000)"},
+    {"server:\n  max_connections: 99999999999999999999\n", 2, 20,
+     "99999999999999999999 is out of range (1..30000)"},
+    {"server:\n  max_connections: 18446744073709551616\n", 2, 20,
+     "18446744073709551616 is out of range"},
+    {"server:\n  max_connections: 12abc\n", 2, 20,
+     "server.max_connections: expected a decimal integer, got \"12abc\""},
+    {"server:\n  max_connections: +5\n", 2, 20, "expected a decimal integer, got \"+5\""},
+    {"server:\n  max_connections: --1\n", 2, 20, "expected a decimal integer"},
+    {"server:\n  max_connections: -a\n", 2, 20, "expected a decimal integer"},
+    {"server:\n  max_connections: 1.5\n", 2, 20, "expected a decimal integer"},
+    {"server:\n  max_connections: 0x10\n", 2, 20, "expected a decimal integer"},
+    {"server:\n  max_connections: 1e3\n", 2, 20, "expected a decimal integer"},
+    {"server:\n  max_connections: 1_000\n", 2, 20, "expected a decimal integer"},
+    {"server:\n  max_connections: 010\n", 2, 20,
+     "\"010\" has a leading zero (YAML 1.1 would read it as octal)"},
+    {"server:\n  max_connections: \"4096\"\n", 2, 20,
+     "expected an integer, got the string \"4096\""},
+    {"server:\n  max_connections: ~\n", 2, 20, "expected an integer, got null"},
+    {"server:\n  max_connections: [1]\n", 2, 20, "expected an integer, got a list"},
+    {"server:\n  max_message_bytes: 0\n", 2, 22,
+     "server.max_message_bytes: 0 is out of range (1..1073741824)"},
+    {"server:\n  max_message_bytes: 1073741825\n", 2, 22,
+     "1073741825 is out of range (1..1073741824)"},
+    {"shutdown:\n  timeout_seconds: 3601\n", 2, 20,
+     "shutdown.timeout_seconds: 3601 is out of range (0..3600)"},
+    {"shutdown:\n  timeout_seconds: -5\n", 2, 20, "-5 is out of range (0..3600)"},
+    {"shutdown:\n  timeout_seconds: true\n", 2, 20, "expected a decimal integer, got \"true\""},
+};
 
 static void test_string_and_path_errors(void **state)
 {
@@ -1244,108 +1209,92 @@ static void test_listen_errors(void **state)
 	check_errors(cases, ARRAY_LEN(cases));
 }
 
-static void test_origin_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"server:\n  allowed_origins: \"https://example.com\"\n", 2, 20,
-	     "server.allowed_origins: expected a list of origins, e.g. "
-	     "[\"https://example.com\"], got the string \"https://example.com\""},
-	    {"server:\n  allowed_origins:\n", 2, 19, "got an empty value"},
-	    {"server:\n  allowed_origins: {}\n", 2, 20, "got a mapping"},
-	    {"server:\n  allowed_origins:\n    - [a]\n", 3, 7,
-	     "server.allowed_origins: expected an origin string, got a list"},
-	    {"server:\n  allowed_origins:\n    - ~\n", 3, 7, "expected an origin string, got null"},
-	    {"server:\n  allowed_origins:\n    - example.com\n", 3, 7,
-	     "\"example.com\" is not an origin: it must start with \"http://\" or \"https://\""},
-	    {"server:\n  allowed_origins:\n    - \"ftp://example.com\"\n", 3, 7,
-	     "must start with \"http://\" or \"https://\""},
-	    {"server:\n  allowed_origins:\n    - \"https://\"\n", 3, 7, "\"https://\" has no host"},
-	    {"server:\n  allowed_origins:\n    - \"https://:8443\"\n", 3, 7, "has no host"},
-	    {"server:\n  allowed_origins:\n    - \"https://example.com/\"\n", 3, 7,
-	     "\"https://example.com/\" has a path; an origin is only scheme://host[:port], e.g. "
-	     "\"https://example.com\""},
-	    {"server:\n  allowed_origins:\n    - \"http://localhost:8443/app\"\n", 3, 7,
-	     "has a path; an origin is only scheme://host[:port], e.g. "
-	     "\"http://localhost:8443\""},
-	    {"server:\n  allowed_origins:\n    - \"https://Example.com\"\n", 3, 7,
-	     "\"https://Example.com\" has upper-case letters; browsers send origins in lower "
-	     "case"},
-	    {"server:\n  allowed_origins:\n    - \"https://example.com:443\"\n", 3, 7,
-	     "\"https://example.com:443\" names the default port, which browsers leave out; "
-	     "write \"https://example.com\""},
-	    {"server:\n  allowed_origins:\n    - \"http://example.com:80\"\n", 3, 7,
-	     "names the default port"},
-	    {"server:\n  allowed_origins:\n    - \"http://example.com:0\"\n", 3, 7,
-	     "\"http://example.com:0\" has an invalid port (expected 1..65535)"},
-	    {"server:\n  allowed_origins:\n    - \"http://example.com:65536\"\n", 3, 7,
-	     "has an invalid port"},
-	    {"server:\n  allowed_origins:\n    - \"http://example.com:\"\n", 3, 7,
-	     "has an invalid port"},
-	    {"server:\n  allowed_origins:\n    - \"http://example.com:08080\"\n", 3, 7,
-	     "has an invalid port"},
-	    {"server:\n  allowed_origins:\n    - \"https://exa mple.com\"\n", 3, 7,
-	     "\"https://exa mple.com\" is not an origin: expected scheme://host[:port]"},
-	    {"server:\n  allowed_origins:\n    - \"https://user@example.com\"\n", 3, 7,
-	     "is not an origin"},
-	    {"server:\n  allowed_origins:\n    - \"https://example.com?q\"\n", 3, 7,
-	     "is not an origin"},
-	    {"server:\n  allowed_origins:\n    - \"https://[::1\"\n", 3, 7,
-	     "\"https://[::1\" has an invalid IPv6 address"},
-	    {"server:\n  allowed_origins:\n    - \"https://[::g]\"\n", 3, 7,
-	     "has an invalid IPv6 address"},
-	    {"server:\n  allowed_origins:\n    - \"https://a.example\"\n"
-	     "    - \"https://b.example\"\n    - \"https://a.example\"\n",
-	     5, 7, "server.allowed_origins: \"https://a.example\" is listed twice"},
-	};
+static const struct error_case origin_errors[] = {
+    {"server:\n  allowed_origins: \"https://example.com\"\n", 2, 20,
+     "server.allowed_origins: expected a list of origins, e.g. "
+     "[\"https://example.com\"], got the string \"https://example.com\""},
+    {"server:\n  allowed_origins:\n", 2, 19, "got an empty value"},
+    {"server:\n  allowed_origins: {}\n", 2, 20, "got a mapping"},
+    {"server:\n  allowed_origins:\n    - [a]\n", 3, 7,
+     "server.allowed_origins: expected an origin string, got a list"},
+    {"server:\n  allowed_origins:\n    - ~\n", 3, 7, "expected an origin string, got null"},
+    {"server:\n  allowed_origins:\n    - example.com\n", 3, 7,
+     "\"example.com\" is not an origin: it must start with \"http://\" or \"https://\""},
+    {"server:\n  allowed_origins:\n    - \"ftp://example.com\"\n", 3, 7,
+     "must start with \"http://\" or \"https://\""},
+    {"server:\n  allowed_origins:\n    - \"https://\"\n", 3, 7, "\"https://\" has no host"},
+    {"server:\n  allowed_origins:\n    - \"https://:8443\"\n", 3, 7, "has no host"},
+    {"server:\n  allowed_origins:\n    - \"https://example.com/\"\n", 3, 7,
+     "\"https://example.com/\" has a path; an origin is only scheme://host[:port], e.g. "
+     "\"https://example.com\""},
+    {"server:\n  allowed_origins:\n    - \"http://localhost:8443/app\"\n", 3, 7,
+     "has a path; an origin is only scheme://host[:port], e.g. "
+     "\"http://localhost:8443\""},
+    {"server:\n  allowed_origins:\n    - \"https://Example.com\"\n", 3, 7,
+     "\"https://Example.com\" has upper-case letters; browsers send origins in lower "
+     "case"},
+    {"server:\n  allowed_origins:\n    - \"https://example.com:443\"\n", 3, 7,
+     "\"https://example.com:443\" names the default port, which browsers leave out; "
+     "write \"https://example.com\""},
+    {"server:\n  allowed_origins:\n    - \"http://example.com:80\"\n", 3, 7,
+     "names the default port"},
+    {"server:\n  allowed_origins:\n    - \"http://example.com:0\"\n", 3, 7,
+     "\"http://example.com:0\" has an invalid port (expected 1..65535)"},
+    {"server:\n  allowed_origins:\n    - \"http://example.com:65536\"\n", 3, 7,
+     "has an invalid port"},
+    {"server:\n  allowed_origins:\n    - \"http://example.com:\"\n", 3, 7, "has an invalid port"},
+    {"server:\n  allowed_origins:\n    - \"http://example.com:08080\"\n", 3, 7,
+     "has an invalid port"},
+    {"server:\n  allowed_origins:\n    - \"https://exa mple.com\"\n", 3, 7,
+     "\"https://exa mple.com\" is not an origin: expected scheme://host[:port]"},
+    {"server:\n  allowed_origins:\n    - \"https://user@example.com\"\n", 3, 7, "is not an origin"},
+    {"server:\n  allowed_origins:\n    - \"https://example.com?q\"\n", 3, 7, "is not an origin"},
+    {"server:\n  allowed_origins:\n    - \"https://[::1\"\n", 3, 7,
+     "\"https://[::1\" has an invalid IPv6 address"},
+    {"server:\n  allowed_origins:\n    - \"https://[::g]\"\n", 3, 7, "has an invalid IPv6 address"},
+    {"server:\n  allowed_origins:\n    - \"https://a.example\"\n"
+     "    - \"https://b.example\"\n    - \"https://a.example\"\n",
+     5, 7, "server.allowed_origins: \"https://a.example\" is listed twice"},
+};
 
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
-
-static void test_tls_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"server:\n  tls:\n    enabled: true\n", 3, 14,
-	     "server.tls.enabled: true needs server.tls.certificate and "
-	     "server.tls.private_key to be set"},
-	    {"server:\n  tls:\n    enabled: true\n    certificate: c.pem\n", 3, 14,
-	     "server.tls.enabled: true needs server.tls.private_key to be set"},
-	    {"server:\n  tls:\n    private_key: k.pem\n    enabled: true\n", 4, 14,
-	     "server.tls.enabled: true needs server.tls.certificate to be set"},
-	    {"server:\n  tls:\n    enabled: true\n    certificate: \"\"\n    private_key: k\n", 3,
-	     14, "needs server.tls.certificate to be set"},
-	    {"server:\n  tls: {enabled: true, certificate: c}\n", 2, 18,
-	     "needs server.tls.private_key to be set"},
-	    {"metrics:\n  tls:\n    enabled: true\n", 3, 14,
-	     "metrics.tls.enabled: true needs metrics.tls.certificate and "
-	     "metrics.tls.private_key to be set"},
-	    {"server:\n  tls:\n    min_version: \"1.1\"\n", 3, 18,
-	     "server.tls.min_version: expected \"1.2\" or \"1.3\", got \"1.1\""},
-	    {"server:\n  tls:\n    min_version: 1.3.0\n", 3, 18, "expected \"1.2\" or \"1.3\""},
-	    {"server:\n  tls:\n    min_version: true\n", 3, 18, "expected a TLS version"},
-	    {"server:\n  tls:\n    ciphers: \"NO-SUCH-CIPHER\"\n", 3, 14,
-	     "server.tls.ciphers: OpenSSL knows no TLS 1.2 cipher in \"NO-SUCH-CIPHER\""},
-	    {"metrics:\n  tls:\n    ciphers: \"nonsense:alsonot\"\n", 3, 14,
-	     "metrics.tls.ciphers: OpenSSL knows no TLS 1.2 cipher"},
-	    {"server:\n  tls:\n    client_ca: [a]\n", 3, 16, "expected a file path"},
-	    /* A wss:// address needs the certificate that server.tls names. */
-	    {"server:\n  listen: [\"ws://0.0.0.0:1\", \"wss://0.0.0.0:2\"]\n", 2, 11,
-	     "server.listen: a \"wss://\" address needs server.tls.enabled: true"},
-	    {"server:\n  listen: \"http://0.0.0.0:1\"\n", 2, 11,
-	     "\"http://0.0.0.0:1\": the scheme must be \"ws://\" (plain) or \"wss://\" (TLS)"},
-	    {"server:\n  listen: \"wss:/0.0.0.0:1\"\n", 2, 11,
-	     "\"wss:/0.0.0.0:1\": unexpected \"/\"; write \"host:port\", optionally after "
-	     "\"ws://\" or \"wss://\""},
-	    {"server:\n  listen: \"ws://0.0.0.0:1/ws\"\n", 2, 11, "unexpected \"/\""},
-	    {"server:\n  listen: [\"ws://0.0.0.0:1\", \"wss://0.0.0.0:1\"]\n", 2, 30,
-	     "\"wss://0.0.0.0:1\" is listed twice"},
-	    {"metrics:\n  listen: \"ws://0.0.0.0:1\"\n", 2, 11,
-	     "metrics.listen: \"ws://0.0.0.0:1\": this address takes no scheme"},
-	};
-
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
+static const struct error_case tls_errors[] = {
+    {"server:\n  tls:\n    enabled: true\n", 3, 14,
+     "server.tls.enabled: true needs server.tls.certificate and "
+     "server.tls.private_key to be set"},
+    {"server:\n  tls:\n    enabled: true\n    certificate: c.pem\n", 3, 14,
+     "server.tls.enabled: true needs server.tls.private_key to be set"},
+    {"server:\n  tls:\n    private_key: k.pem\n    enabled: true\n", 4, 14,
+     "server.tls.enabled: true needs server.tls.certificate to be set"},
+    {"server:\n  tls:\n    enabled: true\n    certificate: \"\"\n    private_key: k\n", 3, 14,
+     "needs server.tls.certificate to be set"},
+    {"server:\n  tls: {enabled: true, certificate: c}\n", 2, 18,
+     "needs server.tls.private_key to be set"},
+    {"metrics:\n  tls:\n    enabled: true\n", 3, 14,
+     "metrics.tls.enabled: true needs metrics.tls.certificate and "
+     "metrics.tls.private_key to be set"},
+    {"server:\n  tls:\n    min_version: \"1.1\"\n", 3, 18,
+     "server.tls.min_version: expected \"1.2\" or \"1.3\", got \"1.1\""},
+    {"server:\n  tls:\n    min_version: 1.3.0\n", 3, 18, "expected \"1.2\" or \"1.3\""},
+    {"server:\n  tls:\n    min_version: true\n", 3, 18, "expected a TLS version"},
+    {"server:\n  tls:\n    ciphers: \"NO-SUCH-CIPHER\"\n", 3, 14,
+     "server.tls.ciphers: OpenSSL knows no TLS 1.2 cipher in \"NO-SUCH-CIPHER\""},
+    {"metrics:\n  tls:\n    ciphers: \"nonsense:alsonot\"\n", 3, 14,
+     "metrics.tls.ciphers: OpenSSL knows no TLS 1.2 cipher"},
+    {"server:\n  tls:\n    client_ca: [a]\n", 3, 16, "expected a file path"},
+    /* A wss:// address needs the certificate that server.tls names. */
+    {"server:\n  listen: [\"ws://0.0.0.0:1\", \"wss://0.0.0.0:2\"]\n", 2, 11,
+     "server.listen: a \"wss://\" address needs server.tls.enabled: true"},
+    {"server:\n  listen: \"http://0.0.0.0:1\"\n", 2, 11,
+     "\"http://0.0.0.0:1\": the scheme must be \"ws://\" (plain) or \"wss://\" (TLS)"},
+    {"server:\n  listen: \"wss:/0.0.0.0:1\"\n", 2, 11,
+     "\"wss:/0.0.0.0:1\": unexpected \"/\"; write \"host:port\", optionally after "
+     "\"ws://\" or \"wss://\""},
+    {"server:\n  listen: \"ws://0.0.0.0:1/ws\"\n", 2, 11, "unexpected \"/\""},
+    {"server:\n  listen: [\"ws://0.0.0.0:1\", \"wss://0.0.0.0:1\"]\n", 2, 30,
+     "\"wss://0.0.0.0:1\" is listed twice"},
+    {"metrics:\n  listen: \"ws://0.0.0.0:1\"\n", 2, 11,
+     "metrics.listen: \"ws://0.0.0.0:1\": this address takes no scheme"},
+};
 
 /* Schemes pick TLS per address; without one, server.tls.enabled decides. */
 static void test_listen_schemes(void **state)
@@ -1377,74 +1326,61 @@ static void test_listen_schemes(void **state)
 	config_free(&cfg);
 }
 
-static void test_keepalive_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"server:\n  ping_interval_seconds: 10\n  idle_timeout_seconds: 10\n", 3, 25,
-	     "server.idle_timeout_seconds: 10 must be longer than server.ping_interval_seconds "
-	     "(10)"},
-	    /* The default idle timeout (75) is too short for this interval, and
-	     * the error points at the section, where the missing key belongs. */
-	    {"server:\n  ping_interval_seconds: 100\n", 2, 3, "must be longer than"},
-	    {"server:\n  idle_timeout_seconds: 0\n", 2, 25, "out of range"},
-	    {"server:\n  ping_interval_seconds: 3601\n", 2, 26, "out of range"},
-	};
+static const struct error_case keepalive_errors[] = {
+    {"server:\n  ping_interval_seconds: 10\n  idle_timeout_seconds: 10\n", 3, 25,
+     "server.idle_timeout_seconds: 10 must be longer than server.ping_interval_seconds "
+     "(10)"},
+    /* The default idle timeout (75) is too short for this interval, and
+     * the error points at the section, where the missing key belongs. */
+    {"server:\n  ping_interval_seconds: 100\n", 2, 3, "must be longer than"},
+    {"server:\n  idle_timeout_seconds: 0\n", 2, 25, "out of range"},
+    {"server:\n  ping_interval_seconds: 3601\n", 2, 26, "out of range"},
+};
 
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
-
-static void test_cluster_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"cluster:\n  broker: kafka\n", 2, 11,
-	     "cluster.broker: expected \"redis\" or \"nats\", got \"kafka\""},
-	    {"cluster:\n  broker: ~\n", 2, 11, "cluster.broker: expected a broker name, got null"},
-	    {"cluster:\n  url: \"http://x:1\"\n", 2, 8,
-	     "cluster.url: \"http://x:1\" must start with \"redis://\" or \"nats://\""},
-	    {"cluster:\n  url: []\n", 2, 8, "cluster.url: needs at least one URL"},
-	    {"cluster:\n  url: {}\n", 2, 8, "expected a URL or a list of them, got a mapping"},
-	    {"cluster:\n  url: \"redis://h:70000\"\n", 2, 8, "needs a port from 1 to 65535"},
-	    {"cluster:\n  url: \"redis://secret@h\"\n", 2, 8,
-	     "\"redis://***@h\" has user info without a password"},
-	    {"cluster:\n  broker: nats\n  url: [\"nats://a\", \"nats://a\"]\n", 3, 21,
-	     "\"nats://a\" is listed twice"},
-	    {"cluster:\n  broker: redis\n  url: [\"redis://a\", \"redis://b\"]\n", 3, 8,
-	     "cluster.url: broker \"redis\" takes one URL, got 2"},
-	    {"cluster:\n  broker: nats\n  url: \"redis://a\"\n", 3, 8,
-	     "cluster.url: \"redis://a\" is not a nats:// URL, but cluster.broker is \"nats\""},
-	    /* The default URL is Redis's: with NATS it has to be given. */
-	    {"cluster:\n  broker: nats\n", 2, 3, "\"redis://127.0.0.1:6379\" is not a nats:// URL"},
-	    {"cluster:\n  channel: \"\"\n", 2, 12,
-	     "cluster.channel: \"\" must be 1 to 200 bytes long"},
-	    {"cluster:\n  channel: \"a b\"\n", 2, 12,
-	     "\"a b\" may only contain letters, digits and _ - : ."},
-	    {"cluster:\n  channel: \"events.>\"\n", 2, 12, "may only contain"},
-	    {"cluster:\n  channel: \"a..b\"\n", 2, 12,
-	     "must not start or end with \".\" or contain \"..\""},
-	    {"cluster:\n  channel: \".a\"\n", 2, 12, "must not start or end with"},
-	    {"cluster:\n  node_id: \"n\u00e9\"\n", 2, 12, "may only contain"},
-	    {"cluster:\n  nats:\n    token_file: t\n    nkey_seed_file: s\n", 4, 21,
-	     "cluster.nats.nkey_seed_file: only one of token_file, nkey_seed_file and "
-	     "credentials_file may be set (token_file is set too)"},
-	    {"cluster:\n  nats:\n    tls:\n      certificate: c.pem\n", 4, 20,
-	     "cluster.nats.tls.certificate needs cluster.nats.tls.private_key to be set"},
-	    {"cluster:\n  url: \"redis://u:pw@h/x\"\n", 2, 8,
-	     "\"redis://u:***@h/x\" may only have a database number as its path"},
-	    {"cluster:\n  allow_local_only_oversize: 1\n", 2, 30, "expected true or false"},
-	    {"cluster:\n  node_id: "
-	     "12345678901234567890123456789012345678901234567890123456789012345\n",
-	     2, 12, "must be 0 to 64 bytes long"},
-	    {"cluster:\n  queue_messages: 0\n", 2, 19,
-	     "cluster.queue_messages: 0 is out of range (1..10000000)"},
-	    {"cluster:\n  queue_bytes: 1023\n", 2, 16,
-	     "cluster.queue_bytes: 1023 is out of range (1024..17179869184)"},
-	    {"cluster:\n  enabled: on\n", 2, 12, "cluster.enabled: expected true or false"},
-	};
-
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
+static const struct error_case cluster_errors[] = {
+    {"cluster:\n  broker: kafka\n", 2, 11,
+     "cluster.broker: expected \"redis\" or \"nats\", got \"kafka\""},
+    {"cluster:\n  broker: ~\n", 2, 11, "cluster.broker: expected a broker name, got null"},
+    {"cluster:\n  url: \"http://x:1\"\n", 2, 8,
+     "cluster.url: \"http://x:1\" must start with \"redis://\" or \"nats://\""},
+    {"cluster:\n  url: []\n", 2, 8, "cluster.url: needs at least one URL"},
+    {"cluster:\n  url: {}\n", 2, 8, "expected a URL or a list of them, got a mapping"},
+    {"cluster:\n  url: \"redis://h:70000\"\n", 2, 8, "needs a port from 1 to 65535"},
+    {"cluster:\n  url: \"redis://secret@h\"\n", 2, 8,
+     "\"redis://***@h\" has user info without a password"},
+    {"cluster:\n  broker: nats\n  url: [\"nats://a\", \"nats://a\"]\n", 3, 21,
+     "\"nats://a\" is listed twice"},
+    {"cluster:\n  broker: redis\n  url: [\"redis://a\", \"redis://b\"]\n", 3, 8,
+     "cluster.url: broker \"redis\" takes one URL, got 2"},
+    {"cluster:\n  broker: nats\n  url: \"redis://a\"\n", 3, 8,
+     "cluster.url: \"redis://a\" is not a nats:// URL, but cluster.broker is \"nats\""},
+    /* The default URL is Redis's: with NATS it has to be given. */
+    {"cluster:\n  broker: nats\n", 2, 3, "\"redis://127.0.0.1:6379\" is not a nats:// URL"},
+    {"cluster:\n  channel: \"\"\n", 2, 12, "cluster.channel: \"\" must be 1 to 200 bytes long"},
+    {"cluster:\n  channel: \"a b\"\n", 2, 12,
+     "\"a b\" may only contain letters, digits and _ - : ."},
+    {"cluster:\n  channel: \"events.>\"\n", 2, 12, "may only contain"},
+    {"cluster:\n  channel: \"a..b\"\n", 2, 12,
+     "must not start or end with \".\" or contain \"..\""},
+    {"cluster:\n  channel: \".a\"\n", 2, 12, "must not start or end with"},
+    {"cluster:\n  node_id: \"n\u00e9\"\n", 2, 12, "may only contain"},
+    {"cluster:\n  nats:\n    token_file: t\n    nkey_seed_file: s\n", 4, 21,
+     "cluster.nats.nkey_seed_file: only one of token_file, nkey_seed_file and "
+     "credentials_file may be set (token_file is set too)"},
+    {"cluster:\n  nats:\n    tls:\n      certificate: c.pem\n", 4, 20,
+     "cluster.nats.tls.certificate needs cluster.nats.tls.private_key to be set"},
+    {"cluster:\n  url: \"redis://u:pw@h/x\"\n", 2, 8,
+     "\"redis://u:***@h/x\" may only have a database number as its path"},
+    {"cluster:\n  allow_local_only_oversize: 1\n", 2, 30, "expected true or false"},
+    {"cluster:\n  node_id: "
+     "12345678901234567890123456789012345678901234567890123456789012345\n",
+     2, 12, "must be 0 to 64 bytes long"},
+    {"cluster:\n  queue_messages: 0\n", 2, 19,
+     "cluster.queue_messages: 0 is out of range (1..10000000)"},
+    {"cluster:\n  queue_bytes: 1023\n", 2, 16,
+     "cluster.queue_bytes: 1023 is out of range (1024..17179869184)"},
+    {"cluster:\n  enabled: on\n", 2, 12, "cluster.enabled: expected true or false"},
+};
 
 static void test_rooms_enabled(void **state)
 {
@@ -1462,36 +1398,24 @@ static void test_rooms_enabled(void **state)
 	config_free(&cfg);
 }
 
-static void test_rooms_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"rooms:\n  enabled: yes\n", 2, 12, "rooms.enabled: expected true or false"},
-	    {"rooms:\n  default: \"a/b\"\n", 2, 12, "rooms.default: \"a/b\" is not a room name"},
-	    {"rooms:\n  default: \"a..b\"\n", 2, 12, "is not a room name"},
-	    {"rooms:\n  default: \"a:b\"\n", 2, 12, "is not a room name"},
-	    {"rooms:\n  default: "
-	     "\"12345678901234567890123456789012345678901234567890123456789012345\"\n",
-	     2, 12, "is not a room name"},
-	    {"rooms:\n  max_rooms: 0\n", 2, 14, "rooms.max_rooms: 0 is out of range (1..1000000)"},
-	    {"rooms:\n  max_members: 30001\n", 2, 16,
-	     "rooms.max_members: 30001 is out of range (0..30000)"},
-	};
+static const struct error_case rooms_errors[] = {
+    {"rooms:\n  enabled: yes\n", 2, 12, "rooms.enabled: expected true or false"},
+    {"rooms:\n  default: \"a/b\"\n", 2, 12, "rooms.default: \"a/b\" is not a room name"},
+    {"rooms:\n  default: \"a..b\"\n", 2, 12, "is not a room name"},
+    {"rooms:\n  default: \"a:b\"\n", 2, 12, "is not a room name"},
+    {"rooms:\n  default: "
+     "\"12345678901234567890123456789012345678901234567890123456789012345\"\n",
+     2, 12, "is not a room name"},
+    {"rooms:\n  max_rooms: 0\n", 2, 14, "rooms.max_rooms: 0 is out of range (1..1000000)"},
+    {"rooms:\n  max_members: 30001\n", 2, 16,
+     "rooms.max_members: 30001 is out of range (0..30000)"},
+};
 
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
-
-static void test_metrics_path_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"metrics:\n  path: \"/healthz\"\n", 2, 9,
-	     "metrics.path: \"/healthz\" is the health check's path"},
-	    {"metrics:\n  enabled: false\n  path: /healthz\n", 3, 9, "the health check's path"},
-	};
-
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
+static const struct error_case metrics_path_errors[] = {
+    {"metrics:\n  path: \"/healthz\"\n", 2, 9,
+     "metrics.path: \"/healthz\" is the health check's path"},
+    {"metrics:\n  enabled: false\n  path: /healthz\n", 3, 9, "the health check's path"},
+};
 
 static void test_limits_and_networks(void **state)
 {
@@ -1623,35 +1547,30 @@ static void test_auth_keys(void **state)
 	config_free(&cfg);
 }
 
-static void test_auth_errors(void **state)
-{
-	static const struct error_case cases[] = {
-	    {"auth:\n  mode: oauth\n", 2, 9,
-	     "auth.mode: expected one of \"none\", \"jwt\", \"http\", got \"oauth\""},
-	    {"auth:\n  jwt:\n    algorithms: [none]\n", 3, 17,
-	     "auth.jwt.algorithms: \"none\" is not one of HS256"},
-	    {"auth:\n  jwt:\n    algorithms: [HS256, HS256]\n", 3, 25, "\"HS256\" is listed twice"},
-	    {"auth:\n  jwt:\n    algorithms: HS256\n", 3, 17, "expected a list of names"},
-	    {"auth:\n  mode: jwt\n", 2, 9,
-	     "auth.mode: \"jwt\" with an HS* algorithm needs auth.jwt.secret_file"},
-	    {"auth:\n  mode: jwt\n  jwt:\n    algorithms: [RS256]\n    secret_file: s\n", 2, 9,
-	     "needs auth.jwt.public_keys_file"},
-	    {"auth:\n  mode: jwt\n  jwt:\n    algorithms: []\n", 2, 9,
-	     "auth.mode: \"jwt\" needs auth.jwt.algorithms"},
-	    {"auth:\n  mode: http\n", 2, 9,
-	     "auth.mode: \"http\" needs auth.http.url, an http:// or https:// URL (got \"\")"},
-	    {"auth:\n  mode: http\n  http:\n    url: \"ftp://x\"\n", 2, 9, "(got \"ftp://x\")"},
-	    {"auth:\n  http:\n    timeout_ms: 0\n", 3, 17,
-	     "auth.http.timeout_ms: 0 is out of range (1..60000)"},
-	    {"auth:\n  http:\n    forward_headers: [\"Bad Header\"]\n", 3, 23,
-	     "\"Bad Header\" must be 1 to 64 letters, digits, - or _"},
-	    {"auth:\n  jwt:\n    leeway_seconds: 3601\n", 3, 21, "out of range (0..3600)"},
-	    {"auth:\n  jwt:\n    cookie: \"a b\"\n", 3, 13, "may only contain"},
-	    {"auth:\n  anonymous_publish: no\n", 2, 22, "expected true or false"},
-	};
-	(void)state;
-	check_errors(cases, ARRAY_LEN(cases));
-}
+static const struct error_case auth_errors[] = {
+    {"auth:\n  mode: oauth\n", 2, 9,
+     "auth.mode: expected one of \"none\", \"jwt\", \"http\", got \"oauth\""},
+    {"auth:\n  jwt:\n    algorithms: [none]\n", 3, 17,
+     "auth.jwt.algorithms: \"none\" is not one of HS256"},
+    {"auth:\n  jwt:\n    algorithms: [HS256, HS256]\n", 3, 25, "\"HS256\" is listed twice"},
+    {"auth:\n  jwt:\n    algorithms: HS256\n", 3, 17, "expected a list of names"},
+    {"auth:\n  mode: jwt\n", 2, 9,
+     "auth.mode: \"jwt\" with an HS* algorithm needs auth.jwt.secret_file"},
+    {"auth:\n  mode: jwt\n  jwt:\n    algorithms: [RS256]\n    secret_file: s\n", 2, 9,
+     "needs auth.jwt.public_keys_file"},
+    {"auth:\n  mode: jwt\n  jwt:\n    algorithms: []\n", 2, 9,
+     "auth.mode: \"jwt\" needs auth.jwt.algorithms"},
+    {"auth:\n  mode: http\n", 2, 9,
+     "auth.mode: \"http\" needs auth.http.url, an http:// or https:// URL (got \"\")"},
+    {"auth:\n  mode: http\n  http:\n    url: \"ftp://x\"\n", 2, 9, "(got \"ftp://x\")"},
+    {"auth:\n  http:\n    timeout_ms: 0\n", 3, 17,
+     "auth.http.timeout_ms: 0 is out of range (1..60000)"},
+    {"auth:\n  http:\n    forward_headers: [\"Bad Header\"]\n", 3, 23,
+     "\"Bad Header\" must be 1 to 64 letters, digits, - or _"},
+    {"auth:\n  jwt:\n    leeway_seconds: 3601\n", 3, 21, "out of range (0..3600)"},
+    {"auth:\n  jwt:\n    cookie: \"a b\"\n", 3, 13, "may only contain"},
+    {"auth:\n  anonymous_publish: no\n", 2, 22, "expected true or false"},
+};
 
 static void test_messages_quote_safely(void **state)
 {
@@ -1685,6 +1604,25 @@ static void test_messages_quote_safely(void **state)
 
 #define TEST(f) cmocka_unit_test_teardown(f, restore_cwd)
 
+/* One table of error cases. */
+struct error_table {
+	const struct error_case *cases;
+	size_t count;
+};
+
+static void test_error_table(void **state)
+{
+	const struct error_table *t = *state;
+	check_errors(t->cases, t->count);
+}
+
+/* A test of its own for each table, named after it. */
+#define ERRORS(table)                                                                              \
+	{                                                                                          \
+		.name = #table, .test_func = test_error_table, .teardown_func = restore_cwd,       \
+		.initial_state = &(struct error_table){table, ARRAY_LEN(table)},                   \
+	}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1707,24 +1645,24 @@ int main(void)
 	    TEST(test_small_or_missing_error_buffer),
 	    TEST(test_missing_and_unreadable_files),
 	    TEST(test_exact_messages),
-	    TEST(test_yaml_syntax_errors),
-	    TEST(test_document_shape_errors),
-	    TEST(test_section_errors),
-	    TEST(test_bool_errors),
-	    TEST(test_integer_errors),
+	    ERRORS(yaml_syntax_errors),
+	    ERRORS(document_shape_errors),
+	    ERRORS(section_errors),
+	    ERRORS(bool_errors),
+	    ERRORS(integer_errors),
 	    TEST(test_string_and_path_errors),
 	    TEST(test_listen_errors),
-	    TEST(test_origin_errors),
-	    TEST(test_tls_errors),
+	    ERRORS(origin_errors),
+	    ERRORS(tls_errors),
 	    TEST(test_listen_schemes),
-	    TEST(test_metrics_path_errors),
+	    ERRORS(metrics_path_errors),
 	    TEST(test_limits_and_networks),
-	    TEST(test_cluster_errors),
-	    TEST(test_rooms_errors),
+	    ERRORS(cluster_errors),
+	    ERRORS(rooms_errors),
 	    TEST(test_rooms_enabled),
 	    TEST(test_auth_keys),
-	    TEST(test_auth_errors),
-	    TEST(test_keepalive_errors),
+	    ERRORS(auth_errors),
+	    ERRORS(keepalive_errors),
 	    TEST(test_messages_quote_safely),
 	    TEST(test_removed_cwd),
 	};
