@@ -128,20 +128,32 @@ static void list_append_locked(struct outbox **head, struct outbox **tail, struc
 	*tail = ob;
 }
 
-/* s->lock held: takes up to max outboxes off the front of a list. */
-static struct outbox *list_take_locked(struct outbox **head, struct outbox **tail, unsigned max)
+/* Sender thread, no lock held: takes up to max outboxes off the front of
+ * s's run list (s may be another sender's). The list is detached whole and
+ * the rest put back in front of whatever came meanwhile, so the lock, which
+ * the publishing reader takes for every outbox it schedules, is held for a
+ * few stores, never for a walk over max outboxes. */
+static struct outbox *run_list_take(struct sender *s, unsigned max)
 {
-	struct outbox *first = *head, *last = NULL, *ob = first;
-	for (unsigned n = 0; ob && n < max; n++) {
-		last = ob;
-		ob = ob->next;
-	}
-	if (!last)
+	pthread_mutex_lock(&s->lock);
+	struct outbox *first = s->run_head, *tail = s->run_tail;
+	s->run_head = s->run_tail = NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (!first)
 		return NULL;
-	*head = ob;
-	if (!ob)
-		*tail = NULL;
+	struct outbox *last = first;
+	for (unsigned n = 1; n < max && last->next; n++)
+		last = last->next;
+	struct outbox *rest = last->next;
 	last->next = NULL;
+	if (rest) {
+		pthread_mutex_lock(&s->lock);
+		tail->next = s->run_head;
+		if (!s->run_head)
+			s->run_tail = tail;
+		s->run_head = rest;
+		pthread_mutex_unlock(&s->lock);
+	}
 	return first;
 }
 
@@ -680,9 +692,7 @@ static struct outbox *help_take(struct sender *s)
 	size_t me = (size_t)(s - pool->senders);
 	for (unsigned k = 1; k < pool->count; k++) {
 		struct sender *o = &pool->senders[(me + k) % pool->count];
-		pthread_mutex_lock(&o->lock);
-		struct outbox *taken = list_take_locked(&o->run_head, &o->run_tail, TAKE_AT_ONCE);
-		pthread_mutex_unlock(&o->lock);
+		struct outbox *taken = run_list_take(o, TAKE_AT_ONCE);
 		if (taken)
 			return taken;
 	}
@@ -698,16 +708,17 @@ static void *sender_main(void *arg)
 		 * stays where an idle sender can help with it. */
 		pthread_mutex_lock(&s->lock);
 		struct outbox *run = s->own_head;
-		struct outbox *taken = list_take_locked(&s->run_head, &s->run_tail, TAKE_AT_ONCE);
-		if (run)
-			s->own_tail->next = taken;
-		else
-			run = taken;
+		struct outbox *own_tail = s->own_tail;
 		s->own_head = s->own_tail = NULL;
 		bool stop = s->stop;
 		pthread_mutex_unlock(&s->lock);
 		if (stop)
 			break;
+		struct outbox *taken = run_list_take(s, TAKE_AT_ONCE);
+		if (run)
+			own_tail->next = taken;
+		else
+			run = taken;
 		if (!run)
 			run = help_take(s);
 
