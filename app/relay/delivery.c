@@ -19,9 +19,6 @@
 #define TICK_MS         100
 #define TICK_NS         ((clock_mono_t)TICK_MS * CLOCK_NS_PER_MS)
 #define ROUNDS_PER_TURN 4
-/* A sender takes its run list this many outboxes at a time, so that the
- * rest stays where an idle sender can take it over (help_take). */
-#define TAKE_AT_ONCE 32
 /* The longest a publisher waits for a receiver's queue while the sender is
  * behind, before treating the receiver as a slow consumer anyway. */
 #define PUBLISHER_WAIT_MS 2000
@@ -67,11 +64,8 @@ struct outbox {
 	bool any_pending;
 	size_t ctrl_len, ctrl_off; /* of controls->out */
 
-	/* On a run list: under that sender's lock; then the thread that took
-	 * it off the list. */
-	struct outbox *next;
-	/* Its own sender's only; in_epoll is written under ob->lock, so that a
-	 * helping sender may read it there. */
+	/* Sender-thread only. */
+	struct outbox *next; /* run list */
 	struct outbox *wait_prev, *wait_next;
 	bool in_epoll;
 	bool waiting;
@@ -81,11 +75,7 @@ struct sender {
 	struct sender_pool *pool;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	/* Under lock: outboxes to write. Another sender with nothing to do may
-	 * take from run (helping); own holds those a helper gave back because
-	 * they need the owner's epoll set or waiting list. */
 	struct outbox *run_head, *run_tail;
-	struct outbox *own_head, *own_tail;
 	bool stop;
 	atomic_bool rescan; /* an outbox waiting for room was closed or finished */
 	int epfd;
@@ -97,7 +87,7 @@ struct sender {
 
 struct sender_pool {
 	const struct delivery_io *io;
-	unsigned count; /* senders made, each with its lock: set before any thread runs */
+	unsigned count;
 	atomic_uint next;
 	struct sender *senders;
 };
@@ -117,46 +107,6 @@ static void wake_publishers_locked(struct outbox *ob)
 		pthread_cond_broadcast(&ob->space);
 }
 
-/* s->lock held. */
-static void list_append_locked(struct outbox **head, struct outbox **tail, struct outbox *ob)
-{
-	ob->next = NULL;
-	if (*tail)
-		(*tail)->next = ob;
-	else
-		*head = ob;
-	*tail = ob;
-}
-
-/* Sender thread, no lock held: takes up to max outboxes off the front of
- * s's run list (s may be another sender's). The list is detached whole and
- * the rest put back in front of whatever came meanwhile, so the lock, which
- * the publishing reader takes for every outbox it schedules, is held for a
- * few stores, never for a walk over max outboxes. */
-static struct outbox *run_list_take(struct sender *s, unsigned max)
-{
-	pthread_mutex_lock(&s->lock);
-	struct outbox *first = s->run_head, *tail = s->run_tail;
-	s->run_head = s->run_tail = NULL;
-	pthread_mutex_unlock(&s->lock);
-	if (!first)
-		return NULL;
-	struct outbox *last = first;
-	for (unsigned n = 1; n < max && last->next; n++)
-		last = last->next;
-	struct outbox *rest = last->next;
-	last->next = NULL;
-	if (rest) {
-		pthread_mutex_lock(&s->lock);
-		tail->next = s->run_head;
-		if (!s->run_head)
-			s->run_tail = tail;
-		s->run_head = rest;
-		pthread_mutex_unlock(&s->lock);
-	}
-	return first;
-}
-
 /* Appends ob to the sender's run list under the sender's lock (the caller
  * may hold ob->lock: that is the written order); true when the list was
  * empty (the sender may be asleep in epoll_wait). */
@@ -164,7 +114,12 @@ static bool run_list_append(struct sender *s, struct outbox *ob)
 {
 	pthread_mutex_lock(&s->lock);
 	bool was_empty = s->run_head == NULL;
-	list_append_locked(&s->run_head, &s->run_tail, ob);
+	ob->next = NULL;
+	if (s->run_tail)
+		s->run_tail->next = ob;
+	else
+		s->run_head = ob;
+	s->run_tail = ob;
 	pthread_mutex_unlock(&s->lock);
 	return was_empty;
 }
@@ -441,19 +396,6 @@ static void linger_locked(struct sender *s, struct outbox *ob)
 	wait_list_add(s, ob);
 }
 
-/* ob->lock held, on a sender helping another (service): the outbox needs
- * what only its own sender has (its epoll set, its waiting list), so it
- * goes back to that sender, still scheduled, on the list no helper takes
- * from. */
-static void give_back_locked(struct outbox *ob)
-{
-	struct sender *owner = ob->sender;
-	pthread_mutex_lock(&owner->lock);
-	list_append_locked(&owner->own_head, &owner->own_tail, ob);
-	pthread_mutex_unlock(&owner->lock);
-	wake(owner);
-}
-
 /* ob->lock held: park the outbox until its socket has room. */
 static void wait_for_room_locked(struct sender *s, struct outbox *ob)
 {
@@ -465,19 +407,6 @@ static void wait_for_room_locked(struct sender *s, struct outbox *ob)
 	/* Should epoll refuse, the next tick retries the outbox instead. */
 	ob->in_epoll = fd >= 0 && epoll_ctl(s->epfd, op, fd, &ev) == 0;
 	wait_list_add(s, ob);
-}
-
-/* ob->lock held: the socket is full. A helper cannot wait for room in its
- * own epoll set, so its own sender will (publishers see it blocked now). */
-static void park_locked(struct sender *s, struct outbox *ob, bool helping)
-{
-	if (helping) {
-		ob->blocked = true;
-		wake_publishers_locked(ob);
-		give_back_locked(ob);
-	} else {
-		wait_for_room_locked(s, ob);
-	}
 }
 
 /* ob->lock held; drops and retakes it around io->failed. The endpoint hears
@@ -538,28 +467,16 @@ static void take_controls_locked(struct outbox *ob)
  * queue as its socket takes now, a few batches at
  * most so that one busy client cannot starve the sender's others. Returns
  * true when ob is still scheduled and wants another round; otherwise it was
- * released, parked in epoll to wait for room, or given back to its own
- * sender. s may be another sender than ob's own, helping it (help_take):
- * then whatever needs the own sender's epoll set or waiting list (a full
- * socket, lingering) gives the outbox back to it instead. */
+ * released or parked in epoll to wait for room. */
 static bool service(struct sender *s, struct outbox *ob)
 {
 	const struct delivery_io *io = s->pool->io;
-	const bool helping = ob->sender != s;
 	bool again = false;
 	pthread_mutex_lock(&ob->lock);
-	if (helping && ob->in_epoll) {
-		give_back_locked(ob);
-		pthread_mutex_unlock(&ob->lock);
-		return false;
-	}
 	ob->blocked = false;
 	for (int round = 0;; round++) {
 		if (ob->lingering && !ob->closed) {
-			if (helping)
-				give_back_locked(ob);
-			else
-				linger_locked(s, ob);
+			linger_locked(s, ob);
 			break;
 		}
 		if (ob->closed || ob->done) {
@@ -580,7 +497,7 @@ static bool service(struct sender *s, struct outbox *ob)
 				break;
 			}
 			if (flushed == 0) {
-				park_locked(s, ob, helping);
+				wait_for_room_locked(s, ob);
 				break;
 			}
 			/* Frames or a close may have come while unlocked. */
@@ -591,10 +508,6 @@ static bool service(struct sender *s, struct outbox *ob)
 		if (ob->queue.count == 0 && !control) {
 			if (!ob->finishing) {
 				release_locked(s, ob);
-				break;
-			}
-			if (helping) {
-				give_back_locked(ob);
 				break;
 			}
 			/* The close frame is out: nothing may follow it, and the
@@ -628,7 +541,7 @@ static bool service(struct sender *s, struct outbox *ob)
 			if (ob->ctrl_off == ob->ctrl_len)
 				ob->ctrl_off = ob->ctrl_len = 0;
 			if ((size_t)n < len) {
-				park_locked(s, ob, helping);
+				wait_for_room_locked(s, ob);
 				break;
 			}
 			continue;
@@ -644,7 +557,7 @@ static bool service(struct sender *s, struct outbox *ob)
 			pthread_mutex_lock(&ob->lock);
 		}
 		if ((size_t)n < len) {
-			park_locked(s, ob, helping);
+			wait_for_room_locked(s, ob);
 			break;
 		}
 	}
@@ -679,48 +592,18 @@ static void rescan_waiting(struct sender *s, struct outbox **run)
 	}
 }
 
-/* Sender thread, no lock held: with nothing of its own to write, takes
- * the front of another sender's run list. One message's fan-out is spread
- * over every sender (each owns a share of the clients), but a sender whose
- * core went to another thread (the machine's clients, a CivetWeb reader)
- * would keep its share waiting until it runs again while the others sit
- * idle: they take it over instead. The owner keeps what needs its epoll
- * set (service gives that back). */
-static struct outbox *help_take(struct sender *s)
-{
-	struct sender_pool *pool = s->pool;
-	size_t me = (size_t)(s - pool->senders);
-	for (unsigned k = 1; k < pool->count; k++) {
-		struct sender *o = &pool->senders[(me + k) % pool->count];
-		struct outbox *taken = run_list_take(o, TAKE_AT_ONCE);
-		if (taken)
-			return taken;
-	}
-	return NULL;
-}
-
 static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
 	clock_mono_t next_tick = clock_now() + TICK_NS;
 	for (;;) {
-		/* What helpers gave back, then the front of the run list: the rest
-		 * stays where an idle sender can help with it. */
 		pthread_mutex_lock(&s->lock);
-		struct outbox *run = s->own_head;
-		struct outbox *own_tail = s->own_tail;
-		s->own_head = s->own_tail = NULL;
+		struct outbox *run = s->run_head;
+		s->run_head = s->run_tail = NULL;
 		bool stop = s->stop;
 		pthread_mutex_unlock(&s->lock);
 		if (stop)
 			break;
-		struct outbox *taken = run_list_take(s, TAKE_AT_ONCE);
-		if (run)
-			own_tail->next = taken;
-		else
-			run = taken;
-		if (!run)
-			run = help_take(s);
 
 		struct epoll_event events[64];
 		int n = epoll_wait(s->epfd, events, 64, run ? 0 : TICK_MS);
@@ -756,66 +639,16 @@ static void *sender_main(void *arg)
 				again = ob;
 			}
 		}
-		/* Busy outboxes go behind anything scheduled meanwhile, on their
-		 * own sender's list (which may sleep when this one was helping). */
+		/* Busy outboxes go behind anything scheduled meanwhile. */
 		while (again) {
 			struct outbox *ob = again;
 			again = ob->next;
-			if (run_list_append(ob->sender, ob) && ob->sender != s)
-				wake(ob->sender);
+			run_list_append(s, ob);
 		}
 	}
 	return NULL;
 }
 
-/* Closes what sender_init made. */
-static void sender_free(struct sender *s)
-{
-	if (s->epfd >= 0)
-		close(s->epfd);
-	if (s->evfd >= 0)
-		close(s->evfd);
-	free(s->batch);
-	pthread_mutex_destroy(&s->lock);
-}
-
-static int sender_init(struct sender_pool *pool, struct sender *s)
-{
-	s->pool = pool;
-	pthread_mutex_init(&s->lock, NULL);
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	s->batch = malloc(BATCH_BYTES);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	if (s->epfd < 0 || s->evfd < 0 || !s->batch ||
-	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &ev) != 0) {
-		sender_free(s);
-		return -1;
-	}
-	return 0;
-}
-
-/* Stops and joins the first started senders, then frees all count of them:
- * no thread is left that could look at another sender's list (help_take). */
-static void pool_free(struct sender_pool *pool, unsigned started)
-{
-	for (unsigned i = 0; i < started; i++) {
-		struct sender *s = &pool->senders[i];
-		pthread_mutex_lock(&s->lock);
-		s->stop = true;
-		pthread_mutex_unlock(&s->lock);
-		wake(s);
-	}
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(pool->senders[i].thread, NULL);
-	for (unsigned i = 0; i < pool->count; i++)
-		sender_free(&pool->senders[i]);
-	free(pool->senders);
-	free(pool);
-}
-
-/* Every sender is made before any thread starts: a helping sender looks at
- * all of them (help_take). */
 struct sender_pool *sender_pool_start(unsigned threads, const struct delivery_io *io)
 {
 	struct sender_pool *pool = calloc(1, sizeof(*pool));
@@ -828,26 +661,48 @@ struct sender_pool *sender_pool_start(unsigned threads, const struct delivery_io
 		return NULL;
 	}
 	for (unsigned i = 0; i < threads; i++) {
-		if (sender_init(pool, &pool->senders[i]) != 0) {
+		struct sender *s = &pool->senders[i];
+		s->pool = pool;
+		pthread_mutex_init(&s->lock, NULL);
+		s->epfd = epoll_create1(EPOLL_CLOEXEC);
+		s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		s->batch = malloc(BATCH_BYTES);
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+		if (s->epfd < 0 || s->evfd < 0 || !s->batch ||
+		    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &ev) != 0 ||
+		    pthread_create(&s->thread, NULL, sender_main, s) != 0) {
 			log_error("cannot start sender thread %u", i + 1);
-			pool_free(pool, 0);
+			pool->count = i;
+			free(s->batch);
+			if (s->epfd >= 0)
+				close(s->epfd);
+			if (s->evfd >= 0)
+				close(s->evfd);
+			pthread_mutex_destroy(&s->lock);
+			sender_pool_stop(pool);
 			return NULL;
 		}
 		pool->count = i + 1;
-	}
-	for (unsigned i = 0; i < threads; i++) {
-		if (pthread_create(&pool->senders[i].thread, NULL, sender_main,
-		                   &pool->senders[i]) != 0) {
-			log_error("cannot start sender thread %u", i + 1);
-			pool_free(pool, i);
-			return NULL;
-		}
 	}
 	return pool;
 }
 
 void sender_pool_stop(struct sender_pool *pool)
 {
-	if (pool)
-		pool_free(pool, pool->count);
+	if (!pool)
+		return;
+	for (unsigned i = 0; i < pool->count; i++) {
+		struct sender *s = &pool->senders[i];
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_mutex_unlock(&s->lock);
+		wake(s);
+		pthread_join(s->thread, NULL);
+		close(s->epfd);
+		close(s->evfd);
+		free(s->batch);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(pool->senders);
+	free(pool);
 }

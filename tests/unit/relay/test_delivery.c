@@ -23,20 +23,11 @@ struct endpoint {
 	atomic_size_t frames;
 	atomic_int failures;
 	atomic_bool failed_by_deadline;
-	/* While hold is set, a write to this endpoint waits (holding says it
-	 * does): its sender thread is busy, as if its core went elsewhere. */
-	atomic_bool hold;
-	atomic_bool holding;
 };
 
 static long io_write_some(void *ep, const void *data, size_t len)
 {
-	struct endpoint *e = ep;
-	for (int waited = 0; atomic_load(&e->hold) && waited < 30000; waited++) {
-		atomic_store(&e->holding, true);
-		usleep(1000);
-	}
-	atomic_store(&e->holding, false);
+	const struct endpoint *e = ep;
 	ssize_t n = send(e->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
@@ -258,97 +249,6 @@ static void test_stalled_peer_does_not_block_others(void **state)
 	sender_pool_stop(pool);
 }
 
-static void wait_until_holding(struct endpoint *e)
-{
-	for (int waited = 0; !atomic_load(&e->holding) && waited < 5000; waited++)
-		usleep(1000);
-	assert_true(atomic_load(&e->holding));
-}
-
-/* Two senders; outboxes go round robin, so 0 and 2 are the first sender's
- * and 1 the second's. While the first is stuck writing one client, the
- * idle second one writes the first's other client. */
-static void test_idle_sender_helps_a_busy_one(void **state)
-{
-	(void)state;
-	struct sender_pool *pool = sender_pool_start(2, &io);
-	assert_non_null(pool);
-	struct endpoint e[3];
-	struct outbox *ob[3];
-	for (int i = 0; i < 3; i++) {
-		endpoint_open(&e[i]);
-		ob[i] = outbox_create(pool, &e[i], 1000, 1 << 30);
-	}
-	atomic_store(&e[0].hold, true);
-	push(ob[0], "first");
-	wait_until_holding(&e[0]);
-	push(ob[2], "third");
-	char got[6] = "";
-	read_exactly(&e[2], got, 5, 5000);
-	assert_string_equal(got, "third");
-	/* Its own sender is still stuck: the other one wrote it. */
-	assert_true(atomic_load(&e[0].holding));
-	atomic_store(&e[0].hold, false);
-	read_exactly(&e[0], got, 5, 5000);
-	assert_string_equal(got, "first");
-	for (int i = 0; i < 3; i++) {
-		outbox_close(ob[i]);
-		outbox_destroy(ob[i]);
-		endpoint_close(&e[i]);
-	}
-	sender_pool_stop(pool);
-}
-
-/* A helping sender that finds the socket full cannot wait for room in its
- * own epoll set: it gives the outbox back, and its own sender parks it and
- * writes the rest, whole and in order, once the peer reads. */
-static void test_helper_gives_a_full_socket_back(void **state)
-{
-	(void)state;
-	struct sender_pool *pool = sender_pool_start(2, &io);
-	assert_non_null(pool);
-	struct endpoint e[3];
-	struct outbox *ob[3];
-	for (int i = 0; i < 3; i++) {
-		endpoint_open(&e[i]);
-		ob[i] = outbox_create(pool, &e[i], 1000, 1 << 30);
-	}
-	atomic_store(&e[0].hold, true);
-	push(ob[0], "first");
-	wait_until_holding(&e[0]);
-	enum { FRAMES = 64, SIZE = 64 * 1024 };
-	static char frame[SIZE];
-	for (int i = 0; i < FRAMES; i++) {
-		memset(frame, 'a' + i % 26, SIZE);
-		struct shared_frame *f = shared_frame_new(frame, SIZE, SIZE);
-		assert_non_null(f);
-		assert_int_equal(outbox_push(ob[2], f), OUTBOX_QUEUED);
-		shared_frame_unref(f);
-	}
-	/* The helper writes until the socket is full (far less than 4 MiB). */
-	for (int waited = 0; waited < 5000; waited++) {
-		int queued = 0;
-		if (ioctl(e[2].peer, FIONREAD, &queued) == 0 && queued > 0 &&
-		    outbox_length(ob[2]) < FRAMES)
-			break;
-		usleep(1000);
-	}
-	assert_true(outbox_length(ob[2]) < FRAMES);
-	atomic_store(&e[0].hold, false);
-	static char got[SIZE];
-	for (int i = 0; i < FRAMES; i++) {
-		read_exactly(&e[2], got, SIZE, 5000);
-		memset(frame, 'a' + i % 26, SIZE);
-		assert_memory_equal(got, frame, SIZE);
-	}
-	for (int i = 0; i < 3; i++) {
-		outbox_close(ob[i]);
-		outbox_destroy(ob[i]);
-		endpoint_close(&e[i]);
-	}
-	sender_pool_stop(pool);
-}
-
 static void test_full_only_when_socket_is_full_too(void **state)
 {
 	(void)state;
@@ -475,8 +375,6 @@ int main(void)
 	    cmocka_unit_test(test_frames_arrive_whole_and_in_order),
 	    cmocka_unit_test(test_large_message_fits_an_empty_queue),
 	    cmocka_unit_test(test_stalled_peer_does_not_block_others),
-	    cmocka_unit_test(test_idle_sender_helps_a_busy_one),
-	    cmocka_unit_test(test_helper_gives_a_full_socket_back),
 	    cmocka_unit_test(test_full_only_when_socket_is_full_too),
 	    cmocka_unit_test(test_finish_sends_close_last),
 	    cmocka_unit_test(test_finish_keeping_the_queue),
