@@ -14,13 +14,17 @@ The request buffers (16 KiB per worker, the WebSocket's input queue) are
 slots of one mapping of num_threads (max_connections + 16) x 16 KiB, read from
 /proc/PID/smaps: none of its pages may stay resident while every client
 idles, after the handshake (the request's page) and after each client sent a
-message following a wait that saw no input (a 1 s ping interval). Before
-patch 0016 each idle client kept its buffer's first page (4 KiB).
+message following a wait that saw no input (a 1 s ping interval); and while
+the clients answer the relay's pings with pongs, a buffer may hold its page
+only between a pong's arrival and its read: sampled whenever no frame came
+for 0.3 s, most of the 40 buffers must hold none. Before patch 0016 each idle
+client kept its buffer's first page (4 KiB).
 
 usage: idle_stack_test.py WSRELAY_BINARY"""
 import base64
 import collections
 import os
+import select
 import socket
 import struct
 import sys
@@ -147,6 +151,50 @@ def wait_buffers_released(pid, when):
         time.sleep(0.2)
 
 
+def answer_pings(clients, rounds):
+    """Reads what the relay sends each client and answers every ping with a
+    pong, until each client answered `rounds` pings; meanwhile, whenever no
+    frame came for 0.3 s, samples the buffers' resident KiB. Returns the
+    samples."""
+    pending = {s: b"" for s in clients}
+    answered = {s: 0 for s in clients}
+    samples = []
+    pid = answer_pings.pid
+    end = time.monotonic() + DEADLINE
+    while min(answered.values()) < rounds:
+        if time.monotonic() > end:
+            sys.exit(f"FAIL: the relay's pings did not come ({min(answered.values())} answered)")
+        readable, _, _ = select.select(clients, [], [], 0.3)
+        if not readable:
+            samples.append(buffer_slab_rss_kib(pid))
+            continue
+        for s in readable:
+            data = s.recv(65536)
+            if not data:
+                sys.exit("FAIL: the relay closed an idle client")
+            buf = pending[s] + data
+            while len(buf) >= 2:
+                n, head = buf[1] & 127, 2
+                if n == 126:
+                    if len(buf) < 4:
+                        break
+                    n, head = struct.unpack_from(">H", buf, 2)[0], 4
+                elif n == 127:
+                    if len(buf) < 10:
+                        break
+                    n, head = struct.unpack_from(">Q", buf, 2)[0], 10
+                if len(buf) < head + n:
+                    break
+                if buf[0] & 0x0F == 0x9:  # a ping: the pong, masked, same payload
+                    mask = os.urandom(4)
+                    body = bytes(b ^ mask[i % 4] for i, b in enumerate(buf[head:head + n]))
+                    s.sendall(bytes([0x8A, 0x80 | n]) + mask + body)
+                    answered[s] += 1
+                buf = buf[head + n:]
+            pending[s] = buf
+    return samples
+
+
 def check_buffers(binary, tmp):
     """Patch 0016: idle clients' request buffers are given back."""
     proc, port, _ = relay_proc.start_relay(
@@ -168,6 +216,23 @@ def check_buffers(binary, tmp):
         for s in clients:
             s.sendall(masked_text_frame(b"hello"))
         wait_buffers_released(proc.pid, "after a message from each client")
+        # Each wait ends at the next ping and the pong comes at once: the
+        # buffer must go again once the pong is read, not stay until the
+        # next wait has passed.
+        answer_pings.pid = proc.pid
+        # First the pings queued while the clients did not read: pongs in a
+        # burst, a busy client's (its buffer may stay until its next wait
+        # passes without input). Then the steady state, sampled.
+        answer_pings(clients, 3)
+        samples = sorted(answer_pings(clients, 3))
+        if not samples:
+            sys.exit("FAIL: no quiet moment to sample the buffers in")
+        median = samples[len(samples) // 2]
+        print(f"request buffers while the clients answer pings: {median} KiB resident"
+              f" (median of {len(samples)} samples, max {samples[-1]})")
+        if median > CLIENTS // 4 * 4:
+            sys.exit(f"FAIL: while the clients answer pings, their request buffers keep"
+                     f" {median} KiB resident (median), {median / CLIENTS:.1f} KiB per client")
     finally:
         for s in clients:
             s.close()
