@@ -70,6 +70,15 @@ def threads_named(pid, name):
     return out
 
 
+def wait_read_loops(pid):
+    """Waits until every client's thread is in its read loop ("civetweb-wsock")."""
+    end = time.monotonic() + DEADLINE
+    while len(threads_named(pid, "civetweb-wsock")) < CLIENTS:
+        if time.monotonic() > end:
+            sys.exit("FAIL: the clients' threads never all reached the read loop")
+        time.sleep(0.1)
+
+
 def stack_pointer(pid, tid):
     """The thread's stack pointer while it sleeps in a system call, else None."""
     try:
@@ -203,11 +212,7 @@ def check_buffers(binary, tmp):
     clients = []
     try:
         clients = [handshake(port) for _ in range(CLIENTS)]
-        end = time.monotonic() + DEADLINE
-        while len(threads_named(proc.pid, "civetweb-wsock")) < CLIENTS:
-            if time.monotonic() > end:
-                sys.exit("FAIL: the clients' threads never all reached the read loop")
-            time.sleep(0.1)
+        wait_read_loops(proc.pid)
         wait_buffers_released(proc.pid, "after the handshakes")
         # Each reader's wait for input times out at the ping interval (1 s);
         # then input (a message, relayed to everyone) is read and the buffer
@@ -246,12 +251,7 @@ def main():
         clients = []
         try:
             clients = [handshake(port) for _ in range(CLIENTS)]
-            # Every client's thread in its read loop ("civetweb-wsock").
-            end = time.monotonic() + DEADLINE
-            while len(threads_named(proc.pid, "civetweb-wsock")) < CLIENTS:
-                if time.monotonic() > end:
-                    sys.exit("FAIL: the clients' threads never all reached the read loop")
-                time.sleep(0.1)
+            wait_read_loops(proc.pid)
             # Each thread gives its stack back once its first wait for input
             # is under way, in its own time: measured until every one has (or
             # DEADLINE), rather than after a fixed sleep. A thread that keeps
